@@ -215,3 +215,7 @@ func (e *ParseError) Error() string {
 func (e *ParseError) Is(target error) bool { return target == ErrMalformed }
 
 func malformed(typ, field string) error { return &ParseError{Type: typ, Field: field} }
+
+// ErrorHint returns the advice for the local user or operator; the CLI
+// prints it as "warden: hint: ...".
+func (e *Error) ErrorHint() string { return e.Hint }
