@@ -1,0 +1,488 @@
+// Package kcrypto implements the Kerberos cryptosystem (RFC 3961) for the
+// enctypes Warden supports: aes128/aes256-cts-hmac-sha1-96 (RFC 3962),
+// aes128-cts-hmac-sha256-128 and aes256-cts-hmac-sha384-192 (RFC 8009),
+// and rc4-hmac (RFC 4757) only when a caller explicitly allows it.
+//
+// A *Key is immutable and safe for concurrent use. It derives its
+// per-usage keys (Ke, Ki, Kc) and AES key schedules once and caches them,
+// because the KDC uses the same krbtgt and service keys for every request
+// and re-deriving them would dominate the hot path.
+package kcrypto
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/binary"
+	"fmt"
+	"hash"
+	"io"
+	"sync"
+
+	"github.com/warden-auth/warden/krb5"
+)
+
+// Usage is an RFC 3961 key usage number.
+type Usage uint32
+
+// Key usage numbers used by Warden (RFC 4120 7.5.1, RFC 4121, RFC 6113,
+// RFC 6112, MS-PAC).
+const (
+	UsageASReqPAEncTimestamp      Usage = 1
+	UsageTicket                   Usage = 2
+	UsageASRepEncPart             Usage = 3
+	UsageTGSReqAuthDataSessionKey Usage = 4
+	UsageTGSReqAuthDataSubkey     Usage = 5
+	UsageTGSReqAuthCksum          Usage = 6
+	UsageTGSReqAuthenticator      Usage = 7
+	UsageTGSRepEncPartSessionKey  Usage = 8
+	UsageTGSRepEncPartSubkey      Usage = 9
+	UsageAPReqAuthCksum           Usage = 10
+	UsageAPReqAuthenticator       Usage = 11
+	UsageAPRepEncPart             Usage = 12
+	UsageKrbPriv                  Usage = 13
+	UsageKrbCred                  Usage = 14
+	UsageKrbSafeCksum             Usage = 15
+	UsagePACCredentials           Usage = 16
+	UsagePACSignature             Usage = 17
+	UsageGSSAcceptorSeal          Usage = 22
+	UsageGSSAcceptorSign          Usage = 23
+	UsageGSSInitiatorSeal         Usage = 24
+	UsageGSSInitiatorSign         Usage = 25
+	UsagePKINITKX                 Usage = 44
+	UsageFastReqChecksum          Usage = 50
+	UsageFastEnc                  Usage = 51
+	UsageFastRep                  Usage = 52
+	UsageFastFinished             Usage = 53
+	UsageEncChallengeClient       Usage = 54
+	UsageEncChallengeKDC          Usage = 55
+	UsageASReq                    Usage = 56
+)
+
+// Options are the caller's crypto policy.
+type Options struct {
+	// AllowRC4 permits rc4-hmac (23). It is off by default: RC4 keys are the
+	// NT hash, so they exist only for NTLM-era compatibility.
+	AllowRC4 bool
+	// MaxIterations caps the string-to-key iteration count a peer may ask
+	// for in s2kparams (0 = no cap). Callers should not set it below 50000.
+	MaxIterations uint32
+}
+
+// profile describes one enctype.
+type profile struct {
+	etype     krb5.EncType
+	cksum     krb5.ChecksumType
+	keyLen    int // key and seed length in bytes
+	macLen    int // truncated HMAC length
+	kcLen     int // checksum key length (RFC 8009: 16/24)
+	kiLen     int
+	sha2      bool
+	newHash   func() hash.Hash
+	defaultIt uint32
+}
+
+var profiles = map[krb5.EncType]*profile{
+	krb5.ETypeAES128CTSHMACSHA196: {etype: 17, cksum: krb5.CksumHMACSHA196AES128, keyLen: 16, macLen: 12, kcLen: 16, kiLen: 16, newHash: sha1.New, defaultIt: 4096},
+	krb5.ETypeAES256CTSHMACSHA196: {etype: 18, cksum: krb5.CksumHMACSHA196AES256, keyLen: 32, macLen: 12, kcLen: 32, kiLen: 32, newHash: sha1.New, defaultIt: 4096},
+	krb5.ETypeAES128CTSHMACSHA256: {etype: 19, cksum: krb5.CksumHMACSHA256128AES128, keyLen: 16, macLen: 16, kcLen: 16, kiLen: 16, sha2: true, newHash: sha256.New, defaultIt: 32768},
+	krb5.ETypeAES256CTSHMACSHA384: {etype: 20, cksum: krb5.CksumHMACSHA384192AES256, keyLen: 32, macLen: 24, kcLen: 24, kiLen: 24, sha2: true, newHash: sha512.New384, defaultIt: 32768},
+}
+
+// Supported reports whether e is implemented (rc4-hmac counts, though it
+// still needs Options.AllowRC4).
+func Supported(e krb5.EncType) bool {
+	_, ok := profiles[e]
+	return ok || e == krb5.ETypeRC4HMAC
+}
+
+// ChecksumTypeFor returns the mandatory checksum type of enctype e.
+func ChecksumTypeFor(e krb5.EncType) (krb5.ChecksumType, bool) {
+	if p, ok := profiles[e]; ok {
+		return p.cksum, true
+	}
+	if e == krb5.ETypeRC4HMAC {
+		return krb5.CksumHMACMD5, true
+	}
+	return 0, false
+}
+
+// KeySize returns the key length of enctype e in bytes.
+func KeySize(e krb5.EncType) int {
+	if p, ok := profiles[e]; ok {
+		return p.keyLen
+	}
+	if e == krb5.ETypeRC4HMAC {
+		return 16
+	}
+	return 0
+}
+
+func checkEType(e krb5.EncType, opt Options) error {
+	if _, ok := profiles[e]; ok {
+		return nil
+	}
+	switch e {
+	case krb5.ETypeRC4HMAC:
+		if opt.AllowRC4 {
+			return nil
+		}
+		return &krb5.Error{Code: krb5.KDCErrETypeNoSupp,
+			Reason: "rc4-hmac (23) is disabled",
+			Hint:   "allow rc4-hmac only for legacy clients that cannot use AES"}
+	case krb5.ETypeDESCBCCRC, krb5.ETypeDESCBCMD5, krb5.ETypeDES3CBCSHA1:
+		return &krb5.Error{Code: krb5.KDCErrETypeNoSupp,
+			Reason: fmt.Sprintf("%v (%d) is a broken single/triple-DES enctype and is not supported", e, int32(e)),
+			Hint:   "configure the peer for aes256-cts-hmac-sha1-96 or aes256-cts-hmac-sha384-192"}
+	}
+	return &krb5.Error{Code: krb5.KDCErrETypeNoSupp, Reason: fmt.Sprintf("enctype %v is not supported", e)}
+}
+
+// derived holds the keys derived for one usage.
+type derived struct {
+	ke    cipher.Block
+	ki    []byte
+	kc    []byte
+	rc4k1 []byte // RC4: HMAC-MD5(K, T(usage))
+}
+
+// Key is a Kerberos key with its cached per-usage derivations.
+type Key struct {
+	etype krb5.EncType
+	key   []byte
+	p     *profile // nil for RC4
+	cache sync.Map // Usage -> *derived
+}
+
+// NewKey wraps k. The key bytes are copied.
+func NewKey(k krb5.EncryptionKey, opt Options) (*Key, error) {
+	if err := checkEType(k.KeyType, opt); err != nil {
+		return nil, err
+	}
+	want := KeySize(k.KeyType)
+	if len(k.KeyValue) != want {
+		return nil, &krb5.Error{Code: krb5.KRBAPErrBadIntegrity,
+			Reason: fmt.Sprintf("%v key must be %d bytes, got %d", k.KeyType, want, len(k.KeyValue))}
+	}
+	return &Key{etype: k.KeyType, key: append([]byte(nil), k.KeyValue...), p: profiles[k.KeyType]}, nil
+}
+
+// EType returns the key's enctype.
+func (k *Key) EType() krb5.EncType { return k.etype }
+
+// Bytes returns a copy of the key bytes.
+func (k *Key) Bytes() []byte { return append([]byte(nil), k.key...) }
+
+// EncryptionKey returns the wire form of the key.
+func (k *Key) EncryptionKey() krb5.EncryptionKey {
+	return krb5.EncryptionKey{KeyType: k.etype, KeyValue: k.Bytes()}
+}
+
+func (k *Key) derive(u Usage) *derived {
+	if d, ok := k.cache.Load(u); ok {
+		return d.(*derived)
+	}
+	d := &derived{}
+	if k.p == nil {
+		d.rc4k1 = rc4UsageKey(k.key, u)
+	} else {
+		var c [5]byte
+		binary.BigEndian.PutUint32(c[:4], uint32(u))
+		c[4] = 0xAA
+		ke := k.dk(c[:], k.p.keyLen)
+		d.ke, _ = aes.NewCipher(ke)
+		c[4] = 0x55
+		d.ki = k.dk(c[:], k.p.kiLen)
+		c[4] = 0x99
+		d.kc = k.dk(c[:], k.p.kcLen)
+	}
+	actual, _ := k.cache.LoadOrStore(u, d)
+	return actual.(*derived)
+}
+
+// dk derives a key of n bytes from the base key with constant c: RFC 3961
+// DK for the SHA-1 family, RFC 8009 KDF-HMAC-SHA2 for the SHA-2 family.
+func (k *Key) dk(c []byte, n int) []byte {
+	if k.p.sha2 {
+		return kdfHMACSHA2(k.p.newHash, k.key, c, nil, n)
+	}
+	return dr(k.key, c, n)
+}
+
+// dr is RFC 3961 DR(K, constant) with AES as E, producing n bytes.
+func dr(key, constant []byte, n int) []byte {
+	block, _ := aes.NewCipher(key)
+	in := constant
+	if len(in) != aes.BlockSize {
+		in = nfold(constant, aes.BlockSize*8)
+	}
+	out := make([]byte, 0, n+aes.BlockSize)
+	buf := make([]byte, aes.BlockSize)
+	copy(buf, in)
+	for len(out) < n {
+		block.Encrypt(buf, buf)
+		out = append(out, buf...)
+	}
+	return out[:n]
+}
+
+// kdfHMACSHA2 is RFC 8009 KDF-HMAC-SHA2(key, label, context, n bytes).
+func kdfHMACSHA2(h func() hash.Hash, key, label, context []byte, n int) []byte {
+	m := hmac.New(h, key)
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], 1)
+	m.Write(b[:])
+	m.Write(label)
+	m.Write([]byte{0})
+	m.Write(context)
+	binary.BigEndian.PutUint32(b[:], uint32(n*8))
+	m.Write(b[:])
+	return m.Sum(nil)[:n]
+}
+
+// nfold is RFC 3961 n-fold, producing n bits (n a multiple of 8).
+func nfold(in []byte, n int) []byte {
+	inBits := len(in) * 8
+	lcm := inBits * n / gcd(inBits, n)
+	buf := make([]byte, lcm/8)
+	for i := 0; i < lcm/inBits; i++ {
+		rot := rotateRight(in, 13*i)
+		copy(buf[i*len(in):], rot)
+	}
+	out := make([]byte, n/8)
+	for off := 0; off < len(buf); off += n / 8 {
+		onesComplementAdd(out, buf[off:off+n/8])
+	}
+	return out
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
+
+func rotateRight(b []byte, bits int) []byte {
+	n := len(b) * 8
+	bits %= n
+	out := make([]byte, len(b))
+	for i := 0; i < n; i++ {
+		src := (i - bits + n) % n
+		if b[src/8]&(0x80>>(src%8)) != 0 {
+			out[i/8] |= 0x80 >> (i % 8)
+		}
+	}
+	return out
+}
+
+func onesComplementAdd(acc, x []byte) {
+	carry := 0
+	for i := len(acc) - 1; i >= 0; i-- {
+		s := int(acc[i]) + int(x[i]) + carry
+		acc[i] = byte(s)
+		carry = s >> 8
+	}
+	for carry != 0 {
+		for i := len(acc) - 1; i >= 0 && carry != 0; i-- {
+			s := int(acc[i]) + carry
+			acc[i] = byte(s)
+			carry = s >> 8
+		}
+	}
+}
+
+func integrityError(e krb5.EncType, u Usage, why string) error {
+	return &krb5.Error{Code: krb5.KRBAPErrBadIntegrity,
+		Reason: fmt.Sprintf("decryption integrity check failed (%v, key usage %d): %s", e, u, why),
+		Hint:   "the data was encrypted with a different key (wrong password, stale keytab or kvno) or was altered in transit"}
+}
+
+// Encrypt encrypts plaintext for usage u with a random confounder.
+func (k *Key) Encrypt(rand io.Reader, u Usage, plaintext []byte) ([]byte, error) {
+	conf := make([]byte, k.confounderLen())
+	if _, err := io.ReadFull(rand, conf); err != nil {
+		return nil, fmt.Errorf("kcrypto: reading confounder: %w", err)
+	}
+	return k.EncryptWithConfounder(u, plaintext, conf)
+}
+
+func (k *Key) confounderLen() int {
+	if k.p == nil {
+		return 8
+	}
+	return aes.BlockSize
+}
+
+// EncryptWithConfounder encrypts with a caller-chosen confounder; it exists
+// for test vectors and must not be used with a fixed confounder otherwise.
+func (k *Key) EncryptWithConfounder(u Usage, plaintext, conf []byte) ([]byte, error) {
+	if len(conf) != k.confounderLen() {
+		return nil, fmt.Errorf("kcrypto: confounder must be %d bytes", k.confounderLen())
+	}
+	d := k.derive(u)
+	if k.p == nil {
+		return rc4Encrypt(d.rc4k1, conf, plaintext), nil
+	}
+	data := make([]byte, 0, len(conf)+len(plaintext))
+	data = append(append(data, conf...), plaintext...)
+	out := make([]byte, len(data), len(data)+k.p.macLen)
+	ctsEncrypt(d.ke, out, data)
+	m := hmac.New(k.p.newHash, d.ki)
+	if k.p.sha2 {
+		m.Write(make([]byte, aes.BlockSize)) // the zero IV is MACed too
+		m.Write(out)
+	} else {
+		m.Write(data)
+	}
+	return append(out, m.Sum(nil)[:k.p.macLen]...), nil
+}
+
+// Decrypt decrypts and verifies ciphertext for usage u, returning the
+// plaintext without the confounder.
+func (k *Key) Decrypt(u Usage, ciphertext []byte) ([]byte, error) {
+	d := k.derive(u)
+	if k.p == nil {
+		if len(ciphertext) < 16+8 {
+			return nil, integrityError(k.etype, u, "ciphertext too short")
+		}
+		pt, ok := rc4Decrypt(d.rc4k1, ciphertext)
+		if !ok {
+			return nil, integrityError(k.etype, u, "checksum mismatch")
+		}
+		return pt, nil
+	}
+	if len(ciphertext) < aes.BlockSize+k.p.macLen {
+		return nil, integrityError(k.etype, u, "ciphertext too short")
+	}
+	body, mac := ciphertext[:len(ciphertext)-k.p.macLen], ciphertext[len(ciphertext)-k.p.macLen:]
+	m := hmac.New(k.p.newHash, d.ki)
+	if k.p.sha2 {
+		m.Write(make([]byte, aes.BlockSize))
+		m.Write(body)
+		if !hmac.Equal(m.Sum(nil)[:k.p.macLen], mac) {
+			return nil, integrityError(k.etype, u, "checksum mismatch")
+		}
+	}
+	plain := make([]byte, len(body))
+	ctsDecrypt(d.ke, plain, body)
+	if !k.p.sha2 {
+		m.Write(plain)
+		if !hmac.Equal(m.Sum(nil)[:k.p.macLen], mac) {
+			return nil, integrityError(k.etype, u, "checksum mismatch")
+		}
+	}
+	return plain[aes.BlockSize:], nil
+}
+
+// EncryptData encrypts into an EncryptedData carrying this key's enctype.
+func (k *Key) EncryptData(rand io.Reader, u Usage, plaintext []byte, kvno uint32, hasKVNO bool) (krb5.EncryptedData, error) {
+	c, err := k.Encrypt(rand, u, plaintext)
+	if err != nil {
+		return krb5.EncryptedData{}, err
+	}
+	return krb5.EncryptedData{EType: k.etype, KVNO: kvno, HasKVNO: hasKVNO, Cipher: c}, nil
+}
+
+// DecryptData decrypts an EncryptedData, refusing one made with another
+// enctype than the key's.
+func (k *Key) DecryptData(u Usage, ed krb5.EncryptedData) ([]byte, error) {
+	if ed.EType != k.etype {
+		return nil, &krb5.Error{Code: krb5.KRBAPErrBadIntegrity,
+			Reason: fmt.Sprintf("data is encrypted with %v but the key is %v", ed.EType, k.etype),
+			Hint:   "the peer used a key this side does not hold; check the enctypes of the account and keytab"}
+	}
+	return k.Decrypt(u, ed.Cipher)
+}
+
+// Checksum computes the enctype's mandatory keyed checksum for usage u.
+func (k *Key) Checksum(u Usage, data []byte) (krb5.Checksum, error) {
+	if k.p == nil {
+		return krb5.Checksum{CksumType: krb5.CksumHMACMD5, Checksum: rc4Checksum(k.key, u, data)}, nil
+	}
+	m := hmac.New(k.p.newHash, k.derive(u).kc)
+	m.Write(data)
+	return krb5.Checksum{CksumType: k.p.cksum, Checksum: m.Sum(nil)[:k.p.macLen]}, nil
+}
+
+// VerifyChecksum checks c over data in constant time.
+func (k *Key) VerifyChecksum(u Usage, data []byte, c krb5.Checksum) error {
+	want, _ := ChecksumTypeFor(k.etype)
+	if c.CksumType != want {
+		return &krb5.Error{Code: krb5.KRBAPErrInappCksum,
+			Reason: fmt.Sprintf("checksum type %v does not match the %v key (expected %v)", c.CksumType, k.etype, want)}
+	}
+	got, _ := k.Checksum(u, data)
+	if !hmac.Equal(got.Checksum, c.Checksum) {
+		return &krb5.Error{Code: krb5.KRBAPErrModified,
+			Reason: fmt.Sprintf("%v checksum (key usage %d) does not match: the data was altered or the key is wrong", c.CksumType, u)}
+	}
+	return nil
+}
+
+// PRF is the enctype's pseudo-random function (RFC 3961 / 3962 / 8009 /
+// RC4 as used by MIT and Heimdal).
+func (k *Key) PRF(data []byte) ([]byte, error) {
+	switch {
+	case k.p == nil:
+		m := hmac.New(sha1.New, k.key)
+		m.Write(data)
+		return m.Sum(nil), nil
+	case k.p.sha2:
+		return kdfHMACSHA2(k.p.newHash, k.key, []byte("prf"), data, k.p.newHash().Size()), nil
+	default:
+		// RFC 3962: SHA-1 truncated to the cipher block, then encrypted
+		// with DK(key, "prf"). Every implementation truncates to 16 bytes.
+		h := sha1.Sum(data)
+		block, _ := aes.NewCipher(dr(k.key, []byte("prf"), k.p.keyLen))
+		out := make([]byte, aes.BlockSize)
+		block.Encrypt(out, h[:aes.BlockSize])
+		return out, nil
+	}
+}
+
+// prfPlus is RFC 6113 PRF+: PRF(K, 1|s) | PRF(K, 2|s) | ... truncated to n.
+func (k *Key) prfPlus(pepper string, n int) ([]byte, error) {
+	var out []byte
+	for i := 1; len(out) < n; i++ {
+		p, err := k.PRF(append([]byte{byte(i)}, pepper...))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p...)
+	}
+	return out[:n], nil
+}
+
+// CF2 is KRB-FX-CF2 (RFC 6113 5.1): combines two keys into one of k1's
+// enctype. It underlies the FAST armor, challenge and reply keys.
+func CF2(k1, k2 *Key, pepper1, pepper2 string) (*Key, error) {
+	n := KeySize(k1.etype)
+	a, err := k1.prfPlus(pepper1, n)
+	if err != nil {
+		return nil, err
+	}
+	b, err := k2.prfPlus(pepper2, n)
+	if err != nil {
+		return nil, err
+	}
+	for i := range a {
+		a[i] ^= b[i]
+	}
+	return &Key{etype: k1.etype, key: a, p: k1.p}, nil
+}
+
+// RandomKey makes a fresh key of enctype e from rand.
+func RandomKey(e krb5.EncType, rand io.Reader, opt Options) (*Key, error) {
+	if err := checkEType(e, opt); err != nil {
+		return nil, err
+	}
+	b := make([]byte, KeySize(e))
+	if _, err := io.ReadFull(rand, b); err != nil {
+		return nil, fmt.Errorf("kcrypto: reading random key: %w", err)
+	}
+	return &Key{etype: e, key: b, p: profiles[e]}, nil
+}
