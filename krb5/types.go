@@ -90,7 +90,9 @@ func (n *PrincipalName) decode(s *cryptobyte.String) error {
 		return malformed("PrincipalName", "name-type")
 	}
 	n.NameType = NameType(t)
-	n.NameString = n.NameString[:0]
+	// Most names have one or two components: size for two up front so
+	// decoding a name costs one allocation, not a growth sequence.
+	n.NameString = make([]string, 0, 2)
 	if !der.ReadExplicit(&seq, 1, &f) || !der.SequenceOf(&f, func(el *cryptobyte.String) bool {
 		var c string
 		if !der.ReadGeneralString(el, &c) {
@@ -124,8 +126,10 @@ func (d *EncryptedData) encode(e *der.Encoder) {
 	e.Int(int64(d.EType))
 	e.Close(f)
 	if d.HasKVNO {
+		// kvno is signed 32-bit on the wire for MIT and Windows (MS-KILE
+		// 3.1.5.8), so 0xff000000 is sent as -16777216, not as 5 bytes.
 		f = e.Open(der.Context(1))
-		e.Int(int64(d.KVNO))
+		e.Int(int64(int32(d.KVNO)))
 		e.Close(f)
 	}
 	f = e.Open(der.Context(2))
@@ -358,7 +362,7 @@ func (m MethodData) encode(e *der.Encoder) {
 
 func (m *MethodData) decode(s *cryptobyte.String) error {
 	var err error
-	*m = (*m)[:0]
+	*m = make(MethodData, 0, 4)
 	if !der.SequenceOf(s, func(el *cryptobyte.String) bool {
 		var p PAData
 		if err = p.decode(el); err != nil {
@@ -647,6 +651,7 @@ func (b *KDCReqBody) decode(s *cryptobyte.String) error {
 	if !der.ReadExplicit(&seq, 7, &f) || !der.ReadUInt32(&f, &b.Nonce) || !f.Empty() {
 		return malformed(typ, "nonce")
 	}
+	b.EType = make([]EncType, 0, 8)
 	if !der.ReadExplicit(&seq, 8, &f) || !der.SequenceOf(&f, func(el *cryptobyte.String) bool {
 		var t int32
 		if !der.ReadInt32(el, &t) {
