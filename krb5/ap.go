@@ -57,8 +57,8 @@ func (r *APReq) decode(s *cryptobyte.String) error {
 
 // Marshal returns the DER encoding of the fields (the ticket's Raw is
 // reused when set, see Ticket).
-func (r APReq) Marshal() ([]byte, error) {
-	return marshal(&r, len(r.Ticket.Raw)+len(r.Ticket.EncPart.Cipher)+len(r.Authenticator.Cipher)+128), nil
+func (r *APReq) Marshal() ([]byte, error) {
+	return marshal(r, len(r.Ticket.Raw)+len(r.Ticket.EncPart.Cipher)+len(r.Authenticator.Cipher)+128), nil
 }
 
 // Unmarshal decodes DER and keeps the input in Raw.
@@ -158,7 +158,7 @@ func (a Authenticator) Time() time.Time {
 }
 
 // Marshal returns the DER encoding.
-func (a Authenticator) Marshal() ([]byte, error) { return marshal(&a, 256), nil }
+func (a *Authenticator) Marshal() ([]byte, error) { return marshal(a, 256), nil }
 
 // Unmarshal decodes DER.
 func (a *Authenticator) Unmarshal(b []byte) error { return unmarshal(b, a, "Authenticator") }
@@ -198,7 +198,7 @@ func (r *APRep) decode(s *cryptobyte.String) error {
 }
 
 // Marshal returns the DER encoding.
-func (r APRep) Marshal() ([]byte, error) { return marshal(&r, len(r.EncPart.Cipher)+32), nil }
+func (r *APRep) Marshal() ([]byte, error) { return marshal(r, len(r.EncPart.Cipher)+32), nil }
 
 // Unmarshal decodes DER.
 func (r *APRep) Unmarshal(b []byte) error { return unmarshal(b, r, "AP-REP") }
@@ -257,7 +257,7 @@ func (p *EncAPRepPart) decode(s *cryptobyte.String) error {
 }
 
 // Marshal returns the DER encoding.
-func (p EncAPRepPart) Marshal() ([]byte, error) { return marshal(&p, 96), nil }
+func (p *EncAPRepPart) Marshal() ([]byte, error) { return marshal(p, 96), nil }
 
 // Unmarshal decodes DER.
 func (p *EncAPRepPart) Unmarshal(b []byte) error { return unmarshal(b, p, "EncAPRepPart") }

@@ -80,3 +80,40 @@ func BenchmarkEncTicketPartUnmarshal(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkASExchangeCodec is the codec share of one KDC AS exchange:
+// decode the AS-REQ and its PA-ENC-TS-ENC, encode the EncTicketPart, the
+// EncASRepPart and the AS-REP (crypto excluded). Target: < 5 us, < 20 allocs.
+func BenchmarkASExchangeCodec(b *testing.B) {
+	req := sampleASReq()
+	tsv := PAEncTSEnc{PATimestamp: req.ReqBody.Till, PAUSec: 1234, HasUSec: true}
+	ts, _ := tsv.Marshal()
+	req.PAData[0].Value = ts
+	rawReq, _ := req.Marshal()
+	etp := sampleEncTicketPart()
+	rep := sampleASRep()
+	part := EncKDCRepPart{Tag: MsgEncASRepPart, Key: etp.Key, LastReq: []LastReqEntry{{0, etp.AuthTime}},
+		Flags: etp.Flags, AuthTime: etp.AuthTime, EndTime: etp.EndTime, SRealm: "EXAMPLE.TEST", SName: rep.Ticket.SName}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		var r KDCReq
+		if err := r.Unmarshal(rawReq); err != nil {
+			b.Fatal(err)
+		}
+		var t PAEncTSEnc
+		if err := t.Unmarshal(r.PAData[0].Value); err != nil {
+			b.Fatal(err)
+		}
+		etp.CName = *r.ReqBody.CName
+		if _, err := etp.Marshal(); err != nil {
+			b.Fatal(err)
+		}
+		part.Nonce = r.ReqBody.Nonce
+		if _, err := part.Marshal(); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := rep.Marshal(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -139,7 +139,7 @@ func (r *KDCReq) decode(s *cryptobyte.String) error {
 }
 
 // Marshal returns the DER encoding of the fields (not Raw).
-func (r KDCReq) Marshal() ([]byte, error) { return marshal(&r, 512), nil }
+func (r *KDCReq) Marshal() ([]byte, error) { return marshal(r, 512), nil }
 
 // Unmarshal decodes an AS-REQ or TGS-REQ and keeps the input in Raw.
 func (r *KDCReq) Unmarshal(b []byte) error { return unmarshal(b, r, "KDC-REQ") }
@@ -214,8 +214,8 @@ func (r *KDCRep) decode(s *cryptobyte.String) error {
 }
 
 // Marshal returns the DER encoding.
-func (r KDCRep) Marshal() ([]byte, error) {
-	return marshal(&r, len(r.Ticket.EncPart.Cipher)+len(r.Ticket.Raw)+len(r.EncPart.Cipher)+256), nil
+func (r *KDCRep) Marshal() ([]byte, error) {
+	return marshal(r, len(r.Ticket.EncPart.Cipher)+len(r.Ticket.Raw)+len(r.EncPart.Cipher)+256), nil
 }
 
 // Unmarshal decodes an AS-REP or TGS-REP.
@@ -364,7 +364,7 @@ func (p *EncKDCRepPart) decode(s *cryptobyte.String) error {
 }
 
 // Marshal returns the DER encoding.
-func (p EncKDCRepPart) Marshal() ([]byte, error) { return marshal(&p, 256), nil }
+func (p *EncKDCRepPart) Marshal() ([]byte, error) { return marshal(p, 256), nil }
 
 // Unmarshal decodes an EncASRepPart or EncTGSRepPart.
 func (p *EncKDCRepPart) Unmarshal(b []byte) error { return unmarshal(b, p, "EncKDCRepPart") }

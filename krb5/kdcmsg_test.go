@@ -248,7 +248,7 @@ func TestHandCheckedEncodings(t *testing.T) {
 	if !strings.HasPrefix(string(b[2:]), "\xa0\x07\x03\x05\x00\x40\x81\x00\x10") && !strings.HasPrefix(string(b[3:]), "\xa0\x07\x03\x05\x00\x40\x81\x00\x10") {
 		t.Errorf("KDCOptions not encoded as 03 05 00 40 81 00 10: % x", b[:12])
 	}
-	if got, _ := (PACRequest{IncludePAC: true}).Marshal(); string(got) != "\x30\x05\xa0\x03\x01\x01\xff" {
+	if got := (PACRequest{IncludePAC: true}).PAData().Value; string(got) != "\x30\x05\xa0\x03\x01\x01\xff" {
 		t.Errorf("PACRequest TRUE = % x", got)
 	}
 }

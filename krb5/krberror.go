@@ -120,7 +120,7 @@ func (k *KRBError) decode(s *cryptobyte.String) error {
 }
 
 // Marshal returns the DER encoding.
-func (k KRBError) Marshal() ([]byte, error) { return marshal(&k, len(k.EData)+len(k.EText)+128), nil }
+func (k *KRBError) Marshal() ([]byte, error) { return marshal(k, len(k.EData)+len(k.EText)+128), nil }
 
 // Unmarshal decodes DER.
 func (k *KRBError) Unmarshal(b []byte) error { return unmarshal(b, k, "KRB-ERROR") }

@@ -49,7 +49,7 @@ func (p PAEncTSEnc) Time() time.Time {
 }
 
 // Marshal returns the DER encoding.
-func (p PAEncTSEnc) Marshal() ([]byte, error) { return marshal(&p, 32), nil }
+func (p *PAEncTSEnc) Marshal() ([]byte, error) { return marshal(p, 32), nil }
 
 // Unmarshal decodes DER.
 func (p *PAEncTSEnc) Unmarshal(b []byte) error { return unmarshal(b, p, "PA-ENC-TS-ENC") }
@@ -112,7 +112,7 @@ func (info *ETypeInfo2) decode(s *cryptobyte.String) error {
 }
 
 // Marshal returns the DER encoding.
-func (info ETypeInfo2) Marshal() ([]byte, error) { return marshal(&info, 64), nil }
+func (info *ETypeInfo2) Marshal() ([]byte, error) { return marshal(info, 64), nil }
 
 // Unmarshal decodes DER.
 func (info *ETypeInfo2) Unmarshal(b []byte) error { return unmarshal(b, info, "ETYPE-INFO2") }
@@ -173,7 +173,7 @@ func (info *ETypeInfo) decode(s *cryptobyte.String) error {
 }
 
 // Marshal returns the DER encoding.
-func (info ETypeInfo) Marshal() ([]byte, error) { return marshal(&info, 64), nil }
+func (info *ETypeInfo) Marshal() ([]byte, error) { return marshal(info, 64), nil }
 
 // Unmarshal decodes DER.
 func (info *ETypeInfo) Unmarshal(b []byte) error { return unmarshal(b, info, "ETYPE-INFO") }
@@ -203,7 +203,7 @@ func (p *PACRequest) decode(s *cryptobyte.String) error {
 }
 
 // Marshal returns the DER encoding.
-func (p PACRequest) Marshal() ([]byte, error) { return marshal(&p, 8), nil }
+func (p *PACRequest) Marshal() ([]byte, error) { return marshal(p, 8), nil }
 
 // Unmarshal decodes DER.
 func (p *PACRequest) Unmarshal(b []byte) error { return unmarshal(b, p, "KERB-PA-PAC-REQUEST") }

@@ -93,21 +93,24 @@ func (n *PrincipalName) decode(s *cryptobyte.String) error {
 	// Most names have one or two components: size for two up front so
 	// decoding a name costs one allocation, not a growth sequence.
 	n.NameString = make([]string, 0, 2)
-	if !der.ReadExplicit(&seq, 1, &f) || !der.SequenceOf(&f, func(el *cryptobyte.String) bool {
+	// A plain loop rather than der.SequenceOf: names are decoded on every
+	// request, and the closure would make the reader escape to the heap.
+	var names cryptobyte.String
+	if !der.ReadExplicit(&seq, 1, &f) || !f.ReadASN1(&names, der.TagSequence) || !f.Empty() || !seq.Empty() {
+		return malformed("PrincipalName", "name-string")
+	}
+	for !names.Empty() {
 		var c string
-		if !der.ReadGeneralString(el, &c) {
-			return false
+		if !der.ReadGeneralString(&names, &c) {
+			return malformed("PrincipalName", "name-string")
 		}
 		n.NameString = append(n.NameString, c)
-		return true
-	}) || !f.Empty() || !seq.Empty() {
-		return malformed("PrincipalName", "name-string")
 	}
 	return nil
 }
 
 // Marshal returns the DER encoding.
-func (n PrincipalName) Marshal() ([]byte, error) { return marshal(&n, 64), nil }
+func (n *PrincipalName) Marshal() ([]byte, error) { return marshal(n, 64), nil }
 
 // Unmarshal decodes DER.
 func (n *PrincipalName) Unmarshal(b []byte) error { return unmarshal(b, n, "PrincipalName") }
@@ -162,7 +165,7 @@ func (d *EncryptedData) decode(s *cryptobyte.String) error {
 }
 
 // Marshal returns the DER encoding.
-func (d EncryptedData) Marshal() ([]byte, error) { return marshal(&d, len(d.Cipher)+16), nil }
+func (d *EncryptedData) Marshal() ([]byte, error) { return marshal(d, len(d.Cipher)+16), nil }
 
 // Unmarshal decodes DER.
 func (d *EncryptedData) Unmarshal(b []byte) error { return unmarshal(b, d, "EncryptedData") }
@@ -201,7 +204,7 @@ func (k *EncryptionKey) decode(s *cryptobyte.String) error {
 }
 
 // Marshal returns the DER encoding.
-func (k EncryptionKey) Marshal() ([]byte, error) { return marshal(&k, len(k.KeyValue)+16), nil }
+func (k *EncryptionKey) Marshal() ([]byte, error) { return marshal(k, len(k.KeyValue)+16), nil }
 
 // Unmarshal decodes DER.
 func (k *EncryptionKey) Unmarshal(b []byte) error { return unmarshal(b, k, "EncryptionKey") }
@@ -240,7 +243,7 @@ func (c *Checksum) decode(s *cryptobyte.String) error {
 }
 
 // Marshal returns the DER encoding.
-func (c Checksum) Marshal() ([]byte, error) { return marshal(&c, len(c.Checksum)+16), nil }
+func (c *Checksum) Marshal() ([]byte, error) { return marshal(c, len(c.Checksum)+16), nil }
 
 // Unmarshal decodes DER.
 func (c *Checksum) Unmarshal(b []byte) error { return unmarshal(b, c, "Checksum") }
@@ -361,26 +364,23 @@ func (m MethodData) encode(e *der.Encoder) {
 }
 
 func (m *MethodData) decode(s *cryptobyte.String) error {
-	var err error
+	var seq cryptobyte.String
+	if !s.ReadASN1(&seq, der.TagSequence) {
+		return malformed("METHOD-DATA", "")
+	}
 	*m = make(MethodData, 0, 4)
-	if !der.SequenceOf(s, func(el *cryptobyte.String) bool {
+	for !seq.Empty() {
 		var p PAData
-		if err = p.decode(el); err != nil {
-			return false
-		}
-		*m = append(*m, p)
-		return true
-	}) {
-		if err != nil {
+		if err := p.decode(&seq); err != nil {
 			return err
 		}
-		return malformed("METHOD-DATA", "")
+		*m = append(*m, p)
 	}
 	return nil
 }
 
 // Marshal returns the DER encoding of the sequence.
-func (m MethodData) Marshal() ([]byte, error) { return marshal(&m, 128), nil }
+func (m *MethodData) Marshal() ([]byte, error) { return marshal(m, 128), nil }
 
 // Unmarshal decodes a DER SEQUENCE OF PA-DATA.
 func (m *MethodData) Unmarshal(b []byte) error { return unmarshal(b, m, "METHOD-DATA") }
@@ -432,7 +432,7 @@ func (ad *AuthorizationData) decode(s *cryptobyte.String) error {
 }
 
 // Marshal returns the DER encoding.
-func (ad AuthorizationData) Marshal() ([]byte, error) { return marshal(&ad, 256), nil }
+func (ad *AuthorizationData) Marshal() ([]byte, error) { return marshal(ad, 256), nil }
 
 // Unmarshal decodes DER.
 func (ad *AuthorizationData) Unmarshal(b []byte) error {
@@ -511,7 +511,7 @@ func (t *Ticket) decode(s *cryptobyte.String) error {
 }
 
 // Marshal returns the DER encoding (Raw when set).
-func (t Ticket) Marshal() ([]byte, error) { return marshal(&t, len(t.EncPart.Cipher)+128), nil }
+func (t *Ticket) Marshal() ([]byte, error) { return marshal(t, len(t.EncPart.Cipher)+128), nil }
 
 // Unmarshal decodes DER and keeps the input in Raw.
 func (t *Ticket) Unmarshal(b []byte) error { return unmarshal(b, t, "Ticket") }
@@ -652,15 +652,16 @@ func (b *KDCReqBody) decode(s *cryptobyte.String) error {
 		return malformed(typ, "nonce")
 	}
 	b.EType = make([]EncType, 0, 8)
-	if !der.ReadExplicit(&seq, 8, &f) || !der.SequenceOf(&f, func(el *cryptobyte.String) bool {
+	var ets cryptobyte.String
+	if !der.ReadExplicit(&seq, 8, &f) || !f.ReadASN1(&ets, der.TagSequence) || !f.Empty() {
+		return malformed(typ, "etype")
+	}
+	for !ets.Empty() {
 		var t int32
-		if !der.ReadInt32(el, &t) {
-			return false
+		if !der.ReadInt32(&ets, &t) {
+			return malformed(typ, "etype")
 		}
 		b.EType = append(b.EType, EncType(t))
-		return true
-	}) || !f.Empty() {
-		return malformed(typ, "etype")
 	}
 	if !der.ReadOptionalExplicit(&seq, 9, &f, &ok) {
 		return malformed(typ, "addresses")
@@ -714,7 +715,7 @@ func (b *KDCReqBody) decode(s *cryptobyte.String) error {
 }
 
 // Marshal returns the DER encoding of the fields (not Raw).
-func (b KDCReqBody) Marshal() ([]byte, error) { return marshal(&b, 256), nil }
+func (b *KDCReqBody) Marshal() ([]byte, error) { return marshal(b, 256), nil }
 
 // Unmarshal decodes DER and keeps the input in Raw.
 func (b *KDCReqBody) Unmarshal(p []byte) error { return unmarshal(p, b, "KDC-REQ-BODY") }
