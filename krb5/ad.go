@@ -144,7 +144,7 @@ func (a *KDCIssuedAD) decode(s *cryptobyte.String) error {
 }
 
 // Marshal returns the DER encoding.
-func (a KDCIssuedAD) Marshal() ([]byte, error) { return marshal(&a, 256), nil }
+func (a *KDCIssuedAD) Marshal() ([]byte, error) { return marshal(a, 256), nil }
 
 // Unmarshal decodes DER; ElementsRaw holds the checksummed bytes.
 func (a *KDCIssuedAD) Unmarshal(b []byte) error { return unmarshal(b, a, "AD-KDC-ISSUED") }

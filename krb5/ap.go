@@ -33,7 +33,7 @@ func (r *APReq) decode(s *cryptobyte.String) error {
 	const typ = "AP-REQ"
 	start := *s
 	var seq cryptobyte.String
-	if err := readMessage(s, MsgAPReq, typ, &seq); err != nil {
+	if err := kmsgOpenApp(s, MsgAPReq, typ, &seq); err != nil {
 		return err
 	}
 	if err := kmsgHeader(&seq, typ, MsgAPReq); err != nil {
@@ -105,7 +105,7 @@ func (a *Authenticator) encode(e *der.Encoder) {
 func (a *Authenticator) decode(s *cryptobyte.String) error {
 	const typ = "Authenticator"
 	var seq cryptobyte.String
-	if err := readMessage(s, MsgAuthenticator, typ, &seq); err != nil {
+	if err := kmsgOpenApp(s, MsgAuthenticator, typ, &seq); err != nil {
 		return err
 	}
 	*a = Authenticator{}
@@ -182,7 +182,7 @@ func (r *APRep) encode(e *der.Encoder) {
 func (r *APRep) decode(s *cryptobyte.String) error {
 	const typ = "AP-REP"
 	var seq cryptobyte.String
-	if err := readMessage(s, MsgAPRep, typ, &seq); err != nil {
+	if err := kmsgOpenApp(s, MsgAPRep, typ, &seq); err != nil {
 		return err
 	}
 	if err := kmsgHeader(&seq, typ, MsgAPRep); err != nil {
@@ -231,7 +231,7 @@ func (p *EncAPRepPart) encode(e *der.Encoder) {
 func (p *EncAPRepPart) decode(s *cryptobyte.String) error {
 	const typ = "EncAPRepPart"
 	var seq cryptobyte.String
-	if err := readMessage(s, MsgEncAPRepPart, typ, &seq); err != nil {
+	if err := kmsgOpenApp(s, MsgEncAPRepPart, typ, &seq); err != nil {
 		return err
 	}
 	*p = EncAPRepPart{}

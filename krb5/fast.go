@@ -44,7 +44,7 @@ func (a *KrbFastArmor) decode(s *cryptobyte.String) error {
 }
 
 // Marshal returns the DER encoding.
-func (a KrbFastArmor) Marshal() ([]byte, error) { return marshal(&a, len(a.ArmorValue)+16), nil }
+func (a *KrbFastArmor) Marshal() ([]byte, error) { return marshal(a, len(a.ArmorValue)+16), nil }
 
 // Unmarshal decodes DER.
 func (a *KrbFastArmor) Unmarshal(b []byte) error { return unmarshal(b, a, "KrbFastArmor") }
@@ -110,12 +110,12 @@ func (r *FastArmoredReq) decode(s *cryptobyte.String) error {
 
 // Marshal returns the PA-FX-FAST-REQUEST encoding (armored-data [0]
 // around KrbFastArmoredReq), the padata-value of PA-FX-FAST.
-func (r FastArmoredReq) Marshal() ([]byte, error) {
+func (r *FastArmoredReq) Marshal() ([]byte, error) {
 	n := len(r.EncFastReq.Cipher) + len(r.ReqChecksum.Checksum) + 64
 	if r.Armor != nil {
 		n += len(r.Armor.ArmorValue) + 16
 	}
-	return marshal(&r, n), nil
+	return marshal(r, n), nil
 }
 
 // Unmarshal decodes a PA-FX-FAST-REQUEST.
@@ -182,7 +182,7 @@ func (r *KrbFastReq) UnknownCriticalOptions() Flags {
 }
 
 // Marshal returns the DER encoding.
-func (r KrbFastReq) Marshal() ([]byte, error) { return marshal(&r, 512), nil }
+func (r *KrbFastReq) Marshal() ([]byte, error) { return marshal(r, 512), nil }
 
 // Unmarshal decodes DER; ReqBody.Raw holds the inner body bytes.
 func (r *KrbFastReq) Unmarshal(b []byte) error { return unmarshal(b, r, "KrbFastReq") }
@@ -222,8 +222,8 @@ func (r *FastArmoredRep) decode(s *cryptobyte.String) error {
 }
 
 // Marshal returns the PA-FX-FAST-REPLY encoding.
-func (r FastArmoredRep) Marshal() ([]byte, error) {
-	return marshal(&r, len(r.EncFastRep.Cipher)+32), nil
+func (r *FastArmoredRep) Marshal() ([]byte, error) {
+	return marshal(r, len(r.EncFastRep.Cipher)+32), nil
 }
 
 // Unmarshal decodes a PA-FX-FAST-REPLY.
@@ -295,7 +295,7 @@ func (r *KrbFastResponse) decode(s *cryptobyte.String) error {
 }
 
 // Marshal returns the DER encoding.
-func (r KrbFastResponse) Marshal() ([]byte, error) { return marshal(&r, 256), nil }
+func (r *KrbFastResponse) Marshal() ([]byte, error) { return marshal(r, 256), nil }
 
 // Unmarshal decodes DER.
 func (r *KrbFastResponse) Unmarshal(b []byte) error { return unmarshal(b, r, "KrbFastResponse") }
@@ -351,7 +351,7 @@ func (f *KrbFastFinished) decode(s *cryptobyte.String) error {
 }
 
 // Marshal returns the DER encoding.
-func (f KrbFastFinished) Marshal() ([]byte, error) { return marshal(&f, 128), nil }
+func (f *KrbFastFinished) Marshal() ([]byte, error) { return marshal(f, 128), nil }
 
 // Unmarshal decodes DER.
 func (f *KrbFastFinished) Unmarshal(b []byte) error { return unmarshal(b, f, "KrbFastFinished") }

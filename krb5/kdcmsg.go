@@ -61,15 +61,6 @@ func readFlagsField(seq *cryptobyte.String, n int, out *Flags, typ, field string
 	return nil
 }
 
-// readMessage opens [APPLICATION tag] SEQUENCE and returns its fields.
-func readMessage(s *cryptobyte.String, tag MsgType, typ string, seq *cryptobyte.String) error {
-	var app cryptobyte.String
-	if !s.ReadASN1(&app, der.Application(int(tag))) || !app.ReadASN1(seq, der.TagSequence) || !app.Empty() {
-		return malformed(typ, "")
-	}
-	return nil
-}
-
 // MessageType returns the Kerberos message type named by the outer
 // APPLICATION tag of b, so that a server can dispatch before decoding.
 func MessageType(b []byte) (MsgType, bool) {
@@ -110,7 +101,7 @@ func (r *KDCReq) decode(s *cryptobyte.String) error {
 		return malformed(typ, "application tag")
 	}
 	var seq cryptobyte.String
-	if err := readMessage(s, t, typ, &seq); err != nil {
+	if err := kmsgOpenApp(s, t, typ, &seq); err != nil {
 		return err
 	}
 	var v int32
@@ -177,7 +168,7 @@ func (r *KDCRep) decode(s *cryptobyte.String) error {
 		return malformed(typ, "application tag")
 	}
 	var seq cryptobyte.String
-	if err := readMessage(s, t, typ, &seq); err != nil {
+	if err := kmsgOpenApp(s, t, typ, &seq); err != nil {
 		return err
 	}
 	var v int32
@@ -298,7 +289,7 @@ func (p *EncKDCRepPart) decode(s *cryptobyte.String) error {
 		return malformed(typ, "application tag")
 	}
 	var seq, f cryptobyte.String
-	if err := readMessage(s, t, typ, &seq); err != nil {
+	if err := kmsgOpenApp(s, t, typ, &seq); err != nil {
 		return err
 	}
 	*p = EncKDCRepPart{Tag: t}

@@ -64,7 +64,7 @@ func (k *KRBError) encode(e *der.Encoder) {
 func (k *KRBError) decode(s *cryptobyte.String) error {
 	const typ = "KRB-ERROR"
 	var seq, f cryptobyte.String
-	if err := readMessage(s, MsgKRBError, typ, &seq); err != nil {
+	if err := kmsgOpenApp(s, MsgKRBError, typ, &seq); err != nil {
 		return err
 	}
 	if err := kmsgHeader(&seq, typ, MsgKRBError); err != nil {

@@ -290,7 +290,7 @@ func (b *KRBSafeBody) decode(s *cryptobyte.String) error {
 
 // Marshal returns the DER encoding of the fields (not Raw): the bytes a
 // sender checksums.
-func (b KRBSafeBody) Marshal() ([]byte, error) { return marshal(&b, len(b.UserData)+96), nil }
+func (b *KRBSafeBody) Marshal() ([]byte, error) { return marshal(b, len(b.UserData)+96), nil }
 
 // Unmarshal decodes DER and keeps the input in Raw.
 func (b *KRBSafeBody) Unmarshal(p []byte) error { return unmarshal(p, b, "KRB-SAFE-BODY") }
@@ -336,8 +336,8 @@ func (m *KRBSafe) decode(s *cryptobyte.String) error {
 }
 
 // Marshal returns the DER encoding.
-func (m KRBSafe) Marshal() ([]byte, error) {
-	return marshal(&m, len(m.SafeBody.UserData)+len(m.Cksum.Checksum)+128), nil
+func (m *KRBSafe) Marshal() ([]byte, error) {
+	return marshal(m, len(m.SafeBody.UserData)+len(m.Cksum.Checksum)+128), nil
 }
 
 // Unmarshal decodes DER; SafeBody.Raw holds the checksummed bytes.
@@ -381,7 +381,7 @@ func (m *KRBPriv) decode(s *cryptobyte.String) error {
 }
 
 // Marshal returns the DER encoding.
-func (m KRBPriv) Marshal() ([]byte, error) { return marshal(&m, len(m.EncPart.Cipher)+32), nil }
+func (m *KRBPriv) Marshal() ([]byte, error) { return marshal(m, len(m.EncPart.Cipher)+32), nil }
 
 // Unmarshal decodes DER.
 func (m *KRBPriv) Unmarshal(b []byte) error { return unmarshal(b, m, "KRB-PRIV") }
@@ -450,11 +450,11 @@ func (p *EncKrbPrivPart) decode(s *cryptobyte.String) error {
 
 // Marshal returns the DER encoding. It fails when SAddress is nil,
 // because RFC 4120 makes s-address mandatory and MIT rejects its absence.
-func (p EncKrbPrivPart) Marshal() ([]byte, error) {
+func (p *EncKrbPrivPart) Marshal() ([]byte, error) {
 	if p.SAddress == nil {
 		return nil, kmsgMissingField("EncKrbPrivPart", "s-address")
 	}
-	return marshal(&p, len(p.UserData)+96), nil
+	return marshal(p, len(p.UserData)+96), nil
 }
 
 // Unmarshal decodes DER (s-address may be absent; see the type comment).
@@ -527,12 +527,12 @@ func (m *KRBCred) decode(s *cryptobyte.String) error {
 }
 
 // Marshal returns the DER encoding.
-func (m KRBCred) Marshal() ([]byte, error) {
+func (m *KRBCred) Marshal() ([]byte, error) {
 	n := len(m.EncPart.Cipher) + 64
 	for i := range m.Tickets {
 		n += len(m.Tickets[i].Raw) + len(m.Tickets[i].EncPart.Cipher) + 128
 	}
-	return marshal(&m, n), nil
+	return marshal(m, n), nil
 }
 
 // Unmarshal decodes DER.
@@ -634,7 +634,7 @@ func (c *KrbCredInfo) decode(s *cryptobyte.String) error {
 }
 
 // Marshal returns the DER encoding.
-func (c KrbCredInfo) Marshal() ([]byte, error) { return marshal(&c, 256), nil }
+func (c *KrbCredInfo) Marshal() ([]byte, error) { return marshal(c, 256), nil }
 
 // Unmarshal decodes DER.
 func (c *KrbCredInfo) Unmarshal(b []byte) error { return unmarshal(b, c, "KrbCredInfo") }
@@ -729,8 +729,8 @@ func (p *EncKrbCredPart) decode(s *cryptobyte.String) error {
 }
 
 // Marshal returns the DER encoding.
-func (p EncKrbCredPart) Marshal() ([]byte, error) {
-	return marshal(&p, 64+len(p.TicketInfo)*256), nil
+func (p *EncKrbCredPart) Marshal() ([]byte, error) {
+	return marshal(p, 64+len(p.TicketInfo)*256), nil
 }
 
 // Unmarshal decodes DER.

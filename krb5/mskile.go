@@ -44,7 +44,7 @@ func (p *PACOptions) decode(s *cryptobyte.String) error {
 }
 
 // Marshal returns the DER encoding, e.g. claims = 30 09 a0 07 03 05 00 80 00 00 00.
-func (p PACOptions) Marshal() ([]byte, error) { return marshal(&p, 11), nil }
+func (p *PACOptions) Marshal() ([]byte, error) { return marshal(p, 11), nil }
 
 // Unmarshal decodes DER.
 func (p *PACOptions) Unmarshal(b []byte) error { return unmarshal(b, p, "PA-PAC-OPTIONS") }
@@ -113,8 +113,8 @@ func (r *KerbADRestrictionEntry) decode(s *cryptobyte.String) error {
 }
 
 // Marshal returns the DER encoding of the bare SEQUENCE.
-func (r KerbADRestrictionEntry) Marshal() ([]byte, error) {
-	return marshal(&r, len(r.Restriction)+16), nil
+func (r *KerbADRestrictionEntry) Marshal() ([]byte, error) {
+	return marshal(r, len(r.Restriction)+16), nil
 }
 
 // MarshalADData returns the entry wrapped in a SEQUENCE OF, the form
@@ -308,7 +308,7 @@ func (d *KerbErrorData) decode(s *cryptobyte.String) error {
 }
 
 // Marshal returns the DER encoding.
-func (d KerbErrorData) Marshal() ([]byte, error) { return marshal(&d, len(d.DataValue)+16), nil }
+func (d *KerbErrorData) Marshal() ([]byte, error) { return marshal(d, len(d.DataValue)+16), nil }
 
 // Unmarshal decodes DER.
 func (d *KerbErrorData) Unmarshal(b []byte) error { return unmarshal(b, d, "KERB-ERROR-DATA") }
@@ -397,7 +397,8 @@ func (x *KerbExtError) Unmarshal(b []byte) error {
 // ExtendedErrorData returns the DER KERB-ERROR-DATA a KDC puts in a
 // KRB-ERROR's e-data to report status (data-type 3, KERB-EXT-ERROR).
 func ExtendedErrorData(status NTStatus) []byte {
-	b, _ := KerbErrorData{DataType: KerbErrTypeExtended, DataValue: NewKerbExtError(status).Marshal()}.Marshal()
+	d := KerbErrorData{DataType: KerbErrTypeExtended, DataValue: NewKerbExtError(status).Marshal()}
+	b, _ := d.Marshal()
 	return b
 }
 
@@ -475,7 +476,7 @@ func (c *ChangePasswdData) decode(s *cryptobyte.String) error {
 }
 
 // Marshal returns the DER encoding.
-func (c ChangePasswdData) Marshal() ([]byte, error) { return marshal(&c, len(c.NewPasswd)+96), nil }
+func (c *ChangePasswdData) Marshal() ([]byte, error) { return marshal(c, len(c.NewPasswd)+96), nil }
 
 // Unmarshal decodes DER.
 func (c *ChangePasswdData) Unmarshal(b []byte) error { return unmarshal(b, c, "ChangePasswdData") }

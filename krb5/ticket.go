@@ -85,7 +85,7 @@ func (t *EncTicketPart) decode(s *cryptobyte.String) error {
 	const typ = "EncTicketPart"
 	start := *s
 	var seq cryptobyte.String
-	if err := readMessage(s, MsgEncTicketPart, typ, &seq); err != nil {
+	if err := kmsgOpenApp(s, MsgEncTicketPart, typ, &seq); err != nil {
 		return err
 	}
 	*t = EncTicketPart{}
