@@ -1,0 +1,127 @@
+package store
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strconv"
+
+	"github.com/warden-auth/warden/internal/atomicfile"
+)
+
+// MasterKeySize is the size of the realm master key (AES-256).
+const MasterKeySize = 32
+
+const sealVersion = 1
+
+// ErrSealed is returned when sealed secrets cannot be opened: a wrong
+// master key or a tampered row.
+var ErrSealed = errors.New("sealed secrets cannot be opened (wrong master key or tampered data)")
+
+// Sealer seals account secrets with AES-256-GCM under the master key.
+// The additional data binds a sealed blob to its account's RID, so blobs
+// cannot be swapped between rows.
+type Sealer struct {
+	aead cipher.AEAD
+}
+
+// NewSealer returns a Sealer for a 32-byte master key.
+func NewSealer(masterKey []byte) (*Sealer, error) {
+	if len(masterKey) != MasterKeySize {
+		return nil, fmt.Errorf("master key is %d bytes, want %d", len(masterKey), MasterKeySize)
+	}
+	b, err := aes.NewCipher(masterKey)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(b)
+	if err != nil {
+		return nil, err
+	}
+	return &Sealer{aead: aead}, nil
+}
+
+func sealAAD(rid uint32) []byte {
+	return strconv.AppendUint([]byte("warden-secrets-v1:"), uint64(rid), 10)
+}
+
+// Seal encrypts s for the account with this RID:
+// version(1) | nonce(12) | GCM(ciphertext+tag).
+func (x *Sealer) Seal(rid uint32, s Secrets) ([]byte, error) {
+	plain, err := json.Marshal(s)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 1+x.aead.NonceSize(), 1+x.aead.NonceSize()+len(plain)+x.aead.Overhead())
+	out[0] = sealVersion
+	if _, err := rand.Read(out[1:]); err != nil {
+		return nil, err
+	}
+	out = x.aead.Seal(out, out[1:1+x.aead.NonceSize()], plain, sealAAD(rid))
+	clear(plain)
+	return out, nil
+}
+
+// Open decrypts a blob written by Seal for the account with this RID.
+func (x *Sealer) Open(rid uint32, blob []byte) (Secrets, error) {
+	var s Secrets
+	if len(blob) == 0 {
+		return s, nil
+	}
+	n := x.aead.NonceSize()
+	if len(blob) < 1+n+x.aead.Overhead() || blob[0] != sealVersion {
+		return s, ErrSealed
+	}
+	plain, err := x.aead.Open(nil, blob[1:1+n], blob[1+n:], sealAAD(rid))
+	if err != nil {
+		return s, ErrSealed
+	}
+	defer clear(plain)
+	if err := json.Unmarshal(plain, &s); err != nil {
+		return s, fmt.Errorf("%w: %v", ErrSealed, err)
+	}
+	return s, nil
+}
+
+// CreateMasterKey writes a new random master key to a 0600 stash file; it
+// refuses to overwrite an existing one (losing it loses every secret).
+func CreateMasterKey(path string) ([]byte, error) {
+	if _, err := os.Stat(path); err == nil {
+		return nil, fmt.Errorf("master key stash %s: %w", path, ErrExists)
+	}
+	k := make([]byte, MasterKeySize)
+	if _, err := rand.Read(k); err != nil {
+		return nil, err
+	}
+	if err := atomicfile.Write(path, k, 0o600); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// LoadMasterKey reads a stash file, refusing one readable by others.
+func LoadMasterKey(path string) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("master key stash %s: %w", path, ErrNotFound)
+		}
+		return nil, err
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("master key stash %s has mode %v; it must be readable by its owner only (chmod 600)", path, st.Mode().Perm())
+	}
+	k, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(k) != MasterKeySize {
+		return nil, fmt.Errorf("master key stash %s is %d bytes, want %d", path, len(k), MasterKeySize)
+	}
+	return k, nil
+}
