@@ -1,0 +1,210 @@
+// Package config is the AA's configuration file: its types, a strict
+// loader that rejects unknown keys, and Validate, which lists every
+// problem with its field path so an operator fixes them in one pass.
+//
+// The file is JSON (data-dir/warden.json), written by `warden init`.
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/warden-auth/warden/internal/atomicfile"
+)
+
+// FileName is the config file's name inside the data directory.
+const FileName = "warden.json"
+
+// Config is the AA's configuration.
+type Config struct {
+	// Realm is the Kerberos realm (upper case).
+	Realm string `json:"realm"`
+	// Database selects the account DB.
+	Database Database `json:"database"`
+	// MasterKeyFile is the stash of the key sealing secrets at rest,
+	// relative to the data directory unless absolute.
+	MasterKeyFile string `json:"master_key_file"`
+	// KDC is the Kerberos listener.
+	KDC KDC `json:"kdc"`
+	// HTTPS is the listener for the validation API, PKI, metrics and health.
+	HTTPS HTTPS `json:"https"`
+	// Log chooses the log format and level.
+	Log Log `json:"log"`
+
+	// Dir is the data directory the file was loaded from (not in the file).
+	Dir string `json:"-"`
+}
+
+// Database selects the account DB backend.
+type Database struct {
+	// Driver is "sqlite" (default) or "postgres".
+	Driver string `json:"driver"`
+	// Path is the SQLite file, relative to the data directory.
+	Path string `json:"path,omitempty"`
+	// DSN is the PostgreSQL connection string.
+	DSN string `json:"dsn,omitempty"`
+}
+
+// KDC configures the Kerberos listener.
+type KDC struct {
+	// Addr is host:port for UDP and TCP (default ":88").
+	Addr string `json:"addr"`
+	// MaxSkew is the allowed client clock difference (default "5m").
+	MaxSkew Duration `json:"max_skew,omitempty"`
+	// MaxTCPFrame caps TCP requests in bytes (default 65536).
+	MaxTCPFrame int `json:"max_tcp_frame,omitempty"`
+	// UDPReaders is the number of UDP reader goroutines (default: CPUs).
+	UDPReaders int `json:"udp_readers,omitempty"`
+}
+
+// HTTPS configures the HTTPS listener.
+type HTTPS struct {
+	// Addr is host:port; empty disables the listener.
+	Addr string `json:"addr,omitempty"`
+}
+
+// Log configures logging.
+type Log struct {
+	// Format is "text" (default) or "json".
+	Format string `json:"format,omitempty"`
+	// Level is "debug", "info" (default), "warn" or "error".
+	Level string `json:"level,omitempty"`
+}
+
+// Duration is a time.Duration written as "5m" in the file.
+type Duration time.Duration
+
+// MarshalJSON writes the duration as a string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON reads "5m", "90s" and the like.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration must be a string like \"5m\"")
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Default returns the configuration `warden init` writes for a realm.
+func Default(realm string) *Config {
+	return &Config{
+		Realm:         realm,
+		Database:      Database{Driver: "sqlite", Path: "accounts.db"},
+		MasterKeyFile: "master.key",
+		KDC:           KDC{Addr: ":88"},
+		Log:           Log{Format: "text", Level: "info"},
+	}
+}
+
+// Load reads dir/warden.json strictly: unknown keys and trailing data are
+// errors, and so is any problem Validate finds.
+func Load(dir string) (*Config, error) {
+	path := filepath.Join(dir, FileName)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	c := &Config{}
+	if err := dec.Decode(c); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%s: trailing data after the configuration object", path)
+	}
+	c.Dir = dir
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Save writes the configuration to dir/warden.json atomically.
+func (c *Config) Save(dir string) error {
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(filepath.Join(dir, FileName), append(b, '\n'), 0o600)
+}
+
+// Problems is every problem Validate found, one per field.
+type Problems []string
+
+func (p Problems) Error() string { return "invalid configuration:\n  " + strings.Join(p, "\n  ") }
+
+// Validate lists every problem with its field path.
+func (c *Config) Validate() error {
+	var p Problems
+	if c.Realm == "" || strings.ContainsAny(c.Realm, "/@: ") {
+		p = append(p, fmt.Sprintf("realm: %q is not a realm name", c.Realm))
+	}
+	switch c.Database.Driver {
+	case "sqlite", "":
+		if c.Database.Path == "" {
+			p = append(p, "database.path: required for the sqlite driver")
+		}
+	case "postgres":
+		if c.Database.DSN == "" {
+			p = append(p, "database.dsn: required for the postgres driver")
+		}
+	default:
+		p = append(p, fmt.Sprintf("database.driver: %q is not sqlite or postgres", c.Database.Driver))
+	}
+	if c.MasterKeyFile == "" {
+		p = append(p, "master_key_file: required")
+	}
+	if _, _, err := net.SplitHostPort(c.KDC.Addr); err != nil {
+		p = append(p, fmt.Sprintf("kdc.addr: %q: %v", c.KDC.Addr, err))
+	}
+	if c.KDC.MaxSkew < 0 {
+		p = append(p, "kdc.max_skew: must not be negative")
+	}
+	if c.KDC.MaxTCPFrame < 0 || c.KDC.MaxTCPFrame > 16<<20 {
+		p = append(p, "kdc.max_tcp_frame: must be between 0 (default) and 16 MiB")
+	}
+	if c.HTTPS.Addr != "" {
+		if _, _, err := net.SplitHostPort(c.HTTPS.Addr); err != nil {
+			p = append(p, fmt.Sprintf("https.addr: %q: %v", c.HTTPS.Addr, err))
+		}
+	}
+	switch c.Log.Format {
+	case "", "text", "json":
+	default:
+		p = append(p, fmt.Sprintf("log.format: %q is not text or json", c.Log.Format))
+	}
+	switch c.Log.Level {
+	case "", "debug", "info", "warn", "error":
+	default:
+		p = append(p, fmt.Sprintf("log.level: %q is not debug, info, warn or error", c.Log.Level))
+	}
+	if len(p) > 0 {
+		return p
+	}
+	return nil
+}
+
+// Path resolves a path of the config relative to the data directory.
+func (c *Config) Path(p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(c.Dir, p)
+}
+
+// ErrNoConfig tells that a data directory holds no configuration.
+var ErrNoConfig = errors.New("no warden configuration")

@@ -1,0 +1,203 @@
+package kdc
+
+import (
+	"slices"
+
+	"github.com/warden-auth/warden/krb5"
+	"github.com/warden-auth/warden/krb5/kcrypto"
+	"github.com/warden-auth/warden/store"
+)
+
+// as answers an AS-REQ (RFC 4120 3.1).
+func (x *exchange) as() ([]byte, error) {
+	k, body := x.k, &x.req.ReqBody
+	if body.CName == nil {
+		return nil, errBadOption("AS-REQ without a client name")
+	}
+	if body.SName == nil {
+		return nil, errBadOption("AS-REQ without a service name")
+	}
+	if !k.sameRealm(body.Realm) {
+		return nil, errWrongRealm(body.Realm, k.realm)
+	}
+	if body.KDCOptions.Has(krb5.KDCOptRequestAnonymous) {
+		return nil, errPolicy("anonymous tickets are not enabled in this realm", "")
+	}
+	cnameStr := body.CName.String()
+	client, err := k.dir.lookup(x.ctx, cnameStr)
+	if err != nil {
+		if isNotFound(err) {
+			x.res.Detail = "no such account"
+			return nil, errClientUnknown(x.res.Client)
+		}
+		return nil, err
+	}
+	if client.acct.Kind == store.KindService && client.acct.Name == krbtgtName {
+		return nil, errPolicy("krbtgt cannot be a client", "")
+	}
+	server, err := x.lookupServer(body.SName)
+	if err != nil {
+		return nil, err
+	}
+	if err := x.checkClientState(client, body.SName); err != nil {
+		return nil, err
+	}
+
+	// The reply key: the client's key of the first enctype it listed.
+	replyKey, ok := firstKey(client, body.EType)
+	if !ok {
+		return nil, errNoCommonEType(body.EType, "account "+client.acct.Name, client.keyETypes())
+	}
+	preauth := false
+	if pa, ok := x.req.PAData.Find(krb5.PAEncTimestamp); ok {
+		pk, err := x.verifyEncTimestamp(client, pa.Value)
+		if err != nil {
+			return nil, err
+		}
+		replyKey, preauth = pk, true
+	} else if client.acct.Flags&store.FlagPreauthRequired != 0 {
+		x.eData = x.preauthRequiredData(client)
+		x.res.Detail = "pre-authentication required; told the client how"
+		return nil, &krb5.Error{Code: krb5.KDCErrPreauthRequired, Reason: "pre-authentication required"}
+	}
+	if lo := client.lockout.Load(); preauth && lo.BadCount > 0 {
+		// A success clears the failure count. Only accounts with failures
+		// pay for this write; successful logons otherwise write nothing.
+		if err := k.cfg.Store.ResetLockout(x.ctx, client.acct.Name); err == nil {
+			client.lockout.Store(&store.Lockout{})
+		}
+	}
+
+	sessETypes := server.etypes
+	sessEType, ok := firstCommon(body.EType, sessETypes)
+	if !ok {
+		return nil, errNoCommonEType(body.EType, "service "+body.SName.String(), sessETypes)
+	}
+	t, err := x.newTicket(ticketSpec{
+		client: client, server: server,
+		cname: *body.CName, sname: *body.SName,
+		sessEType: sessEType, preauth: preauth,
+		authTime: x.now, initial: true,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if client.acct.Flags&store.FlagPasswordNeverExpires == 0 {
+		t.keyExpiration = truncTime(client.acct.PasswordExpires)
+	}
+	if body.KDCOptions.Has(krb5.KDCOptCanonicalize) {
+		t.crealm, t.srealm = k.realm, k.realm
+		if body.CName.NameType == krb5.NameTypeEnterprise {
+			t.enc.CName = krb5.NewPrincipalName(krb5.NameTypePrincipal, client.acct.Name)
+		}
+	}
+	var padata krb5.MethodData
+	if preauth {
+		padata = krb5.MethodData{krb5.ETypeInfo2{etypeInfo(replyKey)}.PAData()}
+	}
+	x.res.EType = sessEType
+	return x.reply(krb5.MsgASRep, t, replyKey.key, kcrypto.UsageASRepEncPart, padata)
+}
+
+// firstKey returns the client's key for the first enctype of the
+// request's list that the account has a key for.
+func firstKey(p *principal, etypes []krb5.EncType) (principalKey, bool) {
+	for _, e := range etypes {
+		if k, ok := p.key(e, 0); ok {
+			return k, true
+		}
+	}
+	return principalKey{}, false
+}
+
+// firstCommon picks the first enctype of the client's list that the other
+// side supports (RFC 4120 3.1.3: the client's preference order wins).
+func firstCommon(client, other []krb5.EncType) (krb5.EncType, bool) {
+	for _, e := range client {
+		if slices.Contains(other, e) {
+			return e, true
+		}
+	}
+	return 0, false
+}
+
+func etypeInfo(k principalKey) krb5.ETypeInfo2Entry {
+	return krb5.ETypeInfo2Entry{EType: k.key.EType(), Salt: k.salt, HasSalt: k.salt != "", S2KParams: k.s2kparams}
+}
+
+// preauthRequiredData is the METHOD-DATA of KDC_ERR_PREAUTH_REQUIRED: how
+// to derive each key the client could use, and which methods we accept.
+func (x *exchange) preauthRequiredData(client *principal) []byte {
+	var info krb5.ETypeInfo2
+	for _, e := range x.req.ReqBody.EType {
+		if k, ok := client.key(e, 0); ok {
+			info = append(info, etypeInfo(k))
+		}
+	}
+	md := krb5.MethodData{
+		info.PAData(),
+		{Type: krb5.PAEncTimestamp, Value: []byte{}},
+	}
+	b, _ := md.Marshal()
+	return b
+}
+
+// verifyEncTimestamp checks PA-ENC-TIMESTAMP and returns the key it was
+// made with, which becomes the reply key.
+func (x *exchange) verifyEncTimestamp(client *principal, value []byte) (principalKey, error) {
+	var ed krb5.EncryptedData
+	if err := ed.Unmarshal(value); err != nil {
+		return principalKey{}, &krb5.Error{Code: krb5.KDCErrPreauthFailed, Reason: "malformed PA-ENC-TIMESTAMP", Err: err}
+	}
+	key, ok := client.key(ed.EType, 0)
+	if !ok {
+		return principalKey{}, errNoCommonEType([]krb5.EncType{ed.EType}, "account "+client.acct.Name, client.keyETypes())
+	}
+	plain, err := key.key.DecryptData(kcrypto.UsageASReqPAEncTimestamp, ed)
+	if err != nil {
+		x.res.Detail = "wrong password"
+		x.recordFailure(client)
+		return principalKey{}, errPreauthFailed(x.res.Client)
+	}
+	var ts krb5.PAEncTSEnc
+	if err := ts.Unmarshal(plain); err != nil {
+		return principalKey{}, &krb5.Error{Code: krb5.KDCErrPreauthFailed, Reason: "malformed PA-ENC-TS-ENC", Err: err}
+	}
+	if d := ts.Time().Sub(x.now); d > x.k.cfg.MaxSkew || -d > x.k.cfg.MaxSkew {
+		return principalKey{}, errSkew(ts.Time(), x.now, x.k.cfg.MaxSkew)
+	}
+	return key, nil
+}
+
+// recordFailure counts a wrong password; the write is synchronous so
+// that lockout holds across a crash and across AA nodes.
+func (x *exchange) recordFailure(client *principal) {
+	_, _, policy, _ := x.k.realmParams()
+	lo, err := x.k.cfg.Store.RecordLogonFailure(x.ctx, client.acct.Name, x.now, policy)
+	if err == nil {
+		client.lockout.Store(&lo)
+	}
+}
+
+// checkClientState refuses disabled, locked and expired accounts.
+func (x *exchange) checkClientState(client *principal, sname *krb5.PrincipalName) error {
+	a := client.acct
+	name := x.res.Client
+	if a.Flags&store.FlagDisabled != 0 {
+		return errDisabled(name)
+	}
+	if lo := client.lockout.Load(); lo.Locked(x.now) {
+		return errLocked(name, lo.LockedUntil)
+	}
+	if !a.AccountExpires.IsZero() && !x.now.Before(a.AccountExpires) {
+		return errAccountExpired(name, a.AccountExpires)
+	}
+	if !a.PasswordExpires.IsZero() && !x.now.Before(a.PasswordExpires) && a.Flags&store.FlagPasswordNeverExpires == 0 {
+		// Only the password-changing service may be reached with an
+		// expired password.
+		if !(len(sname.NameString) == 2 && sname.NameString[0] == "kadmin" && sname.NameString[1] == "changepw") {
+			return errPasswordExpired(name, a.PasswordExpires)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,103 @@
+package kdc
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/warden-auth/warden/krb5"
+)
+
+// The refusals the KDC can send. Reason is what the client sees in e-text;
+// Hint advises whoever reads the log or a local error. Reasons say what
+// was observed ("7m3s ahead") and never carry secrets.
+
+func errSkew(client, kdc time.Time, allowed time.Duration) *krb5.Error {
+	d := client.Sub(kdc)
+	dir := "ahead of"
+	if d < 0 {
+		d, dir = -d, "behind"
+	}
+	return &krb5.Error{
+		Code: krb5.KRBAPErrSkew,
+		Reason: fmt.Sprintf("client clock is %s %s the KDC (client %s, KDC %s, allowed %s)",
+			d.Round(time.Second), dir, client.UTC().Format(time.RFC3339), kdc.UTC().Format(time.RFC3339), allowed),
+		Hint: "sync the clock (NTP)",
+	}
+}
+
+func errClientUnknown(name string) *krb5.Error {
+	return &krb5.Error{Code: krb5.KDCErrCPrincipalUnknown,
+		Reason: fmt.Sprintf("client %s not found", name),
+		Hint:   "check the user name and realm; an administrator can list accounts with warden user list"}
+}
+
+func errServerUnknown(name string) *krb5.Error {
+	return &krb5.Error{Code: krb5.KDCErrSPrincipalUnknown,
+		Reason: fmt.Sprintf("service %s not found", name),
+		Hint:   "check the service name; register it with warden service add"}
+}
+
+func errPreauthFailed(name string) *krb5.Error {
+	return &krb5.Error{Code: krb5.KDCErrPreauthFailed,
+		Reason: "password incorrect for " + name,
+		Hint:   "check the password (or the keytab's key version)"}
+}
+
+func errDisabled(name string) *krb5.Error {
+	return &krb5.Error{Code: krb5.KDCErrClientRevoked,
+		Reason: "account " + name + " is disabled",
+		Hint:   "an administrator can enable it with warden user enable"}
+}
+
+func errServiceDisabled(name string) *krb5.Error {
+	return &krb5.Error{Code: krb5.KDCErrServiceRevoked,
+		Reason: "service " + name + " is disabled",
+		Hint:   "an administrator can enable the service account"}
+}
+
+func errLocked(name string, until time.Time) *krb5.Error {
+	return &krb5.Error{Code: krb5.KDCErrClientRevoked,
+		Reason: fmt.Sprintf("account %s is locked out after too many wrong passwords until %s", name, until.UTC().Format(time.RFC3339)),
+		Hint:   "wait, or have an administrator run warden user unlock"}
+}
+
+func errAccountExpired(name string, at time.Time) *krb5.Error {
+	return &krb5.Error{Code: krb5.KDCErrNameExp,
+		Reason: fmt.Sprintf("account %s expired on %s", name, at.UTC().Format(time.RFC3339)),
+		Hint:   "an administrator must extend the account"}
+}
+
+func errPasswordExpired(name string, at time.Time) *krb5.Error {
+	return &krb5.Error{Code: krb5.KDCErrKeyExpired,
+		Reason: fmt.Sprintf("password of %s expired on %s", name, at.UTC().Format(time.RFC3339)),
+		Hint:   "change the password (kpasswd) or have an administrator set one with warden user passwd"}
+}
+
+func errNoCommonEType(offered []krb5.EncType, who string, has []krb5.EncType) *krb5.Error {
+	return &krb5.Error{Code: krb5.KDCErrETypeNoSupp,
+		Reason: fmt.Sprintf("no common enctype: client offered %s, %s has %s", etypeList(offered), who, etypeList(has)),
+		Hint:   "enable a shared enctype in krb5.conf (permitted_enctypes) or give the account keys of the client's enctypes"}
+}
+
+func errWrongRealm(got, want string) *krb5.Error {
+	return &krb5.Error{Code: krb5.KDCErrWrongRealm,
+		Reason: fmt.Sprintf("this KDC serves realm %s, not %s", want, got),
+		Hint:   "check default_realm and [realms] in krb5.conf"}
+}
+
+func errBadOption(what string) *krb5.Error {
+	return &krb5.Error{Code: krb5.KDCErrBadOption, Reason: what}
+}
+
+func errPolicy(what, hint string) *krb5.Error {
+	return &krb5.Error{Code: krb5.KDCErrPolicy, Reason: what, Hint: hint}
+}
+
+func etypeList(es []krb5.EncType) string {
+	parts := make([]string, len(es))
+	for i, e := range es {
+		parts[i] = fmt.Sprintf("%d (%s)", int32(e), e)
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}

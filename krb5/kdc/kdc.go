@@ -1,0 +1,222 @@
+// Package kdc is Warden's Key Distribution Center engine: the AS and TGS
+// exchanges of RFC 4120 over the account DB, as a bytes-in, bytes-out
+// Handler, plus UDP and TCP serving with a lookaside cache.
+//
+// The engine never logs. Every request yields a Result (operation,
+// principals, error code and the reason) that the daemon logs once; the
+// reason also travels to the client as the KRB-ERROR e-text, and so never
+// contains secrets.
+package kdc
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/warden-auth/warden/krb5"
+	"github.com/warden-auth/warden/krb5/kcrypto"
+	"github.com/warden-auth/warden/store"
+)
+
+// Config configures a KDC. Zero values are the documented defaults.
+type Config struct {
+	// Store is the account DB (required). The realm name and lifetimes
+	// come from its realm record.
+	Store store.Store
+	// Time returns the current time (default time.Now).
+	Time func() time.Time
+	// Rand is the source of session keys and confounders (default
+	// crypto/rand).
+	Rand io.Reader
+	// MaxSkew is the allowed clock difference with clients (default 5m).
+	MaxSkew time.Duration
+	// Crypto selects optional enctypes (RC4 off by default).
+	Crypto kcrypto.Options
+	// PollInterval is how often the principal cache checks the store for
+	// changes made by other processes (default 1s).
+	PollInterval time.Duration
+}
+
+// Default lifetimes when the realm record leaves them zero.
+const (
+	DefaultMaxLife  = 10 * time.Hour
+	DefaultMaxRenew = 7 * 24 * time.Hour
+)
+
+// KDC answers AS and TGS requests for one realm.
+type KDC struct {
+	cfg   Config
+	realm string
+	dir   *directory
+	now   func() time.Time
+	rand  io.Reader
+}
+
+// New returns a KDC over the store's realm. Close releases it.
+func New(cfg Config) (*KDC, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("kdc: Config.Store is required")
+	}
+	if cfg.Time == nil {
+		cfg.Time = time.Now
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
+	}
+	if cfg.MaxSkew == 0 {
+		cfg.MaxSkew = 5 * time.Minute
+	}
+	if cfg.PollInterval == 0 {
+		cfg.PollInterval = time.Second
+	}
+	dir, err := newDirectory(context.Background(), cfg.Store, cfg.Crypto, cfg.PollInterval)
+	if err != nil {
+		return nil, fmt.Errorf("kdc: %w", err)
+	}
+	k := &KDC{cfg: cfg, dir: dir, now: cfg.Time, rand: cfg.Rand}
+	k.realm = dir.realm.Load().Name
+	return k, nil
+}
+
+// Realm returns the realm the KDC serves.
+func (k *KDC) Realm() string { return k.realm }
+
+// Close stops the principal cache's poller.
+func (k *KDC) Close() error {
+	k.dir.close()
+	return nil
+}
+
+// Refresh makes the KDC see store changes now rather than at the next
+// poll (used after in-process admin changes and by tests).
+func (k *KDC) Refresh(ctx context.Context) { k.dir.refresh(ctx) }
+
+// Result describes one handled request, for the daemon's log line.
+type Result struct {
+	Op     string // "AS", "TGS" or "?" for undecodable input
+	Client string // principal@REALM as requested, "" if unknown
+	Server string // service principal as requested
+	Code   krb5.ErrorCode
+	Reason string // what went wrong, as sent in e-text ("" on success)
+	// Detail is what only the log may see (e.g. which of unknown user or
+	// wrong password); never a secret.
+	Detail string
+	EType  krb5.EncType // session key enctype on success
+}
+
+// OK reports whether the request was answered with a ticket.
+func (r Result) OK() bool { return r.Code == 0 }
+
+func (k *KDC) realmParams() (maxLife, maxRenew time.Duration, policy store.PasswordPolicy, fastRequired bool) {
+	r := k.dir.realm.Load()
+	maxLife, maxRenew = r.MaxLife, r.MaxRenew
+	if maxLife <= 0 {
+		maxLife = DefaultMaxLife
+	}
+	if maxRenew <= 0 {
+		maxRenew = DefaultMaxRenew
+	}
+	return maxLife, maxRenew, r.Policy, r.FASTRequired
+}
+
+// Handle answers one request. It returns the reply to send (a KDC-REP or
+// a KRB-ERROR) or nil when the input is not worth answering (not a
+// Kerberos request at all), and a Result for the log.
+func (k *KDC) Handle(ctx context.Context, req []byte) ([]byte, Result) {
+	now := k.now()
+	t, ok := krb5.MessageType(req)
+	if !ok || (t != krb5.MsgASReq && t != krb5.MsgTGSReq) {
+		return nil, Result{Op: "?", Code: krb5.KRBErrGeneric, Reason: "not a KDC request"}
+	}
+	var r krb5.KDCReq
+	if err := r.Unmarshal(req); err != nil {
+		res := Result{Op: opName(t), Code: krb5.KRBErrGeneric, Reason: "malformed request", Detail: err.Error()}
+		return k.errorReply(now, &krb5.Error{Code: krb5.KRBErrGeneric, Reason: "malformed request"}, nil, k.tgsName()), res
+	}
+	x := &exchange{k: k, ctx: ctx, now: now, req: &r}
+	x.res.Op = opName(t)
+	x.res.Server = nameAt(r.ReqBody.SName, r.ReqBody.Realm)
+	if r.ReqBody.CName != nil {
+		x.res.Client = nameAt(r.ReqBody.CName, r.ReqBody.Realm)
+	}
+	var reply []byte
+	var err error
+	if t == krb5.MsgASReq {
+		reply, err = x.as()
+	} else {
+		reply, err = x.tgs()
+	}
+	if err != nil {
+		var ke *krb5.Error
+		if !errors.As(err, &ke) {
+			ke = &krb5.Error{Code: krb5.KRBErrGeneric, Reason: "internal error", Err: err}
+		}
+		x.res.Code, x.res.Reason = ke.Code, ke.Reason
+		if ke.Err != nil {
+			x.res.Detail = ke.Err.Error()
+		}
+		sname := k.tgsName()
+		if r.ReqBody.SName != nil {
+			sname = *r.ReqBody.SName
+		}
+		return k.errorReplyData(now, ke, x.errCName(), sname, x.eData), x.res
+	}
+	return reply, x.res
+}
+
+func opName(t krb5.MsgType) string {
+	if t == krb5.MsgASReq {
+		return "AS"
+	}
+	return "TGS"
+}
+
+func nameAt(n *krb5.PrincipalName, realm string) string {
+	if n == nil {
+		return ""
+	}
+	return n.String() + "@" + realm
+}
+
+func (k *KDC) tgsName() krb5.PrincipalName {
+	return krb5.PrincipalName{NameType: krb5.NameTypeSrvInst, NameString: []string{"krbtgt", k.realm}}
+}
+
+func (k *KDC) errorReply(now time.Time, err *krb5.Error, cname *krb5.PrincipalName, sname krb5.PrincipalName) []byte {
+	return k.errorReplyData(now, err, cname, sname, nil)
+}
+
+func (k *KDC) errorReplyData(now time.Time, err *krb5.Error, cname *krb5.PrincipalName, sname krb5.PrincipalName, edata []byte) []byte {
+	ke := krb5.NewKRBError(err, now, k.realm, sname)
+	if cname != nil {
+		ke.CName, ke.CRealm = cname, k.realm
+	}
+	ke.EData = edata
+	b, _ := ke.Marshal()
+	return b
+}
+
+// exchange is the state of one request being answered.
+type exchange struct {
+	k     *KDC
+	ctx   context.Context
+	now   time.Time
+	req   *krb5.KDCReq
+	res   Result
+	eData []byte
+	cname *krb5.PrincipalName
+}
+
+func (x *exchange) errCName() *krb5.PrincipalName {
+	if x.cname != nil {
+		return x.cname
+	}
+	return x.req.ReqBody.CName
+}
+
+// sameRealm compares realm names the way clients type them: case-insensitively.
+func (k *KDC) sameRealm(r string) bool { return strings.EqualFold(r, k.realm) }

@@ -1,0 +1,241 @@
+package kdc
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/warden-auth/warden/krb5"
+	"github.com/warden-auth/warden/krb5/kcrypto"
+	"github.com/warden-auth/warden/store"
+)
+
+// krbtgtName is the sAMAccountName of the realm's ticket-granting service.
+const krbtgtName = "krbtgt"
+
+// farFuture stands for "no limit" in lifetime arithmetic.
+var farFuture = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+
+// lookupServer resolves the service a request names.
+func (x *exchange) lookupServer(sname *krb5.PrincipalName) (*principal, error) {
+	name := sname.String()
+	if len(sname.NameString) == 2 && strings.EqualFold(sname.NameString[0], "krbtgt") && !x.k.sameRealm(sname.NameString[1]) {
+		return nil, &krb5.Error{Code: krb5.KDCErrSPrincipalUnknown,
+			Reason: fmt.Sprintf("no trust with realm %s: this KDC serves %s only", sname.NameString[1], x.k.realm),
+			Hint:   "cross-realm trust is not supported"}
+	}
+	p, err := x.k.dir.lookup(x.ctx, name)
+	if err != nil {
+		if isNotFound(err) {
+			return nil, errServerUnknown(name + "@" + x.k.realm)
+		}
+		return nil, err
+	}
+	if p.acct.Flags&store.FlagDisabled != 0 {
+		return nil, errServiceDisabled(name)
+	}
+	if len(p.keys) == 0 {
+		return nil, &krb5.Error{Code: krb5.KDCErrNullKey, Reason: "service " + name + " has no keys",
+			Hint: "set a password or random keys for the account"}
+	}
+	return p, nil
+}
+
+// ticketSpec is what a new ticket is made from.
+type ticketSpec struct {
+	client, server *principal // client may be nil in TGS (it comes from the TGT)
+	cname, sname   krb5.PrincipalName
+	crealm         string
+	sessEType      krb5.EncType
+	preauth        bool
+	authTime       time.Time
+	initial        bool
+	tgt            *krb5.EncTicketPart // the TGT of a TGS request
+	ad             krb5.AuthorizationData
+	caddr          krb5.HostAddresses
+}
+
+// ticket is an issued, not yet encrypted ticket.
+type ticket struct {
+	enc     krb5.EncTicketPart
+	sname   krb5.PrincipalName
+	crealm  string
+	srealm  string
+	server  *principal
+	sessKey *kcrypto.Key
+	// keyExpiration is the client's password expiry, told in AS replies
+	// so that clients can warn the user.
+	keyExpiration time.Time
+}
+
+// newTicket applies the request's options within the realm's limits (and
+// the TGT's, for TGS) and draws the session key.
+func (x *exchange) newTicket(s ticketSpec) (*ticket, error) {
+	body := &x.req.ReqBody
+	opts := body.KDCOptions
+	maxLife, maxRenew, _, _ := x.k.realmParams()
+
+	if opts.Has(krb5.KDCOptPostdated) || opts.Has(krb5.KDCOptAllowPostdate) {
+		return nil, &krb5.Error{Code: krb5.KDCErrCannotPostdate, Reason: "postdated tickets are not supported"}
+	}
+	start := x.now
+	if !body.From.IsZero() && body.From.Sub(x.now) > x.k.cfg.MaxSkew {
+		return nil, &krb5.Error{Code: krb5.KDCErrCannotPostdate,
+			Reason: fmt.Sprintf("requested start time %s is in the future and postdating is not supported", body.From.UTC().Format(time.RFC3339))}
+	}
+	till := body.Till
+	if till.IsZero() || till.Unix() == 0 {
+		till = farFuture
+	}
+	if !till.After(start) {
+		return nil, &krb5.Error{Code: krb5.KDCErrNeverValid,
+			Reason: fmt.Sprintf("requested end time %s is not after the start time %s", till.UTC().Format(time.RFC3339), start.UTC().Format(time.RFC3339))}
+	}
+	end := minTime(till, start.Add(maxLife))
+	var flags krb5.Flags
+	renewTill := time.Time{}
+	wantRenew := opts.Has(krb5.KDCOptRenewable) || (opts.Has(krb5.KDCOptRenewableOK) && till.After(end))
+	if s.tgt != nil {
+		end = minTime(end, s.tgt.EndTime)
+		flags |= s.tgt.Flags & (krb5.TktFlagPreAuthent | krb5.TktFlagHWAuthent)
+		if opts.Has(krb5.KDCOptForwardable) && s.tgt.Flags.Has(krb5.TktFlagForwardable) {
+			flags |= krb5.TktFlagForwardable
+		}
+		if opts.Has(krb5.KDCOptProxiable) && s.tgt.Flags.Has(krb5.TktFlagProxiable) {
+			flags |= krb5.TktFlagProxiable
+		}
+		wantRenew = wantRenew && s.tgt.Flags.Has(krb5.TktFlagRenewable)
+	} else {
+		if s.preauth {
+			flags |= krb5.TktFlagPreAuthent
+		}
+		if opts.Has(krb5.KDCOptForwardable) && s.client.acct.Flags&store.FlagNoForward == 0 {
+			flags |= krb5.TktFlagForwardable
+		}
+		if opts.Has(krb5.KDCOptProxiable) && s.client.acct.Flags&store.FlagNoForward == 0 {
+			flags |= krb5.TktFlagProxiable
+		}
+	}
+	if s.initial {
+		flags |= krb5.TktFlagInitial
+	}
+	if s.server.acct.Flags&store.FlagOKAsDelegate != 0 {
+		flags |= krb5.TktFlagOKAsDelegate
+	}
+	if wantRenew {
+		rt := body.RTime
+		if rt.IsZero() || rt.Unix() == 0 {
+			rt = farFuture
+		}
+		if opts.Has(krb5.KDCOptRenewableOK) && !opts.Has(krb5.KDCOptRenewable) {
+			rt = till
+		}
+		rt = minTime(rt, start.Add(maxRenew))
+		if s.tgt != nil {
+			rt = minTime(rt, s.tgt.RenewTill)
+		}
+		if rt.After(end) {
+			renewTill = rt
+			flags |= krb5.TktFlagRenewable
+		}
+	}
+
+	sk, err := kcrypto.RandomKey(s.sessEType, x.k.rand, x.k.cfg.Crypto)
+	if err != nil {
+		return nil, err
+	}
+	crealm := s.crealm
+	if crealm == "" {
+		crealm = x.k.realm
+	}
+	t := &ticket{
+		enc: krb5.EncTicketPart{
+			Flags:             flags,
+			Key:               sk.EncryptionKey(),
+			CRealm:            crealm,
+			CName:             s.cname,
+			Transited:         krb5.TransitedEncoding{TRType: 1},
+			AuthTime:          s.authTime.UTC().Truncate(time.Second),
+			StartTime:         start.UTC().Truncate(time.Second),
+			EndTime:           end.UTC().Truncate(time.Second),
+			RenewTill:         truncTime(renewTill),
+			CAddr:             s.caddr,
+			AuthorizationData: s.ad,
+		},
+		sname:   s.sname,
+		crealm:  body.Realm,
+		srealm:  body.Realm,
+		server:  s.server,
+		sessKey: sk,
+	}
+	return t, nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func truncTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.UTC().Truncate(time.Second)
+}
+
+// reply encrypts the ticket under the service's key and the enc-part
+// under the reply key, and encodes the KDC-REP.
+func (x *exchange) reply(mt krb5.MsgType, t *ticket, replyKey *kcrypto.Key, usage kcrypto.Usage, padata krb5.MethodData) ([]byte, error) {
+	sk, _ := t.server.ticketKey()
+	encTkt, err := t.enc.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	tktCipher, err := sk.key.EncryptData(x.k.rand, kcrypto.UsageTicket, encTkt, sk.kvno, true)
+	if err != nil {
+		return nil, err
+	}
+	part := krb5.EncKDCRepPart{
+		Tag:       krb5.MsgEncASRepPart,
+		Key:       t.enc.Key,
+		LastReq:   []krb5.LastReqEntry{{Type: 0, Value: t.enc.AuthTime}},
+		Nonce:     x.req.ReqBody.Nonce,
+		Flags:     t.enc.Flags,
+		AuthTime:  t.enc.AuthTime,
+		StartTime: t.enc.StartTime,
+		EndTime:   t.enc.EndTime,
+		RenewTill: t.enc.RenewTill,
+		SRealm:    t.srealm,
+		SName:     t.sname,
+		CAddr:     t.enc.CAddr,
+	}
+	if mt == krb5.MsgTGSRep {
+		part.Tag = krb5.MsgEncTGSRepPart
+	} else if pe := t.keyExpiration; !pe.IsZero() {
+		part.KeyExpiration = pe
+	}
+	plain, err := part.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	encPart, err := replyKey.EncryptData(x.k.rand, usage, plain, 0, false)
+	if err != nil {
+		return nil, err
+	}
+	rep := krb5.KDCRep{
+		MsgType: mt,
+		PAData:  padata,
+		CRealm:  t.crealm,
+		CName:   t.enc.CName,
+		Ticket: krb5.Ticket{
+			TktVNO:  krb5.PVNO,
+			Realm:   t.srealm,
+			SName:   t.sname,
+			EncPart: tktCipher,
+		},
+		EncPart: encPart,
+	}
+	return rep.Marshal()
+}
