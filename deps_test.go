@@ -35,6 +35,11 @@ func TestDependencyDirection(t *testing.T) {
 		"krb5/keytab":         {"krb5", "internal/atomicfile"},
 		"krb5/ccache":         {"krb5", "internal/atomicfile"},
 		"auth":                {},
+		"store":               {"internal/atomicfile"},
+		"config":              {"internal/atomicfile"},
+		"admin":               {"krb5", "krb5/kcrypto", "krb5/keytab", "store"},
+		"krb5/kdc":            {"krb5", "krb5/kcrypto", "store", "internal/der"},
+		"bench":               {"krb5", "krb5/kcrypto"},
 	}
 	for pkg, allowed := range lowerThan {
 		deps, ok := imports[pkg]

@@ -50,6 +50,9 @@ realm's certificate authority, plus the client and server tools around them.`,
 		SilenceErrors: true,
 	}
 	root.SetVersionTemplate("warden {{.Version}}\n")
+	root.PersistentFlags().String("data", "./warden-data", "data directory of the realm (env WARDEN_DATA)")
+	addAdminCommands(root)
+	root.AddCommand(newServeCmd(), newBenchCmd())
 	root.AddCommand(&cobra.Command{
 		Use:   "version",
 		Short: "Print the version of warden",

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
 )
@@ -37,14 +38,9 @@ func TestExecute(t *testing.T) {
 	}
 }
 
-type hinted struct{}
-
-func (hinted) Error() string     { return "boom" }
-func (hinted) ErrorHint() string { return "do the thing" }
-
 func TestPrintErrorHint(t *testing.T) {
 	var b bytes.Buffer
-	printError(&b, hinted{})
+	printError(&b, withHint(errors.New("boom"), "do the thing"))
 	want := "warden: error: boom\nwarden: hint: do the thing\n"
 	if b.String() != want {
 		t.Fatalf("got %q, want %q", b.String(), want)

@@ -16,7 +16,9 @@ import (
 	"time"
 )
 
-var sbinDirs = []string{"/usr/sbin", "/sbin", "/usr/local/sbin"}
+// /opt/heimdal/usr/bin holds the Heimdal clients scripts/install-deps.sh
+// unpacks beside MIT krb5 (their Debian package conflicts with krb5-user).
+var sbinDirs = []string{"/usr/sbin", "/sbin", "/usr/local/sbin", "/opt/heimdal/usr/bin"}
 
 // LookPath finds a peer binary in PATH or the sbin directories, where
 // Debian puts krb5kdc and kadmin.local.

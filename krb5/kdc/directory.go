@@ -23,6 +23,7 @@ type principal struct {
 	keys []principalKey // in keyPreference order
 	// etypes the account accepts for session keys and tickets
 	etypes []krb5.EncType
+	kvno   uint32 // newest key version
 	// lockout is updated in place by the KDC after a failure or success,
 	// so this node sees it before the next poll.
 	lockout atomic.Pointer[store.Lockout]
@@ -73,7 +74,7 @@ func (p *principal) ticketKey() (principalKey, bool) {
 	if len(p.keys) == 0 {
 		return principalKey{}, false
 	}
-	top := p.acct.KVNO()
+	top := p.kvno
 	for _, k := range p.keys {
 		if k.kvno == top {
 			return k, true
@@ -122,6 +123,7 @@ func newPrincipal(a *store.Account, opt kcrypto.Options) (*principal, error) {
 	} else {
 		p.etypes = p.keyETypes()
 	}
+	p.kvno = a.KVNO()
 	// The secrets now live in the kcrypto keys; drop the clear copies
 	// from the cached record.
 	a.Secrets = store.Secrets{}

@@ -131,7 +131,7 @@ func (x *exchange) verifyTGSReq() (*tgsAuth, error) {
 	key, ok := tgs.key(ed.EType, kvno)
 	if !ok {
 		return nil, &krb5.Error{Code: krb5.KRBAPErrBadKeyVer,
-			Reason: fmt.Sprintf("TGT is encrypted with %v kvno %d, which this KDC does not hold (current kvno %d)", ed.EType, kvno, tgs.acct.KVNO()),
+			Reason: fmt.Sprintf("TGT is encrypted with %v kvno %d, which this KDC does not hold (current kvno %d)", ed.EType, kvno, tgs.kvno),
 			Hint:   "get a new TGT with kinit"}
 	}
 	plain, err := key.key.DecryptData(kcrypto.UsageTicket, ed)

@@ -1,0 +1,160 @@
+// Package server is the AA daemon: it opens the account DB named by the
+// configuration, builds the KDC, owns the listeners, and logs one
+// structured line per request. It is the only place that logs requests.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/warden-auth/warden/config"
+	"github.com/warden-auth/warden/krb5/kdc"
+	"github.com/warden-auth/warden/store"
+	"github.com/warden-auth/warden/store/sqlite"
+)
+
+// OpenStore opens the account DB of a configuration with its master key.
+func OpenStore(cfg *config.Config) (store.Store, error) {
+	mk, err := store.LoadMasterKey(cfg.Path(cfg.MasterKeyFile))
+	if err != nil {
+		return nil, err
+	}
+	sealer, err := store.NewSealer(mk)
+	clear(mk)
+	if err != nil {
+		return nil, err
+	}
+	switch cfg.Database.Driver {
+	case "", "sqlite":
+		return sqlite.Open(cfg.Path(cfg.Database.Path), sealer)
+	default:
+		return nil, fmt.Errorf("database driver %q is not available in this build", cfg.Database.Driver)
+	}
+}
+
+// NewLogger builds the daemon's logger from the configuration.
+func NewLogger(w io.Writer, c config.Log) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// Server is a running AA.
+type Server struct {
+	cfg *config.Config
+	log *slog.Logger
+	st  store.Store
+	kdc *kdc.KDC
+
+	udp *net.UDPConn
+	tcp net.Listener
+}
+
+// New opens the store and builds the services; Listen and Serve run them.
+func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
+	st, err := OpenStore(cfg)
+	if err != nil {
+		return nil, err
+	}
+	k, err := kdc.New(kdc.Config{Store: st, MaxSkew: time.Duration(cfg.KDC.MaxSkew)})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if k.Realm() != cfg.Realm {
+		log.Warn("realm in the configuration differs from the account DB; serving the DB's", "config", cfg.Realm, "db", k.Realm())
+	}
+	return &Server{cfg: cfg, log: log, st: st, kdc: k}, nil
+}
+
+// Listen binds the KDC's UDP and TCP sockets on the same address (for
+// port 0, TCP takes the port UDP got).
+func (s *Server) Listen() error {
+	ua, err := net.ResolveUDPAddr("udp", s.cfg.KDC.Addr)
+	if err != nil {
+		return fmt.Errorf("kdc.addr: %w", err)
+	}
+	udp, err := net.ListenUDP("udp", ua)
+	if err != nil {
+		return fmt.Errorf("kdc: %w", err)
+	}
+	host, _, _ := net.SplitHostPort(s.cfg.KDC.Addr)
+	port := udp.LocalAddr().(*net.UDPAddr).Port
+	tcp, err := net.Listen("tcp", net.JoinHostPort(host, fmt.Sprint(port)))
+	if err != nil {
+		udp.Close()
+		return fmt.Errorf("kdc: %w", err)
+	}
+	s.udp, s.tcp = udp, tcp
+	return nil
+}
+
+// KDCAddr returns the bound KDC address (after Listen).
+func (s *Server) KDCAddr() string { return s.tcp.Addr().String() }
+
+// Store returns the account DB.
+func (s *Server) Store() store.Store { return s.st }
+
+// KDC returns the KDC engine.
+func (s *Server) KDC() *kdc.KDC { return s.kdc }
+
+// Serve runs until ctx is done (SIGTERM in the CLI), then stops accepting,
+// finishes in-flight requests and closes the store.
+func (s *Server) Serve(ctx context.Context) error {
+	if s.udp == nil {
+		if err := s.Listen(); err != nil {
+			return err
+		}
+	}
+	s.log.Info("warden serving", "realm", s.kdc.Realm(), "kdc", s.KDCAddr())
+	var wg sync.WaitGroup
+	var kerr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		kerr = s.kdc.Serve(ctx, s.udp, s.tcp, kdc.ServeConfig{
+			OnResult:    s.logResult,
+			UDPReaders:  s.cfg.KDC.UDPReaders,
+			MaxTCPFrame: s.cfg.KDC.MaxTCPFrame,
+		})
+	}()
+	wg.Wait()
+	s.kdc.Close()
+	cerr := s.st.Close()
+	s.log.Info("warden stopped")
+	return errors.Join(kerr, cerr)
+}
+
+// logResult writes the one line per request, with fixed keys.
+func (s *Server) logResult(remote netip.AddrPort, proto string, r kdc.Result, took time.Duration) {
+	attrs := []slog.Attr{
+		slog.String("op", r.Op),
+		slog.String("principal", r.Client),
+		slog.String("service", r.Server),
+		slog.String("realm", s.kdc.Realm()),
+		slog.String("remote", remote.String()),
+		slog.String("proto", proto),
+		slog.Duration("took", took),
+	}
+	if r.OK() {
+		attrs = append(attrs, slog.String("etype", r.EType.String()))
+		s.log.LogAttrs(context.Background(), slog.LevelInfo, "kdc request", attrs...)
+		return
+	}
+	attrs = append(attrs, slog.String("code", r.Code.String()), slog.String("reason", r.Reason))
+	if r.Detail != "" {
+		attrs = append(attrs, slog.String("detail", r.Detail))
+	}
+	s.log.LogAttrs(context.Background(), slog.LevelWarn, "kdc request refused", attrs...)
+}
