@@ -1,0 +1,109 @@
+package client
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/warden-auth/warden/krb5"
+	"github.com/warden-auth/warden/krb5/ccache"
+)
+
+// Credentials are a ticket with its session key and what the KDC said
+// about it in the reply's encrypted part.
+type Credentials struct {
+	Client    ccache.Principal
+	Server    ccache.Principal
+	Key       krb5.EncryptionKey // the session key
+	AuthTime  time.Time
+	StartTime time.Time // the KDC's starttime, or AuthTime when it sent none
+	EndTime   time.Time
+	RenewTill time.Time // zero: not renewable
+	Flags     krb5.Flags
+	Addresses krb5.HostAddresses // nil: an address-less ticket
+	// Ticket is the ticket as the KDC sent it; Ticket.Raw holds its bytes,
+	// which are forwarded verbatim.
+	Ticket krb5.Ticket
+}
+
+// credsFromReply builds Credentials from a verified reply.
+func credsFromReply(rep *krb5.KDCRep, part *krb5.EncKDCRepPart) *Credentials {
+	start := part.StartTime
+	if start.IsZero() {
+		start = part.AuthTime
+	}
+	return &Credentials{
+		Client:    ccache.Principal{Realm: rep.CRealm, Name: rep.CName},
+		Server:    ccache.Principal{Realm: part.SRealm, Name: part.SName},
+		Key:       part.Key,
+		AuthTime:  part.AuthTime,
+		StartTime: start,
+		EndTime:   part.EndTime,
+		RenewTill: part.RenewTill,
+		Flags:     part.Flags,
+		Addresses: part.CAddr,
+		Ticket:    rep.Ticket,
+	}
+}
+
+// CCache returns the credential as a ccache entry.
+func (c *Credentials) CCache() ccache.Credential {
+	tkt, _ := c.Ticket.Marshal()
+	return ccache.Credential{
+		Client:      c.Client,
+		Server:      c.Server,
+		Key:         c.Key,
+		AuthTime:    c.AuthTime,
+		StartTime:   c.StartTime,
+		EndTime:     c.EndTime,
+		RenewTill:   c.RenewTill,
+		TicketFlags: c.Flags,
+		Addresses:   []krb5.HostAddress(c.Addresses),
+		Ticket:      tkt,
+	}
+}
+
+// FromCCache decodes a ccache entry (for example one MIT kinit wrote).
+func FromCCache(cc ccache.Credential) (*Credentials, error) {
+	if cc.IsConfig() {
+		return nil, errors.New("client: a ccache configuration entry is not a ticket")
+	}
+	var t krb5.Ticket
+	if err := t.Unmarshal(cc.Ticket); err != nil {
+		return nil, fmt.Errorf("client: ccache entry for %s: %w", cc.Server, err)
+	}
+	start := cc.StartTime
+	if start.IsZero() {
+		start = cc.AuthTime
+	}
+	c := &Credentials{
+		Client:    cc.Client,
+		Server:    cc.Server,
+		Key:       cc.Key,
+		AuthTime:  cc.AuthTime,
+		StartTime: start,
+		EndTime:   cc.EndTime,
+		RenewTill: cc.RenewTill,
+		Flags:     cc.TicketFlags,
+		Ticket:    t,
+	}
+	if cc.Addresses != nil {
+		c.Addresses = krb5.HostAddresses(cc.Addresses)
+	}
+	return c, nil
+}
+
+// IsTGT reports whether the ticket is for a ticket-granting service
+// (krbtgt/REALM).
+func (c *Credentials) IsTGT() bool {
+	n := c.Server.Name.NameString
+	return len(n) == 2 && n[0] == "krbtgt"
+}
+
+// Expired reports whether the ticket's end time has passed at now.
+func (c *Credentials) Expired(now time.Time) bool { return !now.Before(c.EndTime) }
+
+// Renewable reports whether the ticket can still be renewed at now.
+func (c *Credentials) Renewable(now time.Time) bool {
+	return c.Flags.Has(krb5.TktFlagRenewable) && now.Before(c.RenewTill)
+}

@@ -1,0 +1,216 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/warden-auth/warden/krb5"
+	"github.com/warden-auth/warden/krb5/kcrypto"
+)
+
+// TGSOptions are the choices of one TGS exchange. The forwardable,
+// proxiable and renewable options are asked for exactly when the TGT has
+// those flags, as MIT does: the KDC cannot grant more than the TGT has.
+type TGSOptions struct {
+	// Lifetime is the requested life (default: until the TGT expires).
+	Lifetime time.Duration
+	// Canonicalize lets the KDC answer with the service's canonical name.
+	// A referral to another realm is refused: cross-realm is not
+	// implemented.
+	Canonicalize bool
+	// Subkey puts a fresh subkey in the authenticator, so the KDC
+	// encrypts its reply in it (usage 9) instead of the TGT session key
+	// (usage 8). MIT and Windows clients always send one.
+	Subkey bool
+}
+
+// TGSExchange uses tgt to get a ticket for service in the TGT's realm.
+// The request carries the TGT in an AP-REQ (PA-TGS-REQ) whose
+// authenticator holds a checksum over the request body, binding the two.
+func (c *Client) TGSExchange(ctx context.Context, tgt *Credentials, service krb5.PrincipalName, opts TGSOptions) (*Credentials, error) {
+	if tgt == nil || !tgt.IsTGT() {
+		return nil, errors.New("client: TGSExchange needs a ticket-granting ticket (krbtgt/REALM)")
+	}
+	if len(service.NameString) == 0 {
+		return nil, errors.New("client: empty service principal name")
+	}
+	now := c.now()
+	if err := usableNow(tgt, now); err != nil {
+		return nil, err
+	}
+	realm := tgt.Server.Name.NameString[1]
+	flags := tgt.Flags & (krb5.KDCOptForwardable | krb5.KDCOptProxiable | krb5.KDCOptRenewable)
+	if opts.Canonicalize {
+		flags |= krb5.KDCOptCanonicalize
+	}
+	till := tgt.EndTime
+	if opts.Lifetime > 0 && now.Add(opts.Lifetime).Before(till) {
+		till = now.Add(opts.Lifetime)
+	}
+	var rtime time.Time
+	if flags.Has(krb5.KDCOptRenewable) {
+		rtime = tgt.RenewTill
+	}
+	cr, err := c.tgs(ctx, tgt, realm, service, flags, till, rtime, opts.Subkey)
+	if err != nil {
+		return nil, err
+	}
+	// A canonicalizing KDC may answer with a referral TGT for another
+	// realm instead of the service ticket; following it is cross-realm
+	// work this client does not do, so say so rather than return a TGT
+	// as if it were the service's ticket.
+	if cr.IsTGT() && !(len(service.NameString) == 2 && service.NameString[0] == "krbtgt") {
+		return nil, &krb5.Error{Code: krb5.KDCErrWrongRealm,
+			Reason: fmt.Sprintf("the KDC referred the request for %s to %s", principalString(service, realm), cr.Server),
+			Hint:   "the service is in another realm; cross-realm referrals are not supported by this client"}
+	}
+	return cr, nil
+}
+
+// Renew renews a renewable ticket (normally a TGT) before it expires:
+// a TGS exchange with the renew option, presenting the ticket itself.
+// The result has a new session key and end time, and the same renew-till.
+func (c *Client) Renew(ctx context.Context, creds *Credentials) (*Credentials, error) {
+	if creds == nil {
+		return nil, errors.New("client: Renew needs credentials")
+	}
+	now := c.now()
+	if !creds.Flags.Has(krb5.TktFlagRenewable) {
+		return nil, &krb5.Error{Code: krb5.KDCErrBadOption,
+			Reason: fmt.Sprintf("the ticket for %s is not renewable", creds.Server),
+			Hint:   "get a renewable ticket first (kinit -r 7d)"}
+	}
+	if !now.Before(creds.RenewTill) {
+		return nil, &krb5.Error{Code: krb5.KRBAPErrTktExpired,
+			Reason: fmt.Sprintf("the renewable life of the ticket for %s ended at %s", creds.Server, creds.RenewTill.UTC().Format(time.RFC3339)),
+			Hint:   "run kinit again"}
+	}
+	if err := usableNow(creds, now); err != nil {
+		return nil, err
+	}
+	return c.tgs(ctx, creds, creds.Server.Realm, creds.Server.Name, krb5.KDCOptRenew, creds.RenewTill, time.Time{}, true)
+}
+
+// usableNow refuses locally what the KDC would refuse anyway, with a
+// clearer message: a TGS request with an expired ticket.
+func usableNow(t *Credentials, now time.Time) error {
+	if t.Expired(now) {
+		return &krb5.Error{Code: krb5.KRBAPErrTktExpired,
+			Reason: fmt.Sprintf("the ticket for %s expired at %s", t.Server, t.EndTime.UTC().Format(time.RFC3339)),
+			Hint:   "run kinit again"}
+	}
+	return nil
+}
+
+// tgs runs one TGS exchange with tgt for sname in realm.
+func (c *Client) tgs(ctx context.Context, tgt *Credentials, realm string, sname krb5.PrincipalName, flags krb5.Flags, till, rtime time.Time, withSubkey bool) (*Credentials, error) {
+	nonce, err := c.nonce()
+	if err != nil {
+		return nil, err
+	}
+	now := c.now()
+	req, subkey, err := c.newTGSReq(tgt, realm, sname, flags, till, rtime, nonce, now, withSubkey)
+	if err != nil {
+		return nil, err
+	}
+	svc := principalString(sname, realm)
+	rep, ke, err := c.roundTrip(ctx, realm, req, krb5.MsgTGSRep)
+	if err != nil {
+		return nil, err
+	}
+	if ke != nil {
+		e := kdcError(ke, errContext{client: tgt.Client.String(), service: svc, realm: realm, offered: c.etypes, now: c.now()})
+		return nil, fmt.Errorf("getting a ticket for %s: %w", svc, e)
+	}
+	part, err := openTGSRep(tgt, subkey, rep, c.cfg.Options)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkReply(req, rep, part, expectation{
+		cname: tgt.Client.Name, crealm: tgt.Client.Realm, sname: sname, srealm: realm,
+		canonicalize: flags.Has(krb5.KDCOptCanonicalize), now: c.now(), skew: c.cfg.MaxSkew,
+	}); err != nil {
+		return nil, err
+	}
+	return credsFromReply(rep, part), nil
+}
+
+// openTGSRep decrypts a TGS-REP: in the subkey with usage 9 when the
+// request carried one, else in the TGT session key with usage 8.
+func openTGSRep(tgt *Credentials, subkey *kcrypto.Key, rep *krb5.KDCRep, opt kcrypto.Options) (*krb5.EncKDCRepPart, error) {
+	if subkey != nil {
+		return openReply(subkey, kcrypto.UsageTGSRepEncPartSubkey, rep)
+	}
+	sk, err := kcrypto.NewKey(tgt.Key, opt)
+	if err != nil {
+		return nil, err
+	}
+	return openReply(sk, kcrypto.UsageTGSRepEncPartSessionKey, rep)
+}
+
+// newTGSReq builds a TGS-REQ. The body is encoded once and the
+// authenticator's checksum (usage 6, the session key enctype's checksum
+// type) is computed over those bytes; the KDC checks it over the body as
+// received, and DER encoding is deterministic, so the request's own
+// encoding of the body is the same bytes.
+func (c *Client) newTGSReq(tgt *Credentials, realm string, sname krb5.PrincipalName, flags krb5.Flags, till, rtime time.Time, nonce uint32, now time.Time, withSubkey bool) (*krb5.KDCReq, *kcrypto.Key, error) {
+	sessKey, err := kcrypto.NewKey(tgt.Key, c.cfg.Options)
+	if err != nil {
+		return nil, nil, fmt.Errorf("client: the TGT's session key: %w", err)
+	}
+	sn := sname
+	body := krb5.KDCReqBody{
+		KDCOptions: flags,
+		Realm:      realm,
+		SName:      &sn,
+		Till:       till.UTC().Truncate(time.Second),
+		Nonce:      nonce,
+		EType:      append([]krb5.EncType(nil), c.etypes...),
+	}
+	if !rtime.IsZero() {
+		body.RTime = rtime.UTC().Truncate(time.Second)
+	}
+	bodyBytes, err := body.Marshal()
+	if err != nil {
+		return nil, nil, err
+	}
+	cksum, err := sessKey.Checksum(kcrypto.UsageTGSReqAuthCksum, bodyBytes)
+	if err != nil {
+		return nil, nil, err
+	}
+	auth := krb5.Authenticator{
+		CRealm: tgt.Client.Realm,
+		CName:  tgt.Client.Name,
+		Cksum:  &cksum,
+		CUSec:  int32(now.Nanosecond() / 1000),
+		CTime:  now.UTC().Truncate(time.Second),
+	}
+	var subkey *kcrypto.Key
+	if withSubkey {
+		if subkey, err = kcrypto.RandomKey(sessKey.EType(), c.cfg.Rand, c.cfg.Options); err != nil {
+			return nil, nil, err
+		}
+		k := subkey.EncryptionKey()
+		auth.Subkey = &k
+	}
+	authBytes, err := auth.Marshal()
+	if err != nil {
+		return nil, nil, err
+	}
+	encAuth, err := sessKey.EncryptData(c.cfg.Rand, kcrypto.UsageTGSReqAuthenticator, authBytes, 0, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	ap := krb5.APReq{Ticket: tgt.Ticket, Authenticator: encAuth}
+	apBytes, err := ap.Marshal()
+	if err != nil {
+		return nil, nil, err
+	}
+	return &krb5.KDCReq{
+		MsgType: krb5.MsgTGSReq,
+		PAData:  krb5.MethodData{{Type: krb5.PATGSReq, Value: apBytes}},
+		ReqBody: body,
+	}, subkey, nil
+}
