@@ -377,7 +377,7 @@ func Run(ctx context.Context, op string, cfg Config) (Report, error) {
 			var tgtKey *kcrypto.Key
 			u := users[w%len(users)]
 			if op == "tgs" {
-				n := nonceCtr.Add(1)
+				n := nonceCtr.Add(1) & 0x7fffffff
 				req, err := loginRequest(&cfg, u, n)
 				if err != nil {
 					noteErr(err)
@@ -401,7 +401,7 @@ func Run(ctx context.Context, op string, cfg Config) (Report, error) {
 				if ticker != nil {
 					<-ticker
 				}
-				n := nonceCtr.Add(1)
+				n := nonceCtr.Add(1) & 0x7fffffff // MIT decodes the nonce as a signed 32-bit integer
 				var req []byte
 				var err error
 				if op == "tgs" {

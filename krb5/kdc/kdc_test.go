@@ -97,7 +97,7 @@ func (r *asReq) bytes() []byte {
 }
 
 // withTimestamp adds PA-ENC-TIMESTAMP made with the user's password key.
-func (r *asReq) withTimestamp(t *testing.T, pw string, at time.Time) *asReq {
+func (r *asReq) withTimestamp(t testing.TB, pw string, at time.Time) *asReq {
 	t.Helper()
 	key, err := kcrypto.StringToKey(aes256, pw, realm+r.cname, nil, kcrypto.Options{})
 	if err != nil {
