@@ -53,6 +53,7 @@ realm's certificate authority, plus the client and server tools around them.`,
 	root.PersistentFlags().String("data", "./warden-data", "data directory of the realm (env WARDEN_DATA)")
 	addAdminCommands(root)
 	root.AddCommand(newServeCmd(), newBenchCmd())
+	root.AddCommand(newClientCommands()...)
 	root.AddCommand(&cobra.Command{
 		Use:   "version",
 		Short: "Print the version of warden",
