@@ -141,20 +141,25 @@ func checkEType(e krb5.EncType, opt Options) error {
 	return &krb5.Error{Code: krb5.KDCErrETypeNoSupp, Reason: fmt.Sprintf("enctype %v is not supported", e)}
 }
 
-// derived holds the keys derived for one usage.
+// derived holds the encryption keys derived for one usage.
 type derived struct {
 	ke    cipher.Block
 	ki    []byte
-	kc    []byte
 	rc4k1 []byte // RC4: HMAC-MD5(K, T(usage))
 }
 
-// Key is a Kerberos key with its cached per-usage derivations.
+// Key is a Kerberos key with its cached per-usage derivations. Encryption
+// keys (Ke, Ki) and checksum keys (Kc) are derived separately and only
+// when used, since a fresh session key typically needs only a few.
 type Key struct {
 	etype krb5.EncType
 	key   []byte
 	p     *profile // nil for RC4
-	cache sync.Map // Usage -> *derived
+	enc   sync.Map // Usage -> *derived
+	cks   sync.Map // Usage -> []byte (Kc)
+
+	baseOnce sync.Once
+	base     cipher.Block // AES schedule of key, for RFC 3961 DR
 }
 
 // NewKey wraps k. The key bytes are copied.
@@ -182,34 +187,69 @@ func (k *Key) EncryptionKey() krb5.EncryptionKey {
 }
 
 func (k *Key) derive(u Usage) *derived {
-	if d, ok := k.cache.Load(u); ok {
+	if d, ok := k.enc.Load(u); ok {
 		return d.(*derived)
 	}
 	d := &derived{}
 	if k.p == nil {
 		d.rc4k1 = rc4UsageKey(k.key, u)
 	} else {
-		var c [5]byte
-		binary.BigEndian.PutUint32(c[:4], uint32(u))
-		c[4] = 0xAA
-		ke := k.dk(c[:], k.p.keyLen)
+		ke := k.dk(u, 0xAA, k.p.keyLen)
 		d.ke, _ = aes.NewCipher(ke)
-		c[4] = 0x55
-		d.ki = k.dk(c[:], k.p.kiLen)
-		c[4] = 0x99
-		d.kc = k.dk(c[:], k.p.kcLen)
+		d.ki = k.dk(u, 0x55, k.p.kiLen)
 	}
-	actual, _ := k.cache.LoadOrStore(u, d)
+	actual, _ := k.enc.LoadOrStore(u, d)
 	return actual.(*derived)
 }
 
-// dk derives a key of n bytes from the base key with constant c: RFC 3961
-// DK for the SHA-1 family, RFC 8009 KDF-HMAC-SHA2 for the SHA-2 family.
-func (k *Key) dk(c []byte, n int) []byte {
-	if k.p.sha2 {
-		return kdfHMACSHA2(k.p.newHash, k.key, c, nil, n)
+// checksumKey returns Kc for usage u.
+func (k *Key) checksumKey(u Usage) []byte {
+	if kc, ok := k.cks.Load(u); ok {
+		return kc.([]byte)
 	}
-	return dr(k.key, c, n)
+	kc := k.dk(u, 0x99, k.p.kcLen)
+	actual, _ := k.cks.LoadOrStore(u, kc)
+	return actual.([]byte)
+}
+
+// dk derives a key of n bytes from the base key for usage u and the
+// suffix byte (0xAA Ke, 0x55 Ki, 0x99 Kc): RFC 3961 DK for the SHA-1
+// family, RFC 8009 KDF-HMAC-SHA2 for the SHA-2 family.
+func (k *Key) dk(u Usage, suffix byte, n int) []byte {
+	var c [5]byte
+	binary.BigEndian.PutUint32(c[:4], uint32(u))
+	c[4] = suffix
+	if k.p.sha2 {
+		return kdfHMACSHA2(k.p.newHash, k.key, c[:], nil, n)
+	}
+	k.baseOnce.Do(func() { k.base, _ = aes.NewCipher(k.key) })
+	return drBlock(k.base, foldedUsage(u, suffix), n)
+}
+
+// foldedUsages holds n-fold(usage || suffix, 128) for the usages Warden
+// uses, computed once: the fold depends only on the constant, and
+// computing it per derivation dominated the cost of fresh session keys.
+var foldedUsages = sync.OnceValue(func() map[[5]byte][aes.BlockSize]byte {
+	m := make(map[[5]byte][aes.BlockSize]byte)
+	for u := 0; u < 64; u++ {
+		for _, sfx := range []byte{0xAA, 0x55, 0x99} {
+			var c [5]byte
+			binary.BigEndian.PutUint32(c[:4], uint32(u))
+			c[4] = sfx
+			m[c] = [aes.BlockSize]byte(nfold(c[:], aes.BlockSize*8))
+		}
+	}
+	return m
+})
+
+func foldedUsage(u Usage, suffix byte) []byte {
+	var c [5]byte
+	binary.BigEndian.PutUint32(c[:4], uint32(u))
+	c[4] = suffix
+	if f, ok := foldedUsages()[c]; ok {
+		return f[:]
+	}
+	return nfold(c[:], aes.BlockSize*8)
 }
 
 // dr is RFC 3961 DR(K, constant) with AES as E, producing n bytes.
@@ -219,12 +259,17 @@ func dr(key, constant []byte, n int) []byte {
 	if len(in) != aes.BlockSize {
 		in = nfold(constant, aes.BlockSize*8)
 	}
+	return drBlock(block, in, n)
+}
+
+// drBlock is DR with the key schedule and the folded constant ready.
+func drBlock(block cipher.Block, folded []byte, n int) []byte {
 	out := make([]byte, 0, n+aes.BlockSize)
-	buf := make([]byte, aes.BlockSize)
-	copy(buf, in)
+	var buf [aes.BlockSize]byte
+	copy(buf[:], folded)
 	for len(out) < n {
-		block.Encrypt(buf, buf)
-		out = append(out, buf...)
+		block.Encrypt(buf[:], buf[:])
+		out = append(out, buf[:]...)
 	}
 	return out[:n]
 }
@@ -403,7 +448,7 @@ func (k *Key) Checksum(u Usage, data []byte) (krb5.Checksum, error) {
 	if k.p == nil {
 		return krb5.Checksum{CksumType: krb5.CksumHMACMD5, Checksum: rc4Checksum(k.key, u, data)}, nil
 	}
-	m := hmac.New(k.p.newHash, k.derive(u).kc)
+	m := hmac.New(k.p.newHash, k.checksumKey(u))
 	m.Write(data)
 	return krb5.Checksum{CksumType: k.p.cksum, Checksum: m.Sum(nil)[:k.p.macLen]}, nil
 }

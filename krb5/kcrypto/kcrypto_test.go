@@ -141,12 +141,9 @@ func TestDerivedKeys(t *testing.T) {
 			t.Fatal(err)
 		}
 		u := usage(t, v[2])
-		var c [5]byte
-		c[3] = byte(u)
 		for i, suffix := range []byte{0x99, 0xAA, 0x55} {
-			c[4] = suffix
 			n := len(v[3+i]) / 2
-			if got := hex.EncodeToString(k.dk(c[:], n)); got != v[3+i] {
+			if got := hex.EncodeToString(k.dk(u, suffix, n)); got != v[3+i] {
 				t.Errorf("%v usage %d constant %#x: got %s, want %s", k.EType(), u, suffix, got, v[3+i])
 			}
 		}
