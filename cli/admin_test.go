@@ -178,3 +178,17 @@ func TestUserImport(t *testing.T) {
 		t.Errorf("json import: %s", out)
 	}
 }
+
+// warden demo runs every scenario against a temporary realm and they all
+// pass; refusals show their reasons.
+func TestDemo(t *testing.T) {
+	out := mustRun(t, "", "demo")
+	if strings.Contains(out, "FAILED") || strings.Count(out, "  ok  ") < 4 {
+		t.Errorf("demo:\n%s", out)
+	}
+	for _, want := range []string{"alice@WARDEN.TEST", "KDC_ERR_PREAUTH_FAILED: password incorrect", "KRB_AP_ERR_SKEW: client clock is 7m3s ahead"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out)
+		}
+	}
+}
