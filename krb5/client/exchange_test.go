@@ -316,8 +316,12 @@ func TestRenew(t *testing.T) {
 		t.Fatal(err)
 	}
 	last := f.requests()[len(f.requests())-1].req.ReqBody
-	if !last.KDCOptions.Has(krb5.KDCOptRenew) || !last.SName.Equal(tgt.Server.Name) || !last.Till.Equal(tgt.RenewTill) {
-		t.Errorf("renew request: options %#x sname %v till %v", last.KDCOptions, last.SName, last.Till)
+	if !last.KDCOptions.Has(krb5.KDCOptRenew|krb5.KDCOptRenewable) || !last.SName.Equal(tgt.Server.Name) || !last.Till.Equal(tgt.RenewTill) ||
+		!last.RTime.Equal(tgt.RenewTill) {
+		t.Errorf("renew request: options %#x sname %v till %v rtime %v", last.KDCOptions, last.SName, last.Till, last.RTime)
+	}
+	if !r.Flags.Has(krb5.TktFlagRenewable) {
+		t.Errorf("renewed ticket is not renewable: %#x", r.Flags)
 	}
 	if r.Server.String() != tgt.Server.String() || !r.RenewTill.Equal(tgt.RenewTill) || string(r.Key.KeyValue) == string(tgt.Key.KeyValue) {
 		t.Errorf("renewed: %+v", r)

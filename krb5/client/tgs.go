@@ -90,7 +90,13 @@ func (c *Client) Renew(ctx context.Context, creds *Credentials) (*Credentials, e
 	if err := usableNow(creds, now); err != nil {
 		return nil, err
 	}
-	return c.tgs(ctx, creds, creds.Server.Realm, creds.Server.Name, krb5.KDCOptRenew, creds.RenewTill, time.Time{}, true)
+	// The ticket's forwardable, proxiable and renewable flags go back as
+	// options, with its renew-till as rtime, as MIT's client does: MIT's
+	// KDC (1.20) decides renewability afresh for every TGS reply, renewals
+	// included, and without the renewable option it returns a renewed
+	// ticket that can never be renewed again.
+	flags := krb5.KDCOptRenew | creds.Flags&(krb5.KDCOptForwardable|krb5.KDCOptProxiable|krb5.KDCOptRenewable)
+	return c.tgs(ctx, creds, creds.Server.Realm, creds.Server.Name, flags, creds.RenewTill, creds.RenewTill, true)
 }
 
 // usableNow refuses locally what the KDC would refuse anyway, with a
