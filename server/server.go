@@ -1,10 +1,12 @@
 // Package server is the AA daemon: it opens the account DB named by the
-// configuration, builds the KDC, owns the listeners, and logs one
-// structured line per request. It is the only place that logs requests.
+// configuration, builds the KDC, owns the listeners (Kerberos on UDP and
+// TCP; HTTPS for health and metrics), and logs one structured line per
+// request. It is the only place that logs requests or registers metrics.
 package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -59,6 +61,10 @@ type Server struct {
 
 	udp *net.UDPConn
 	tcp net.Listener
+
+	metrics *metrics
+	https   net.Listener // nil when https.addr is empty
+	tlsCert tls.Certificate
 }
 
 // New opens the store and builds the services; Listen and Serve run them.
@@ -75,7 +81,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	if k.Realm() != cfg.Realm {
 		log.Warn("realm in the configuration differs from the account DB; serving the DB's", "config", cfg.Realm, "db", k.Realm())
 	}
-	return &Server{cfg: cfg, log: log, st: st, kdc: k}, nil
+	return &Server{cfg: cfg, log: log, st: st, kdc: k, metrics: newMetrics()}, nil
 }
 
 // Listen binds the KDC's UDP and TCP sockets on the same address (for
@@ -97,7 +103,30 @@ func (s *Server) Listen() error {
 		return fmt.Errorf("kdc: %w", err)
 	}
 	s.udp, s.tcp = udp, tcp
+	if s.cfg.HTTPS.Addr != "" {
+		cert, err := loadOrCreateTLS(s.cfg.Path(HTTPSCertFile), s.cfg.Path(HTTPSKeyFile))
+		if err != nil {
+			udp.Close()
+			tcp.Close()
+			return err
+		}
+		l, err := net.Listen("tcp", s.cfg.HTTPS.Addr)
+		if err != nil {
+			udp.Close()
+			tcp.Close()
+			return fmt.Errorf("https: %w", err)
+		}
+		s.https, s.tlsCert = l, cert
+	}
 	return nil
+}
+
+// HTTPSAddr returns the bound HTTPS address, or "" when disabled.
+func (s *Server) HTTPSAddr() string {
+	if s.https == nil {
+		return ""
+	}
+	return s.https.Addr().String()
 }
 
 // KDCAddr returns the bound KDC address (after Listen).
@@ -117,9 +146,16 @@ func (s *Server) Serve(ctx context.Context) error {
 			return err
 		}
 	}
-	s.log.Info("warden serving", "realm", s.kdc.Realm(), "kdc", s.KDCAddr())
+	s.log.Info("warden serving", "realm", s.kdc.Realm(), "kdc", s.KDCAddr(), "https", s.HTTPSAddr())
 	var wg sync.WaitGroup
-	var kerr error
+	var kerr, herr error
+	if s.https != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			herr = s.serveHTTPS(ctx)
+		}()
+	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -133,11 +169,12 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.kdc.Close()
 	cerr := s.st.Close()
 	s.log.Info("warden stopped")
-	return errors.Join(kerr, cerr)
+	return errors.Join(kerr, herr, cerr)
 }
 
 // logResult writes the one line per request, with fixed keys.
 func (s *Server) logResult(remote netip.AddrPort, proto string, r kdc.Result, took time.Duration) {
+	s.metrics.observe(r, took)
 	attrs := []slog.Attr{
 		slog.String("op", r.Op),
 		slog.String("principal", r.Client),
