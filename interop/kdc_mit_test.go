@@ -149,3 +149,19 @@ func TestHeimdalClientsAgainstWarden(t *testing.T) {
 		}
 	}
 }
+
+// MIT kinit -C -E logs in with the user principal name (an enterprise
+// name); asked to canonicalize (RFC 6806), warden answers with the
+// account's name, which MIT stores as the cache's principal.
+func TestMITEnterpriseName(t *testing.T) {
+	testkit.RequirePeer(t, "kinit", "klist")
+	_, k, _ := wardenRealmWithKDC(t)
+	c := testkit.NewClient(t, wardenRealm, k.Addr, false)
+	if out, err := c.Run(t, "correct horse battery\n", "kinit", "-C", "-E", "alice@warden.test"); err != nil {
+		t.Fatalf("kinit -E: %v\n%s", err, out)
+	}
+	out, _ := c.Run(t, "", "klist")
+	if !strings.Contains(out, "Default principal: alice@"+wardenRealm) {
+		t.Fatalf("klist:\n%s", out)
+	}
+}

@@ -529,3 +529,41 @@ func TestRenew(t *testing.T) {
 		t.Error("renewal kept the session key")
 	}
 }
+
+// Realm names are matched case-insensitively; with canonicalize the reply
+// carries the canonical realm and, for an enterprise (UPN) name, the
+// account's canonical name.
+func TestCanonicalization(t *testing.T) {
+	e := newEnv(t)
+	r := e.asReq("alice").withTimestamp(t, alicePW, t0)
+	r.realm = "test.warden"
+	ke, rep, _ := e.handle(r.bytes())
+	if ke != nil {
+		t.Fatalf("lower-case realm: %v %s", ke.ErrorCode, ke.EText)
+	}
+	var kr krb5.KDCRep
+	_ = kr.Unmarshal(rep)
+	if kr.CRealm != "test.warden" {
+		t.Errorf("without canonicalize the realm is echoed: got %q", kr.CRealm)
+	}
+
+	// Enterprise name: alice's UPN, canonicalized.
+	upn := krb5.PrincipalName{NameType: krb5.NameTypeEnterprise, NameString: []string{"alice@test.warden"}}
+	key, _ := kcrypto.StringToKey(aes256, alicePW, realm+"alice", nil, kcrypto.Options{})
+	ts := krb5.PAEncTSEnc{PATimestamp: t0}
+	plain, _ := ts.Marshal()
+	ed, _ := key.EncryptData(rand.Reader, kcrypto.UsageASReqPAEncTimestamp, plain, 0, false)
+	v, _ := ed.Marshal()
+	req := krb5.KDCReq{MsgType: krb5.MsgASReq, PAData: krb5.MethodData{{Type: krb5.PAEncTimestamp, Value: v}}, ReqBody: krb5.KDCReqBody{
+		KDCOptions: krb5.KDCOptCanonicalize, CName: &upn, Realm: "test.warden", SName: pn("krbtgt/" + realm),
+		Till: t0.Add(time.Hour), Nonce: 5, EType: []krb5.EncType{aes256}}}
+	b, _ := req.Marshal()
+	ke, rep, _ = e.handle(b)
+	if ke != nil {
+		t.Fatalf("enterprise name: %v %s", ke.ErrorCode, ke.EText)
+	}
+	_ = kr.Unmarshal(rep)
+	if kr.CRealm != realm || kr.CName.String() != "alice" || kr.CName.NameType != krb5.NameTypePrincipal {
+		t.Errorf("canonical reply names %v@%s", kr.CName, kr.CRealm)
+	}
+}
