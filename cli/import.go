@@ -17,6 +17,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/warden-auth/warden/admin"
+	"github.com/warden-auth/warden/krb5"
+	"github.com/warden-auth/warden/krb5/kcrypto"
 )
 
 // importRecord is one user of an import file.
@@ -124,6 +126,7 @@ func readCSV(r io.Reader) ([]importRecord, error) {
 
 func newImportCmd() *cobra.Command {
 	var workers int
+	var etypes []string
 	cmd := &cobra.Command{
 		Use:   "import FILE",
 		Short: "Create users in bulk from CSV or JSON lines (name, password, groups, claims)",
@@ -155,14 +158,19 @@ a summary lists what was created and what was refused, and why.`,
 			if workers <= 0 {
 				workers = runtime.NumCPU()
 			}
-			return runImport(cmd, a, recs, workers)
+			keys, err := keyOptions(etypes)
+			if err != nil {
+				return err
+			}
+			return runImport(cmd, a, recs, workers, keys)
 		},
 	}
 	cmd.Flags().IntVar(&workers, "workers", 0, "parallel workers (default: number of CPUs)")
+	cmd.Flags().StringSliceVar(&etypes, "enctypes", nil, "Kerberos keys to derive (default: the four AES enctypes)")
 	return cmd
 }
 
-func runImport(cmd *cobra.Command, a *admin.Admin, recs []importRecord, workers int) error {
+func runImport(cmd *cobra.Command, a *admin.Admin, recs []importRecord, workers int, keys admin.KeyOptions) error {
 	type failure struct {
 		rec importRecord
 		err error
@@ -199,7 +207,7 @@ func runImport(cmd *cobra.Command, a *admin.Admin, recs []importRecord, workers 
 		go func() {
 			defer wg.Done()
 			for rec := range jobs {
-				err := importOne(cmd, a, rec)
+				err := importOne(cmd, a, rec, keys)
 				if err != nil {
 					mu.Lock()
 					failed = append(failed, failure{rec, err})
@@ -230,14 +238,14 @@ func runImport(cmd *cobra.Command, a *admin.Admin, recs []importRecord, workers 
 	return nil
 }
 
-func importOne(cmd *cobra.Command, a *admin.Admin, rec importRecord) error {
+func importOne(cmd *cobra.Command, a *admin.Admin, rec importRecord, keys admin.KeyOptions) error {
 	if rec.Name == "" {
 		return errors.New("no name")
 	}
 	if rec.Password == "" {
 		return errors.New("no password")
 	}
-	if _, err := a.AddUser(ctx(cmd), rec.Name, rec.Password, admin.UserOptions{UPN: rec.UPN, Groups: rec.Groups}); err != nil {
+	if _, err := a.AddUser(ctx(cmd), rec.Name, rec.Password, admin.UserOptions{UPN: rec.UPN, Groups: rec.Groups, Keys: keys}); err != nil {
 		return err
 	}
 	for id, v := range rec.Claims {
@@ -255,4 +263,22 @@ func progress(w io.Writer, done, total int) {
 	}
 	n := done * width / total
 	fmt.Fprintf(w, "\r[%s%s] %d/%d", strings.Repeat("#", n), strings.Repeat(".", width-n), done, total)
+}
+
+// keyOptions turns --enctypes names into key options.
+func keyOptions(names []string) (admin.KeyOptions, error) {
+	var o admin.KeyOptions
+	for _, n := range names {
+		e, ok := krb5.ParseEncType(strings.TrimSpace(n))
+		if !ok || !kcrypto.Supported(e) {
+			return o, withHint(fmt.Errorf("unknown or unsupported enctype %q", n),
+				"use aes256-cts-hmac-sha1-96, aes128-cts-hmac-sha1-96, aes256-cts-hmac-sha384-192, aes128-cts-hmac-sha256-128")
+		}
+		if e == krb5.ETypeRC4HMAC {
+			o.RC4 = true
+			continue
+		}
+		o.ETypes = append(o.ETypes, e)
+	}
+	return o, nil
 }
