@@ -88,8 +88,8 @@ type Key struct {
 }
 
 // HA1 is a Digest H(A1) = H(username:realm:password) for one algorithm
-// and Digest realm; Userhash selects the userhash=true variant of the
-// user name.
+// and Digest realm (RFC 7616 3.4.2). The userhash variant needs no extra
+// secret: it hashes the user name, not the password.
 type HA1 struct {
 	Algorithm string // "SHA-256", "SHA-512-256", "MD5"
 	Realm     string
