@@ -83,6 +83,9 @@ krb5.conf and the demo credentials.`,
 // createDevRealm makes the demo realm: user alice (random password),
 // service HTTP/localhost with a keytab, and a krb5.conf in the data dir.
 func createDevRealm(cmd *cobra.Command, dir, kdcAddr string) error {
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs // the printed paths must work from anywhere
+	}
 	cfg, err := initRealm(dir, DevRealm, kdcAddr)
 	if err != nil {
 		return err
