@@ -2,12 +2,17 @@ package cli
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/warden-auth/warden/internal/testkit"
 	"github.com/warden-auth/warden/krb5/keytab"
 )
 
@@ -192,3 +197,49 @@ func TestDemo(t *testing.T) {
 		}
 	}
 }
+
+// The README's first command: serve --dev on an empty data directory
+// creates a demo realm, prints its krb5.conf and credentials, and serves
+// them; the printed password works with warden kinit.
+func TestServeDev(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	addr := fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(t))
+	var out, errOut syncBuf
+	root := newRoot("test")
+	root.SetArgs([]string{"serve", "--dev", "--data", dir, "--kdc-addr", addr})
+	root.SetOut(&out)
+	root.SetErr(&errOut)
+	c, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(c) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	var pw string
+	re := regexp.MustCompile(`alice@WARDEN\.TEST  password: (\S+)`)
+	for deadline := time.Now().Add(20 * time.Second); pw == ""; time.Sleep(50 * time.Millisecond) {
+		if m := re.FindStringSubmatch(out.String()); m != nil && strings.Contains(errOut.String(), "warden serving") {
+			pw = m[1]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no credentials printed:\n%s\n%s", out.String(), errOut.String())
+		}
+	}
+	t.Setenv("KRB5_CONFIG", filepath.Join(dir, "krb5.conf"))
+	cc := filepath.Join(t.TempDir(), "cc")
+	mustRun(t, pw+"\n", "kinit", "alice", "--password-file", "-", "-c", cc)
+	if o := mustRun(t, "", "kvno", "HTTP/localhost", "-c", cc); !strings.Contains(o, "kvno = 1") {
+		t.Errorf("kvno: %s", o)
+	}
+}
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
