@@ -335,12 +335,14 @@ func Run(ctx context.Context, op string, cfg Config) (Report, error) {
 		nonceCtr  atomic.Uint32
 		wg        sync.WaitGroup
 	)
-	var ticker <-chan time.Time
+	// With a rate cap each worker paces itself on its own schedule
+	// (Workers/Rate apart, staggered), catching up after a slow reply
+	// rather than dropping requests, so the offered load is the asked one.
+	var interval time.Duration
 	if cfg.Rate > 0 {
-		t := time.NewTicker(time.Second / time.Duration(cfg.Rate))
-		defer t.Stop()
-		ticker = t.C
+		interval = time.Duration(cfg.Workers) * time.Second / time.Duration(cfg.Rate)
 	}
+	begin := time.Now()
 	noteErr := func(err error) {
 		if !measuring.Load() {
 			return
@@ -397,9 +399,13 @@ func Run(ctx context.Context, op string, cfg Config) (Report, error) {
 				tgt.Raw = append([]byte(nil), tgt.Raw...)
 				tgtKey, _ = kcrypto.NewKey(part.Key, kcrypto.Options{})
 			}
+			next := begin.Add(interval * time.Duration(w) / time.Duration(cfg.Workers))
 			for i := w; !stop.Load() && ctx.Err() == nil; i += cfg.Workers {
-				if ticker != nil {
-					<-ticker
+				if interval > 0 {
+					if d := time.Until(next); d > 0 {
+						time.Sleep(d)
+					}
+					next = next.Add(interval)
 				}
 				n := nonceCtr.Add(1) & 0x7fffffff // MIT decodes the nonce as a signed 32-bit integer
 				var req []byte
