@@ -62,6 +62,9 @@ type KDC struct {
 	MaxTCPFrame int `json:"max_tcp_frame,omitempty"`
 	// UDPReaders is the number of UDP reader goroutines (default: CPUs).
 	UDPReaders int `json:"udp_readers,omitempty"`
+	// MaxUDPReply is the largest reply sent over UDP in bytes (default
+	// 4096); larger replies ask the client to retry over TCP.
+	MaxUDPReply int `json:"max_udp_reply,omitempty"`
 }
 
 // HTTPS configures the HTTPS listener.
@@ -176,6 +179,9 @@ func (c *Config) Validate() error {
 	}
 	if c.KDC.MaxTCPFrame < 0 || c.KDC.MaxTCPFrame > 16<<20 {
 		p = append(p, "kdc.max_tcp_frame: must be between 0 (default) and 16 MiB")
+	}
+	if c.KDC.MaxUDPReply < 0 || c.KDC.MaxUDPReply > 65000 {
+		p = append(p, "kdc.max_udp_reply: must be between 0 (default) and 65000 bytes")
 	}
 	if c.HTTPS.Addr != "" {
 		if _, _, err := net.SplitHostPort(c.HTTPS.Addr); err != nil {

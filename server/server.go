@@ -163,6 +163,7 @@ func (s *Server) Serve(ctx context.Context) error {
 			OnResult:    s.logResult,
 			UDPReaders:  s.cfg.KDC.UDPReaders,
 			MaxTCPFrame: s.cfg.KDC.MaxTCPFrame,
+			MaxUDPReply: s.cfg.KDC.MaxUDPReply,
 		})
 	}()
 	wg.Wait()

@@ -173,7 +173,10 @@ type tgsParts struct {
 	auth    krb5.Authenticator
 	ticket  krb5.Ticket
 	badCsum bool
+	noCsum  bool
 	noPA    bool
+	// paValue, when set, replaces the encoded AP-REQ in PA-TGS-REQ.
+	paValue []byte
 }
 
 func (e *env) tgsReq(tg tgt, sname string, mutate func(*tgsParts)) []byte {
@@ -197,10 +200,16 @@ func (e *env) tgsReq(tg tgt, sname string, mutate func(*tgsParts)) []byte {
 		ck.Checksum[0] ^= 1
 	}
 	p.auth.Cksum = &ck
+	if p.noCsum {
+		p.auth.Cksum = nil
+	}
 	ab, _ := p.auth.Marshal()
 	encAuth, _ := tg.key.EncryptData(rand.Reader, kcrypto.UsageTGSReqAuthenticator, ab, 0, false)
 	ap := krb5.APReq{Ticket: p.ticket, Authenticator: encAuth}
 	apb, _ := ap.Marshal()
+	if p.paValue != nil {
+		apb = p.paValue
+	}
 	req := krb5.KDCReq{MsgType: krb5.MsgTGSReq, ReqBody: p.body}
 	if !p.noPA {
 		req.PAData = krb5.MethodData{{Type: krb5.PATGSReq, Value: apb}}
@@ -382,6 +391,41 @@ func (e *env) edit(name string, f func(*store.Account)) {
 	}
 }
 
+// reseal decrypts a TGT with the realm's krbtgt key, lets f change its
+// encrypted part and encrypts it again: a ticket only the KDC could make.
+func (e *env) reseal(tk *krb5.Ticket, f func(*krb5.EncTicketPart)) {
+	e.t.Helper()
+	kt, _, err := e.r.Admin.Keytab(context.Background(), "krbtgt", false)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var key *kcrypto.Key
+	for _, en := range kt.Entries {
+		if en.Key.KeyType == tk.EncPart.EType {
+			key, _ = kcrypto.NewKey(en.Key, kcrypto.Options{})
+		}
+	}
+	if key == nil {
+		e.t.Fatalf("no krbtgt key of enctype %v", tk.EncPart.EType)
+	}
+	plain, err := key.DecryptData(kcrypto.UsageTicket, tk.EncPart)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var part krb5.EncTicketPart
+	if err := part.Unmarshal(plain); err != nil {
+		e.t.Fatal(err)
+	}
+	f(&part)
+	part.Raw = nil
+	b, _ := part.Marshal()
+	ed, err := key.EncryptData(rand.Reader, kcrypto.UsageTicket, b, tk.EncPart.KVNO, true)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	tk.EncPart = ed
+}
+
 func (e *env) setFlags(name string, f store.Flags) {
 	e.t.Helper()
 	if _, err := e.r.Admin.SetFlags(context.Background(), name, f, 0); err != nil {
@@ -467,6 +511,25 @@ func TestTGSRefusals(t *testing.T) {
 			ed, _ := e.loginKey.EncryptData(rand.Reader, kcrypto.UsageTGSReqAuthDataSessionKey, ab, 0, false)
 			p.body.EncAuthorizationData = &ed
 		}, wantCode: krb5.KDCErrPolicy, wantReason: "authorization data of type AD-WIN2K-PAC may only come from the KDC"},
+		{name: "PA-TGS-REQ is not an AP-REQ", mutate: func(e *env, p *tgsParts) { p.paValue = []byte{0x30, 0x03, 0x02, 0x01, 0x05} },
+			wantCode: krb5.KRBAPErrMsgType, wantReason: "PA-TGS-REQ is not a valid AP-REQ"},
+		{name: "authenticator without checksum", mutate: func(e *env, p *tgsParts) { p.noCsum = true },
+			wantCode: krb5.KRBAPErrInappCksum, wantReason: "authenticator carries no checksum over the request body"},
+		{name: "TGT not yet valid", mutate: func(e *env, p *tgsParts) {
+			e.reseal(&p.ticket, func(tp *krb5.EncTicketPart) { tp.StartTime = t0.Add(time.Hour) })
+		}, wantCode: krb5.KRBAPErrTktNYV, wantReason: "TGT is not valid until 2026-11-23T13:00:00Z"},
+		{name: "TGT marked invalid", mutate: func(e *env, p *tgsParts) {
+			e.reseal(&p.ticket, func(tp *krb5.EncTicketPart) { tp.Flags |= krb5.TktFlagInvalid })
+		}, wantCode: krb5.KRBAPErrTktNYV, wantReason: "TGT is marked invalid"},
+		{name: "validate", mutate: func(e *env, p *tgsParts) { p.body.KDCOptions = krb5.KDCOptValidate },
+			wantCode: krb5.KDCErrBadOption, wantReason: "ticket validation is not supported: Warden issues no postdated tickets"},
+		{name: "postdated", mutate: func(e *env, p *tgsParts) {
+			p.body.KDCOptions = krb5.KDCOptPostdated
+			p.body.From = t0.Add(time.Hour)
+		}, wantCode: krb5.KDCErrCannotPostdate, wantReason: "postdated tickets are not supported"},
+		{name: "service without keys", setup: func(e *env) {
+			e.edit("HTTP-web", func(a *store.Account) { a.Secrets.Keys = nil })
+		}, wantCode: krb5.KDCErrNullKey, wantReason: "service HTTP/web.test.warden has no keys"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -527,6 +590,15 @@ func TestRenew(t *testing.T) {
 	}
 	if bytes.Equal(part.Key.KeyValue, tg.part.Key.KeyValue) {
 		t.Error("renewal kept the session key")
+	}
+
+	// Past renew-till the TGT cannot be renewed, and the reason says when
+	// its renewable life ended.
+	e.clock.Set(tg.part.RenewTill.Add(time.Minute))
+	ke, _, _ = e.handle(e.tgsReq(tg, "krbtgt/"+realm, func(p *tgsParts) { p.body.KDCOptions = krb5.KDCOptRenew }))
+	want := "renewable lifetime of the TGT ended at " + tg.part.RenewTill.UTC().Format(time.RFC3339)
+	if ke == nil || ke.ErrorCode != krb5.KRBAPErrTktExpired || ke.EText != want {
+		t.Errorf("renew after renew-till: %+v, want %v %q", ke, krb5.KRBAPErrTktExpired, want)
 	}
 }
 

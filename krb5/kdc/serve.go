@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -39,6 +40,11 @@ type ServeConfig struct {
 	LookasideTTL time.Duration
 	// LookasideEntries caps the lookaside cache (default 16384).
 	LookasideEntries int
+	// MaxUDPReply is the largest reply sent over UDP (default 4096, as
+	// MIT's max_dgram_reply_size); a larger one is replaced by
+	// KRB_ERR_RESPONSE_TOO_BIG so that the client retries over TCP
+	// instead of relying on IP fragments that firewalls often drop.
+	MaxUDPReply int
 }
 
 func (c *ServeConfig) defaults() {
@@ -59,6 +65,9 @@ func (c *ServeConfig) defaults() {
 	}
 	if c.LookasideEntries <= 0 {
 		c.LookasideEntries = 16384
+	}
+	if c.MaxUDPReply <= 0 || c.MaxUDPReply > maxUDP-100 {
+		c.MaxUDPReply = 4096
 	}
 }
 
@@ -156,9 +165,10 @@ func (k *KDC) serveUDP(ctx context.Context, conn *net.UDPConn, la *lookaside, cf
 		if reply == nil {
 			continue
 		}
-		if len(reply) > maxUDP-100 {
+		if len(reply) > cfg.MaxUDPReply {
 			// Ask the client to use TCP (RFC 4120 7.2.1).
-			reply = k.errorReply(k.now(), &krb5.Error{Code: krb5.KRBErrResponseTooBig, Reason: "reply too big for UDP; retry over TCP"}, nil, k.tgsName())
+			reply = k.errorReply(k.now(), &krb5.Error{Code: krb5.KRBErrResponseTooBig,
+				Reason: fmt.Sprintf("reply of %d bytes is too big for UDP (limit %d); retry over TCP", len(reply), cfg.MaxUDPReply)}, nil, k.tgsName())
 		}
 		_, _ = conn.WriteToUDPAddrPort(reply, addr)
 	}

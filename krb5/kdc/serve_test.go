@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"io"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -145,6 +146,32 @@ func TestLookasideAnswersRetransmits(t *testing.T) {
 	}
 	if a.Lockout.BadCount != 1 {
 		t.Errorf("bad count %d after one wrong password sent twice, want 1", a.Lockout.BadCount)
+	}
+}
+
+// A reply larger than MaxUDPReply is not sent over UDP: the client gets
+// KRB_ERR_RESPONSE_TOO_BIG with the sizes, and the same request over TCP
+// gets the reply.
+func TestBigReplyMovesToTCP(t *testing.T) {
+	k, e := serving(t, kdc.ServeConfig{MaxUDPReply: 300})
+	req := e.asReq("alice").withTimestamp(t, alicePW, time.Now()).bytes()
+	var ke krb5.KRBError
+	if err := ke.Unmarshal(askUDP(t, k.Addr, req)); err != nil {
+		t.Fatal(err)
+	}
+	if ke.ErrorCode != krb5.KRBErrResponseTooBig || !strings.HasSuffix(ke.EText, "is too big for UDP (limit 300); retry over TCP") {
+		t.Fatalf("UDP: %v %q", ke.ErrorCode, ke.EText)
+	}
+	c, err := net.Dial("tcp", k.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write(frame(req)); err != nil {
+		t.Fatal(err)
+	}
+	if mt, _ := krb5.MessageType(readFrame(t, c)); mt != krb5.MsgASRep {
+		t.Fatalf("TCP reply is message type %d, want AS-REP", mt)
 	}
 }
 
