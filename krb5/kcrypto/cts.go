@@ -3,10 +3,15 @@ package kcrypto
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/subtle"
 )
 
 // ctsEncrypt is AES in CBC mode with ciphertext stealing and a zero IV
-// (RFC 3962 5; the same mode RFC 8009 uses). len(src) >= 16.
+// (RFC 3962 5; the same mode RFC 8009 uses). len(src) >= 16; dst may be
+// src. The chaining is done here block by block rather than with
+// crypto/cipher's CBC mode, which copies the whole key schedule into
+// every BlockMode it makes: Kerberos messages are short and this path
+// allocates nothing.
 func ctsEncrypt(b cipher.Block, dst, src []byte) {
 	const bs = aes.BlockSize
 	if len(src) == bs {
@@ -14,18 +19,26 @@ func ctsEncrypt(b cipher.Block, dst, src []byte) {
 		return
 	}
 	n := (len(src) + bs - 1) / bs
-	padded := make([]byte, n*bs)
-	copy(padded, src)
-	enc := make([]byte, n*bs)
-	cipher.NewCBCEncrypter(b, make([]byte, bs)).CryptBlocks(enc, padded)
-	// Swap the last two blocks and cut the (new) last one to the tail size.
 	tail := len(src) - (n-1)*bs
-	copy(dst, enc[:(n-2)*bs])
-	copy(dst[(n-2)*bs:], enc[(n-1)*bs:])
-	copy(dst[(n-1)*bs:], enc[(n-2)*bs:(n-2)*bs+tail])
+	var c [bs]byte // chaining value; the IV is zero
+	for i := 0; i < n-2; i++ {
+		subtle.XORBytes(c[:], c[:], src[i*bs:(i+1)*bs])
+		b.Encrypt(c[:], c[:])
+		copy(dst[i*bs:], c[:])
+	}
+	// E(n-1) from the last full block, then E(n) from the zero-padded
+	// tail; they are output swapped, E(n-1) cut to the tail's length.
+	var en1, en [bs]byte
+	subtle.XORBytes(en1[:], c[:], src[(n-2)*bs:(n-1)*bs])
+	b.Encrypt(en1[:], en1[:])
+	en = en1
+	subtle.XORBytes(en[:tail], en[:tail], src[(n-1)*bs:])
+	b.Encrypt(en[:], en[:])
+	copy(dst[(n-2)*bs:], en[:])
+	copy(dst[(n-1)*bs:], en1[:tail])
 }
 
-// ctsDecrypt reverses ctsEncrypt. len(src) >= 16.
+// ctsDecrypt reverses ctsEncrypt. len(src) >= 16; dst may be src.
 func ctsDecrypt(b cipher.Block, dst, src []byte) {
 	const bs = aes.BlockSize
 	if len(src) == bs {
@@ -34,24 +47,22 @@ func ctsDecrypt(b cipher.Block, dst, src []byte) {
 	}
 	n := (len(src) + bs - 1) / bs
 	tail := len(src) - (n-1)*bs
-	iv := make([]byte, bs)
-	if n > 2 {
-		cipher.NewCBCDecrypter(b, make([]byte, bs)).CryptBlocks(dst[:(n-2)*bs], src[:(n-2)*bs])
-		copy(iv, src[(n-3)*bs:(n-2)*bs])
+	var iv, c, d [bs]byte // iv: the previous ciphertext block
+	for i := 0; i < n-2; i++ {
+		copy(c[:], src[i*bs:(i+1)*bs])
+		b.Decrypt(d[:], c[:])
+		subtle.XORBytes(dst[i*bs:(i+1)*bs], d[:], iv[:])
+		iv = c
 	}
-	// C_{n-1} (full) is at [(n-2)bs, (n-1)bs); C_n (tail bytes) follows.
-	cPrev := src[(n-2)*bs : (n-1)*bs]
-	cLast := src[(n-1)*bs:]
-	d := make([]byte, bs)
-	b.Decrypt(d, cPrev) // = P_n(padded) XOR C_n(padded) ... per CBC with swapped blocks
-	full := make([]byte, bs)
-	copy(full, cLast)
-	copy(full[tail:], d[tail:]) // recover the stolen ciphertext bytes
-	for i := 0; i < tail; i++ {
-		dst[(n-1)*bs+i] = d[i] ^ full[i]
-	}
-	b.Decrypt(d, full)
-	for i := 0; i < bs; i++ {
-		dst[(n-2)*bs+i] = d[i] ^ iv[i]
-	}
+	// The full block at n-2 is E(n); the tail is the head of E(n-1).
+	// Decrypting E(n) gives P(n) XOR E(n-1) padded: its bytes past the
+	// tail are the stolen bytes of E(n-1).
+	b.Decrypt(d[:], src[(n-2)*bs:(n-1)*bs])
+	var full, last [bs]byte
+	copy(full[:], src[(n-1)*bs:])
+	copy(full[tail:], d[tail:])
+	subtle.XORBytes(last[:tail], d[:tail], full[:tail])
+	b.Decrypt(d[:], full[:])
+	subtle.XORBytes(dst[(n-2)*bs:(n-1)*bs], d[:], iv[:])
+	copy(dst[(n-1)*bs:], last[:tail])
 }

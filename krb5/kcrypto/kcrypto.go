@@ -21,6 +21,7 @@ import (
 	"hash"
 	"io"
 	"sync"
+	"sync/atomic"
 
 	"github.com/warden-auth/warden/krb5"
 )
@@ -154,9 +155,9 @@ type derived struct {
 type Key struct {
 	etype krb5.EncType
 	key   []byte
-	p     *profile // nil for RC4
-	enc   sync.Map // Usage -> *derived
-	cks   sync.Map // Usage -> []byte (Kc)
+	p     *profile             // nil for RC4
+	enc   usageCache[*derived] // Ke, Ki per usage
+	cks   usageCache[[]byte]   // Kc per usage
 
 	baseOnce sync.Once
 	base     cipher.Block // AES schedule of key, for RFC 3961 DR
@@ -187,8 +188,8 @@ func (k *Key) EncryptionKey() krb5.EncryptionKey {
 }
 
 func (k *Key) derive(u Usage) *derived {
-	if d, ok := k.enc.Load(u); ok {
-		return d.(*derived)
+	if d, ok := k.enc.get(u); ok {
+		return d
 	}
 	d := &derived{}
 	if k.p == nil {
@@ -198,18 +199,62 @@ func (k *Key) derive(u Usage) *derived {
 		d.ke, _ = aes.NewCipher(ke)
 		d.ki = k.dk(u, 0x55, k.p.kiLen)
 	}
-	actual, _ := k.enc.LoadOrStore(u, d)
-	return actual.(*derived)
+	return k.enc.put(u, d)
 }
 
 // checksumKey returns Kc for usage u.
 func (k *Key) checksumKey(u Usage) []byte {
-	if kc, ok := k.cks.Load(u); ok {
-		return kc.([]byte)
+	if kc, ok := k.cks.get(u); ok {
+		return kc
 	}
-	kc := k.dk(u, 0x99, k.p.kcLen)
-	actual, _ := k.cks.LoadOrStore(u, kc)
-	return actual.([]byte)
+	return k.cks.put(u, k.dk(u, 0x99, k.p.kcLen))
+}
+
+// usageCache maps the few usages a key is used for to what was derived
+// for them. Reads are lock-free over an immutable slice that inserts
+// (rare: once per usage) replace; a KDC holds one per principal key, so
+// this is a fraction of sync.Map's size.
+type usageCache[V any] struct {
+	mu sync.Mutex
+	p  atomic.Pointer[[]usageEntry[V]]
+}
+
+type usageEntry[V any] struct {
+	u Usage
+	v V
+}
+
+func (c *usageCache[V]) get(u Usage) (V, bool) {
+	if s := c.p.Load(); s != nil {
+		for _, e := range *s {
+			if e.u == u {
+				return e.v, true
+			}
+		}
+	}
+	var zero V
+	return zero, false
+}
+
+// put stores v for u unless another goroutine got there first, and
+// returns the stored value.
+func (c *usageCache[V]) put(u Usage, v V) V {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var old []usageEntry[V]
+	if s := c.p.Load(); s != nil {
+		old = *s
+	}
+	for _, e := range old {
+		if e.u == u {
+			return e.v
+		}
+	}
+	n := make([]usageEntry[V], len(old), len(old)+1)
+	copy(n, old)
+	n = append(n, usageEntry[V]{u, v})
+	c.p.Store(&n)
+	return v
 }
 
 // dk derives a key of n bytes from the base key for usage u and the
@@ -372,19 +417,27 @@ func (k *Key) EncryptWithConfounder(u Usage, plaintext, conf []byte) ([]byte, er
 	if k.p == nil {
 		return rc4Encrypt(d.rc4k1, conf, plaintext), nil
 	}
-	data := make([]byte, 0, len(conf)+len(plaintext))
-	data = append(append(data, conf...), plaintext...)
-	out := make([]byte, len(data), len(data)+k.p.macLen)
-	ctsEncrypt(d.ke, out, data)
+	// One buffer: confounder and plaintext, encrypted in place, then the
+	// MAC appended (over the plaintext for RFC 3962, over IV and
+	// ciphertext for RFC 8009).
+	n := len(conf) + len(plaintext)
+	out := make([]byte, n, n+k.p.macLen)
+	copy(out[copy(out, conf):], plaintext)
 	m := hmac.New(k.p.newHash, d.ki)
-	if k.p.sha2 {
-		m.Write(make([]byte, aes.BlockSize)) // the zero IV is MACed too
+	if !k.p.sha2 {
 		m.Write(out)
-	} else {
-		m.Write(data)
 	}
-	return append(out, m.Sum(nil)[:k.p.macLen]...), nil
+	ctsEncrypt(d.ke, out, out)
+	if k.p.sha2 {
+		m.Write(zeroIV[:])
+		m.Write(out)
+	}
+	var sum [64]byte
+	return append(out, m.Sum(sum[:0])[:k.p.macLen]...), nil
 }
+
+// zeroIV is the all-zero cipher state RFC 8009 includes in its MAC.
+var zeroIV [aes.BlockSize]byte
 
 // Decrypt decrypts and verifies ciphertext for usage u, returning the
 // plaintext without the confounder.
@@ -405,10 +458,11 @@ func (k *Key) Decrypt(u Usage, ciphertext []byte) ([]byte, error) {
 	}
 	body, mac := ciphertext[:len(ciphertext)-k.p.macLen], ciphertext[len(ciphertext)-k.p.macLen:]
 	m := hmac.New(k.p.newHash, d.ki)
+	var sum [64]byte
 	if k.p.sha2 {
-		m.Write(make([]byte, aes.BlockSize))
+		m.Write(zeroIV[:])
 		m.Write(body)
-		if !hmac.Equal(m.Sum(nil)[:k.p.macLen], mac) {
+		if !hmac.Equal(m.Sum(sum[:0])[:k.p.macLen], mac) {
 			return nil, integrityError(k.etype, u, "checksum mismatch")
 		}
 	}
@@ -416,7 +470,7 @@ func (k *Key) Decrypt(u Usage, ciphertext []byte) ([]byte, error) {
 	ctsDecrypt(d.ke, plain, body)
 	if !k.p.sha2 {
 		m.Write(plain)
-		if !hmac.Equal(m.Sum(nil)[:k.p.macLen], mac) {
+		if !hmac.Equal(m.Sum(sum[:0])[:k.p.macLen], mac) {
 			return nil, integrityError(k.etype, u, "checksum mismatch")
 		}
 	}

@@ -118,6 +118,16 @@ func TestCTS(t *testing.T) {
 		if !bytes.Equal(back, in) {
 			t.Errorf("cts decrypt: got %x, want %x", back, in)
 		}
+		// In place, both ways.
+		buf := append([]byte(nil), in...)
+		ctsEncrypt(b, buf, buf)
+		if !bytes.Equal(buf, want) {
+			t.Errorf("cts encrypt in place: got %x, want %x", buf, want)
+		}
+		ctsDecrypt(b, buf, buf)
+		if !bytes.Equal(buf, in) {
+			t.Errorf("cts decrypt in place: got %x, want %x", buf, in)
+		}
 	}
 	// Every length from one block to five, both ways.
 	b, _ := aes.NewCipher(make([]byte, 16))
