@@ -423,17 +423,16 @@ func (k *Key) EncryptWithConfounder(u Usage, plaintext, conf []byte) ([]byte, er
 	n := len(conf) + len(plaintext)
 	out := make([]byte, n, n+k.p.macLen)
 	copy(out[copy(out, conf):], plaintext)
-	m := hmac.New(k.p.newHash, d.ki)
+	var sum [64]byte
+	var mac []byte
 	if !k.p.sha2 {
-		m.Write(out)
+		mac = hmacSum(k.p.newHash, d.ki, sum[:0], out, nil)
 	}
 	ctsEncrypt(d.ke, out, out)
 	if k.p.sha2 {
-		m.Write(zeroIV[:])
-		m.Write(out)
+		mac = hmacSum(k.p.newHash, d.ki, sum[:0], zeroIV[:], out)
 	}
-	var sum [64]byte
-	return append(out, m.Sum(sum[:0])[:k.p.macLen]...), nil
+	return append(out, mac[:k.p.macLen]...), nil
 }
 
 // zeroIV is the all-zero cipher state RFC 8009 includes in its MAC.
@@ -457,20 +456,16 @@ func (k *Key) Decrypt(u Usage, ciphertext []byte) ([]byte, error) {
 		return nil, integrityError(k.etype, u, "ciphertext too short")
 	}
 	body, mac := ciphertext[:len(ciphertext)-k.p.macLen], ciphertext[len(ciphertext)-k.p.macLen:]
-	m := hmac.New(k.p.newHash, d.ki)
 	var sum [64]byte
 	if k.p.sha2 {
-		m.Write(zeroIV[:])
-		m.Write(body)
-		if !hmac.Equal(m.Sum(sum[:0])[:k.p.macLen], mac) {
+		if !hmac.Equal(hmacSum(k.p.newHash, d.ki, sum[:0], zeroIV[:], body)[:k.p.macLen], mac) {
 			return nil, integrityError(k.etype, u, "checksum mismatch")
 		}
 	}
 	plain := make([]byte, len(body))
 	ctsDecrypt(d.ke, plain, body)
 	if !k.p.sha2 {
-		m.Write(plain)
-		if !hmac.Equal(m.Sum(sum[:0])[:k.p.macLen], mac) {
+		if !hmac.Equal(hmacSum(k.p.newHash, d.ki, sum[:0], plain, nil)[:k.p.macLen], mac) {
 			return nil, integrityError(k.etype, u, "checksum mismatch")
 		}
 	}
@@ -502,9 +497,41 @@ func (k *Key) Checksum(u Usage, data []byte) (krb5.Checksum, error) {
 	if k.p == nil {
 		return krb5.Checksum{CksumType: krb5.CksumHMACMD5, Checksum: rc4Checksum(k.key, u, data)}, nil
 	}
-	m := hmac.New(k.p.newHash, k.checksumKey(u))
-	m.Write(data)
-	return krb5.Checksum{CksumType: k.p.cksum, Checksum: m.Sum(nil)[:k.p.macLen]}, nil
+	var sum [64]byte
+	mac := hmacSum(k.p.newHash, k.checksumKey(u), sum[:0], data, nil)
+	return krb5.Checksum{CksumType: k.p.cksum, Checksum: append([]byte(nil), mac[:k.p.macLen]...)}, nil
+}
+
+// hmacSum appends HMAC(key, a || b) (RFC 2104) to dst. It is what
+// crypto/hmac computes, with one hash state reused for the inner and
+// outer pass instead of crypto/hmac's two hashes and two pad buffers per
+// message: on the KDC's hot path those allocations were a large share of
+// the garbage collector's work.
+func hmacSum(newHash func() hash.Hash, key, dst, a, b []byte) []byte {
+	h := newHash()
+	bs := h.BlockSize()
+	// One buffer: the inner pad, the outer pad, then room for a digest.
+	buf := make([]byte, 2*bs, 2*bs+h.Size())
+	ipad, opad := buf[:bs], buf[bs:2*bs]
+	if len(key) > bs {
+		h.Write(key)
+		key = h.Sum(buf[2*bs : 2*bs])
+		h.Reset()
+	}
+	copy(ipad, key)
+	copy(opad, key)
+	for i := range bs {
+		ipad[i] ^= 0x36
+		opad[i] ^= 0x5c
+	}
+	h.Write(ipad)
+	h.Write(a)
+	h.Write(b)
+	inner := h.Sum(buf[2*bs : 2*bs])
+	h.Reset()
+	h.Write(opad)
+	h.Write(inner)
+	return h.Sum(dst)
 }
 
 // VerifyChecksum checks c over data in constant time.

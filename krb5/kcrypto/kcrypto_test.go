@@ -4,9 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/aes"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/hex"
 	"errors"
+	"hash"
 	"os"
 	"strconv"
 	"strings"
@@ -366,5 +371,27 @@ func BenchmarkChecksum(b *testing.B) {
 				k.Checksum(UsageTGSReqAuthCksum, d)
 			}
 		})
+	}
+}
+
+// hmacSum is HMAC: compared with crypto/hmac for every hash, short and
+// long keys (longer than a block are hashed first) and split messages.
+func TestHMACSum(t *testing.T) {
+	for _, h := range []func() hash.Hash{sha1.New, sha256.New, sha512.New384} {
+		for _, kl := range []int{0, 16, 32, 64, 129, 200} {
+			key := make([]byte, kl)
+			rand.Read(key)
+			for _, ml := range []int{0, 1, 55, 64, 300} {
+				msg := make([]byte, ml)
+				rand.Read(msg)
+				m := hmac.New(h, key)
+				m.Write(msg)
+				want := m.Sum(nil)
+				got := hmacSum(h, key, []byte("x"), msg[:ml/2], msg[ml/2:])
+				if !bytes.Equal(got[1:], want) || got[0] != 'x' {
+					t.Errorf("key %d msg %d: got %x, want %x", kl, ml, got[1:], want)
+				}
+			}
+		}
 	}
 }
