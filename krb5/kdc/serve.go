@@ -219,13 +219,17 @@ func writeFrame(c net.Conn, b []byte, timeout time.Duration) error {
 
 // answer serves req from the lookaside cache or the handler.
 func (k *KDC) answer(ctx context.Context, req []byte, remote netip.AddrPort, proto string, la *lookaside, cfg *ServeConfig) []byte {
+	// Protocol time (the lookaside TTL) comes from the configured clock;
+	// the wall clock here only measures how long the request took, and
+	// socket deadlines below must be real time.
 	start := time.Now()
-	if rep, ok := la.get(req, start); ok {
+	now := k.now()
+	if rep, ok := la.get(req, now); ok {
 		return rep
 	}
 	rep, res := k.safeHandle(ctx, req)
 	if rep != nil {
-		la.put(req, rep, start)
+		la.put(req, rep, now)
 	}
 	if cfg.OnResult != nil {
 		cfg.OnResult(remote, proto, res, time.Since(start))
