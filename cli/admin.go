@@ -98,12 +98,7 @@ func newUserCmd() *cobra.Command {
 		Use:   "add NAME",
 		Short: "Create a user with a password",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, done, err := openAdmin(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
+		RunE: withAdmin(func(cmd *cobra.Command, args []string, a *admin.Admin) error {
 			p, generated, err := pw.get(cmd, "Password for "+args[0]+": ")
 			if err != nil {
 				return err
@@ -117,7 +112,7 @@ func newUserCmd() *cobra.Command {
 				fmt.Fprintf(cmd.OutOrStdout(), "password: %s\n", p)
 			}
 			return nil
-		},
+		}),
 	}
 	pw.flags(add)
 	add.Flags().StringVar(&uo.UPN, "upn", "", "user principal name (default NAME@realm in lower case)")
@@ -132,12 +127,7 @@ func newUserCmd() *cobra.Command {
 		Use:   "passwd NAME",
 		Short: "Set a user's password (new keys, NT hash and Digest secrets)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, done, err := openAdmin(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
+		RunE: withAdmin(func(cmd *cobra.Command, args []string, a *admin.Admin) error {
 			p, generated, err := pw2.get(cmd, "New password for "+args[0]+": ")
 			if err != nil {
 				return err
@@ -151,7 +141,7 @@ func newUserCmd() *cobra.Command {
 				fmt.Fprintf(cmd.OutOrStdout(), "password: %s\n", p)
 			}
 			return nil
-		},
+		}),
 	}
 	pw2.flags(passwd)
 	passwd.Flags().BoolVar(&rc4, "rc4", false, "also keep an arcfour-hmac key (legacy peers only)")
@@ -160,26 +150,16 @@ func newUserCmd() *cobra.Command {
 		Use:   "show NAME",
 		Short: "Show an account (never its secrets)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, done, err := openAdmin(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
+		RunE: withAdmin(func(cmd *cobra.Command, args []string, a *admin.Admin) error {
 			return showAccount(cmd, a, args[0])
-		},
+		}),
 	}
 	var kind string
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List accounts",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, done, err := openAdmin(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
+		RunE: withAdmin(func(cmd *cobra.Command, _ []string, a *admin.Admin) error {
 			accts, err := a.Store().Accounts(ctx(cmd), store.Kind(kind))
 			if err != nil {
 				return err
@@ -194,56 +174,41 @@ func newUserCmd() *cobra.Command {
 				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", ac.Name, ac.Kind, id, ac.Flags)
 			}
 			return w.Flush()
-		},
+		}),
 	}
 	list.Flags().StringVar(&kind, "kind", "user", "user, computer, service, or empty for all")
 
 	flagCmd := func(use, short string, set, clr store.Flags, done string) *cobra.Command {
 		return &cobra.Command{
 			Use: use + " NAME", Short: short, Args: cobra.ExactArgs(1),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				a, closeFn, err := openAdmin(cmd)
-				if err != nil {
-					return err
-				}
-				defer closeFn()
+			RunE: withAdmin(func(cmd *cobra.Command, args []string, a *admin.Admin) error {
 				if _, err := a.SetFlags(ctx(cmd), args[0], set, clr); err != nil {
 					return storeError(err, "user")
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "%s %s\n", args[0], done)
 				return nil
-			},
+			}),
 		}
 	}
 	unlock := &cobra.Command{
 		Use: "unlock NAME", Short: "Clear a bad-password lockout", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, done, err := openAdmin(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
+		RunE: withAdmin(func(cmd *cobra.Command, args []string, a *admin.Admin) error {
 			if err := a.Unlock(ctx(cmd), args[0]); err != nil {
 				return storeError(err, "user")
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s unlocked\n", args[0])
 			return nil
-		},
+		}),
 	}
 	del := &cobra.Command{
 		Use: "del NAME", Short: "Delete an account", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, done, err := openAdmin(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
+		RunE: withAdmin(func(cmd *cobra.Command, args []string, a *admin.Admin) error {
 			if err := a.Delete(ctx(cmd), args[0]); err != nil {
 				return storeError(err, "user")
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s deleted\n", args[0])
 			return nil
-		},
+		}),
 	}
 	cmd.AddCommand(add, passwd, show, list,
 		flagCmd("disable", "Disable an account", store.FlagDisabled, 0, "disabled"),
@@ -312,19 +277,14 @@ func newComputerCmd() *cobra.Command {
 		Use:   "add NAME",
 		Short: "Create computer account NAME$ with host/ SPNs and random keys",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, done, err := openAdmin(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
+		RunE: withAdmin(func(cmd *cobra.Command, args []string, a *admin.Admin) error {
 			acct, err := a.AddComputer(ctx(cmd), args[0], admin.KeyOptions{})
 			if err != nil {
 				return storeError(err, "user")
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "computer %s created (SPNs %s)\n", acct.Name, strings.Join(acct.SPNs, ", "))
 			return writeKeytab(cmd, a, acct.Name, kt)
-		},
+		}),
 	}
 	add.Flags().StringVar(&kt, "keytab", "", "write the computer's keys to this keytab")
 	cmd.AddCommand(add)
@@ -339,19 +299,14 @@ func newServiceCmd() *cobra.Command {
 		Use:   "add SPN",
 		Short: "Create a service account for an SPN (e.g. HTTP/web.example.test) with random keys",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, done, err := openAdmin(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
+		RunE: withAdmin(func(cmd *cobra.Command, args []string, a *admin.Admin) error {
 			acct, err := a.AddService(ctx(cmd), args[0], so)
 			if err != nil {
 				return storeError(err, "user")
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "service %s created (account %s)\n", args[0], acct.Name)
 			return writeKeytab(cmd, a, args[0], kt)
-		},
+		}),
 	}
 	add.Flags().StringVar(&kt, "keytab", "", "write the service's keys to this keytab")
 	add.Flags().BoolVar(&so.CompoundIdentity, "compound-identity", false, "the service wants device groups and claims (MS-KILE compound identity)")
@@ -435,59 +390,39 @@ func newGroupCmd() *cobra.Command {
 	var desc string
 	add := &cobra.Command{
 		Use: "add NAME", Short: "Create a group", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, done, err := openAdmin(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
+		RunE: withAdmin(func(cmd *cobra.Command, args []string, a *admin.Admin) error {
 			g, err := a.AddGroup(ctx(cmd), args[0], desc)
 			if err != nil {
 				return storeError(err, "group")
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "group %s created (SID %s)\n", g.Name, store.SID(a.Realm().DomainSID, g.RID))
 			return nil
-		},
+		}),
 	}
 	add.Flags().StringVar(&desc, "description", "", "what the group is for")
 	addMember := &cobra.Command{
 		Use: "add-member GROUP MEMBER...", Short: "Add accounts or groups to a group", Args: cobra.MinimumNArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, done, err := openAdmin(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
+		RunE: withAdmin(func(cmd *cobra.Command, args []string, a *admin.Admin) error {
 			if err := a.AddMembers(ctx(cmd), args[0], args[1:]...); err != nil {
 				return storeError(err, "group")
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: added %s\n", args[0], strings.Join(args[1:], ", "))
 			return nil
-		},
+		}),
 	}
 	removeMember := &cobra.Command{
 		Use: "remove-member GROUP MEMBER...", Short: "Remove members from a group", Args: cobra.MinimumNArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, done, err := openAdmin(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
+		RunE: withAdmin(func(cmd *cobra.Command, args []string, a *admin.Admin) error {
 			if err := a.RemoveMembers(ctx(cmd), args[0], args[1:]...); err != nil {
 				return storeError(err, "group")
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: removed %s\n", args[0], strings.Join(args[1:], ", "))
 			return nil
-		},
+		}),
 	}
 	show := &cobra.Command{
 		Use: "show GROUP", Short: "Show a group's members", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, done, err := openAdmin(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
+		RunE: withAdmin(func(cmd *cobra.Command, args []string, a *admin.Admin) error {
 			g, err := a.Store().Group(ctx(cmd), args[0])
 			if err != nil {
 				return storeError(err, "group")
@@ -504,16 +439,11 @@ func newGroupCmd() *cobra.Command {
 				fmt.Fprintf(cmd.OutOrStdout(), "Member: %s (%s)\n", m.Name, kind)
 			}
 			return nil
-		},
+		}),
 	}
 	list := &cobra.Command{
 		Use: "list", Short: "List groups", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, done, err := openAdmin(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
+		RunE: withAdmin(func(cmd *cobra.Command, _ []string, a *admin.Admin) error {
 			gs, err := a.Store().Groups(ctx(cmd))
 			if err != nil {
 				return err
@@ -524,7 +454,7 @@ func newGroupCmd() *cobra.Command {
 				fmt.Fprintf(w, "%s\t%d\t%d\n", g.Name, g.RID, len(g.Members))
 			}
 			return w.Flush()
-		},
+		}),
 	}
 	cmd.AddCommand(add, addMember, removeMember, show, list)
 	return cmd
@@ -534,12 +464,7 @@ func newClaimCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "claim", Short: "Set claims on users and computers"}
 	set := &cobra.Command{
 		Use: "set ACCOUNT ID=VALUE[,VALUE...]", Short: "Set a claim (e.g. ad://ext/department=Sales)", Args: cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, done, err := openAdmin(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
+		RunE: withAdmin(func(cmd *cobra.Command, args []string, a *admin.Admin) error {
 			defined, err := a.SetClaim(ctx(cmd), args[0], args[1])
 			if defined {
 				id, _, _ := strings.Cut(args[1], "=")
@@ -550,22 +475,17 @@ func newClaimCmd() *cobra.Command {
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s\n", args[0], args[1])
 			return nil
-		},
+		}),
 	}
 	unset := &cobra.Command{
 		Use: "unset ACCOUNT ID", Short: "Remove a claim", Args: cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, done, err := openAdmin(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
+		RunE: withAdmin(func(cmd *cobra.Command, args []string, a *admin.Admin) error {
 			if err := a.Store().UnsetClaim(ctx(cmd), args[0], args[1]); err != nil {
 				return storeError(err, "user")
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s removed\n", args[0], args[1])
 			return nil
-		},
+		}),
 	}
 	cmd.AddCommand(set, unset)
 	return cmd

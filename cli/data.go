@@ -73,6 +73,19 @@ func openAdmin(cmd *cobra.Command) (*admin.Admin, func(), error) {
 	return a, func() { st.Close() }, nil
 }
 
+// withAdmin opens the realm's account DB for one command and closes it
+// when the command returns.
+func withAdmin(run func(cmd *cobra.Command, args []string, a *admin.Admin) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		a, done, err := openAdmin(cmd)
+		if err != nil {
+			return err
+		}
+		defer done()
+		return run(cmd, args, a)
+	}
+}
+
 // storeError adds advice to store sentinels.
 func storeError(err error, what string) error {
 	switch {
