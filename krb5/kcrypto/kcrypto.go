@@ -155,9 +155,12 @@ type derived struct {
 type Key struct {
 	etype krb5.EncType
 	key   []byte
-	p     *profile             // nil for RC4
-	enc   usageCache[*derived] // Ke, Ki per usage
-	cks   usageCache[[]byte]   // Kc per usage
+	p     *profile // nil for RC4
+	// Ke, Ki per usage and Kc per usage. Held by value in the cache's
+	// slice, so a long-lived key (a KDC caches one per principal) is few
+	// objects for the garbage collector to visit.
+	enc usageCache[derived]
+	cks usageCache[[]byte]
 
 	baseOnce sync.Once
 	base     cipher.Block // AES schedule of key, for RFC 3961 DR
@@ -188,10 +191,10 @@ func (k *Key) EncryptionKey() krb5.EncryptionKey {
 }
 
 func (k *Key) derive(u Usage) *derived {
-	if d, ok := k.enc.get(u); ok {
+	if d := k.enc.get(u); d != nil {
 		return d
 	}
-	d := &derived{}
+	var d derived
 	if k.p == nil {
 		d.rc4k1 = rc4UsageKey(k.key, u)
 	} else {
@@ -204,10 +207,10 @@ func (k *Key) derive(u Usage) *derived {
 
 // checksumKey returns Kc for usage u.
 func (k *Key) checksumKey(u Usage) []byte {
-	if kc, ok := k.cks.get(u); ok {
-		return kc
+	if kc := k.cks.get(u); kc != nil {
+		return *kc
 	}
-	return k.cks.put(u, k.dk(u, 0x99, k.p.kcLen))
+	return *k.cks.put(u, k.dk(u, 0x99, k.p.kcLen))
 }
 
 // usageCache maps the few usages a key is used for to what was derived
@@ -224,37 +227,38 @@ type usageEntry[V any] struct {
 	v V
 }
 
-func (c *usageCache[V]) get(u Usage) (V, bool) {
+// get returns the stored value for u, or nil. The pointer is into an
+// immutable slice (put copies on write), so it stays valid.
+func (c *usageCache[V]) get(u Usage) *V {
 	if s := c.p.Load(); s != nil {
-		for _, e := range *s {
-			if e.u == u {
-				return e.v, true
+		for i := range *s {
+			if (*s)[i].u == u {
+				return &(*s)[i].v
 			}
 		}
 	}
-	var zero V
-	return zero, false
+	return nil
 }
 
 // put stores v for u unless another goroutine got there first, and
 // returns the stored value.
-func (c *usageCache[V]) put(u Usage, v V) V {
+func (c *usageCache[V]) put(u Usage, v V) *V {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var old []usageEntry[V]
 	if s := c.p.Load(); s != nil {
 		old = *s
 	}
-	for _, e := range old {
-		if e.u == u {
-			return e.v
+	for i := range old {
+		if old[i].u == u {
+			return &old[i].v
 		}
 	}
 	n := make([]usageEntry[V], len(old), len(old)+1)
 	copy(n, old)
 	n = append(n, usageEntry[V]{u, v})
 	c.p.Store(&n)
-	return v
+	return &n[len(n)-1].v
 }
 
 // dk derives a key of n bytes from the base key for usage u and the

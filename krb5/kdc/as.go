@@ -96,18 +96,18 @@ func (x *exchange) as() ([]byte, error) {
 		padata = krb5.MethodData{krb5.ETypeInfo2{etypeInfo(replyKey)}.PAData()}
 	}
 	x.res.EType = sessEType
-	return x.reply(krb5.MsgASRep, t, replyKey.key, kcrypto.UsageASRepEncPart, padata)
+	return x.reply(krb5.MsgASRep, t, replyKey.key(), kcrypto.UsageASRepEncPart, padata)
 }
 
 // firstKey returns the client's key for the first enctype of the
 // request's list that the account has a key for.
-func firstKey(p *principal, etypes []krb5.EncType) (principalKey, bool) {
+func firstKey(p *principal, etypes []krb5.EncType) (*principalKey, bool) {
 	for _, e := range etypes {
 		if k, ok := p.key(e, 0); ok {
 			return k, true
 		}
 	}
-	return principalKey{}, false
+	return nil, false
 }
 
 // firstCommon picks the first enctype of the client's list that the other
@@ -121,8 +121,8 @@ func firstCommon(client, other []krb5.EncType) (krb5.EncType, bool) {
 	return 0, false
 }
 
-func etypeInfo(k principalKey) krb5.ETypeInfo2Entry {
-	return krb5.ETypeInfo2Entry{EType: k.key.EType(), Salt: k.salt, HasSalt: k.salt != "", S2KParams: k.s2kparams}
+func etypeInfo(k *principalKey) krb5.ETypeInfo2Entry {
+	return krb5.ETypeInfo2Entry{EType: k.etype, Salt: k.salt, HasSalt: k.salt != "", S2KParams: k.s2kparams}
 }
 
 // preauthRequiredData is the METHOD-DATA of KDC_ERR_PREAUTH_REQUIRED: how
@@ -144,27 +144,27 @@ func (x *exchange) preauthRequiredData(client *principal) []byte {
 
 // verifyEncTimestamp checks PA-ENC-TIMESTAMP and returns the key it was
 // made with, which becomes the reply key.
-func (x *exchange) verifyEncTimestamp(client *principal, value []byte) (principalKey, error) {
+func (x *exchange) verifyEncTimestamp(client *principal, value []byte) (*principalKey, error) {
 	var ed krb5.EncryptedData
 	if err := ed.Unmarshal(value); err != nil {
-		return principalKey{}, &krb5.Error{Code: krb5.KDCErrPreauthFailed, Reason: "malformed PA-ENC-TIMESTAMP", Err: err}
+		return nil, &krb5.Error{Code: krb5.KDCErrPreauthFailed, Reason: "malformed PA-ENC-TIMESTAMP", Err: err}
 	}
 	key, ok := client.key(ed.EType, 0)
 	if !ok {
-		return principalKey{}, errNoCommonEType([]krb5.EncType{ed.EType}, "account "+client.acct.Name, client.keyETypes())
+		return nil, errNoCommonEType([]krb5.EncType{ed.EType}, "account "+client.acct.Name, client.keyETypes())
 	}
-	plain, err := key.key.DecryptData(kcrypto.UsageASReqPAEncTimestamp, ed)
+	plain, err := key.key().DecryptData(kcrypto.UsageASReqPAEncTimestamp, ed)
 	if err != nil {
 		x.res.Detail = "wrong password"
 		x.recordFailure(client)
-		return principalKey{}, errPreauthFailed(x.res.Client)
+		return nil, errPreauthFailed(x.res.Client)
 	}
 	var ts krb5.PAEncTSEnc
 	if err := ts.Unmarshal(plain); err != nil {
-		return principalKey{}, &krb5.Error{Code: krb5.KDCErrPreauthFailed, Reason: "malformed PA-ENC-TS-ENC", Err: err}
+		return nil, &krb5.Error{Code: krb5.KDCErrPreauthFailed, Reason: "malformed PA-ENC-TS-ENC", Err: err}
 	}
 	if d := ts.Time().Sub(x.now); d > x.k.cfg.MaxSkew || -d > x.k.cfg.MaxSkew {
-		return principalKey{}, errSkew(ts.Time(), x.now, x.k.cfg.MaxSkew)
+		return nil, errSkew(ts.Time(), x.now, x.k.cfg.MaxSkew)
 	}
 	return key, nil
 }

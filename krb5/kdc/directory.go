@@ -16,24 +16,59 @@ import (
 )
 
 // principal is an account as the hot path needs it: the record plus its
-// long-term keys turned into kcrypto keys once, so that derived keys and
-// AES schedules are cached across requests.
+// long-term keys, whose kcrypto form (with derived keys and AES schedules)
+// is made on first use and then kept across requests.
+//
+// A KDC with 100,000 principals holds 100,000 of these, and the garbage
+// collector visits every pointer-bearing object on each cycle, which at
+// that scale cost more than the requests themselves. So one principal is
+// one allocation for the record and up to inlineKeys keys, the lockout
+// pointer is shared while the account has no failures, and only the keys
+// actually used get a kcrypto.Key.
 type principal struct {
-	acct *store.Account
-	keys []principalKey // in keyPreference order
+	acct *store.Account // points at account
+	keys []principalKey // in keyPreference order; inside inline when it fits
 	// etypes the account accepts for session keys and tickets
 	etypes []krb5.EncType
 	kvno   uint32 // newest key version
 	// lockout is updated in place by the KDC after a failure or success,
 	// so this node sees it before the next poll.
 	lockout atomic.Pointer[store.Lockout]
+
+	account store.Account
+	inline  [inlineKeys]principalKey
 }
 
+// inlineKeys covers the four AES keys of one kvno, the usual case.
+const inlineKeys = 4
+
+// noLockout is the lockout state of every account without failures; it is
+// never modified (updates store a new pointer).
+var noLockout = &store.Lockout{}
+
 type principalKey struct {
-	key       *kcrypto.Key
+	etype     krb5.EncType
 	kvno      uint32
+	value     []byte // sealed at rest; here in clear for the key's lifetime
 	salt      string
 	s2kparams []byte
+	kk        atomic.Pointer[kcrypto.Key]
+}
+
+// key returns the kcrypto form, making it on first use. The value was
+// checked when the principal was loaded, so NewKey cannot fail here.
+func (k *principalKey) key() *kcrypto.Key {
+	if kk := k.kk.Load(); kk != nil {
+		return kk
+	}
+	kk, err := kcrypto.NewKey(krb5.EncryptionKey{KeyType: k.etype, KeyValue: k.value}, kcrypto.Options{AllowRC4: true})
+	if err != nil {
+		panic("kdc: cached key became invalid: " + err.Error())
+	}
+	if k.kk.CompareAndSwap(nil, kk) {
+		return kk
+	}
+	return k.kk.Load()
 }
 
 // keyPreference orders the keys the KDC encrypts tickets with: the widely
@@ -54,66 +89,85 @@ func rank(e krb5.EncType) int {
 }
 
 // key returns the newest key of etype e, or of kvno when kvno != 0.
-func (p *principal) key(e krb5.EncType, kvno uint32) (principalKey, bool) {
-	var best principalKey
-	found := false
-	for _, k := range p.keys {
-		if k.key.EType() != e || (kvno != 0 && k.kvno != kvno) {
+func (p *principal) key(e krb5.EncType, kvno uint32) (*principalKey, bool) {
+	var best *principalKey
+	for i := range p.keys {
+		k := &p.keys[i]
+		if k.etype != e || (kvno != 0 && k.kvno != kvno) {
 			continue
 		}
-		if !found || k.kvno > best.kvno {
-			best, found = k, true
+		if best == nil || k.kvno > best.kvno {
+			best = k
 		}
 	}
-	return best, found
+	return best, best != nil
 }
 
 // ticketKey is the key a ticket for this principal is encrypted with:
 // the newest kvno, preferred enctype.
-func (p *principal) ticketKey() (principalKey, bool) {
+func (p *principal) ticketKey() (*principalKey, bool) {
 	if len(p.keys) == 0 {
-		return principalKey{}, false
+		return nil, false
 	}
 	top := p.kvno
-	for _, k := range p.keys {
-		if k.kvno == top {
-			return k, true
+	for i := range p.keys {
+		if p.keys[i].kvno == top {
+			return &p.keys[i], true
 		}
 	}
-	return p.keys[0], true
+	return &p.keys[0], true
 }
 
 func (p *principal) keyETypes() []krb5.EncType {
 	var out []krb5.EncType
-	for _, k := range p.keys {
-		if !slices.Contains(out, k.key.EType()) {
-			out = append(out, k.key.EType())
+	for i := range p.keys {
+		if e := p.keys[i].etype; !slices.Contains(out, e) {
+			out = append(out, e)
 		}
 	}
 	return out
 }
 
 func newPrincipal(a *store.Account, opt kcrypto.Options) (*principal, error) {
-	p := &principal{acct: a}
-	lo := a.Lockout
-	p.lockout.Store(&lo)
+	p := &principal{account: *a}
+	p.acct = &p.account
+	if a.Lockout == (store.Lockout{}) {
+		p.lockout.Store(noLockout)
+	} else {
+		lo := a.Lockout
+		p.lockout.Store(&lo)
+	}
+	// Sort the usable keys before placing them: principalKey holds an
+	// atomic and must not be copied once in place.
+	var usable []store.Key
 	for _, k := range a.Secrets.Keys {
 		e := krb5.EncType(k.EType)
 		if !kcrypto.Supported(e) || (e == krb5.ETypeRC4HMAC && !opt.AllowRC4) {
 			continue
 		}
-		kk, err := kcrypto.NewKey(krb5.EncryptionKey{KeyType: e, KeyValue: k.Value}, opt)
-		if err != nil {
-			return nil, fmt.Errorf("account %s: key %v kvno %d: %w", a.Name, e, k.KVNO, err)
+		if len(k.Value) != kcrypto.KeySize(e) {
+			return nil, fmt.Errorf("account %s: key %v kvno %d is %d bytes, want %d", a.Name, e, k.KVNO, len(k.Value), kcrypto.KeySize(e))
 		}
-		p.keys = append(p.keys, principalKey{key: kk, kvno: k.KVNO, salt: k.Salt, s2kparams: k.S2KParams})
+		usable = append(usable, k)
 	}
-	slices.SortStableFunc(p.keys, func(x, y principalKey) int {
-		if x.kvno != y.kvno {
-			return int(y.kvno) - int(x.kvno)
+	slices.SortStableFunc(usable, func(x, y store.Key) int {
+		if x.KVNO != y.KVNO {
+			return int(y.KVNO) - int(x.KVNO)
 		}
-		return rank(x.key.EType()) - rank(y.key.EType())
+		return rank(krb5.EncType(x.EType)) - rank(krb5.EncType(y.EType))
 	})
+	if len(usable) <= inlineKeys {
+		p.keys = p.inline[:len(usable)]
+	} else {
+		p.keys = make([]principalKey, len(usable))
+	}
+	for i, k := range usable {
+		pk := &p.keys[i]
+		pk.etype, pk.kvno, pk.value, pk.salt, pk.s2kparams = krb5.EncType(k.EType), k.KVNO, k.Value, k.Salt, k.S2KParams
+		if i > 0 && p.keys[i-1].salt == pk.salt {
+			pk.salt = p.keys[i-1].salt // share one string
+		}
+	}
 	if len(a.SupportedEnctypes) > 0 {
 		for _, e := range a.SupportedEnctypes {
 			if kcrypto.Supported(krb5.EncType(e)) && (krb5.EncType(e) != krb5.ETypeRC4HMAC || opt.AllowRC4) {
@@ -124,9 +178,9 @@ func newPrincipal(a *store.Account, opt kcrypto.Options) (*principal, error) {
 		p.etypes = p.keyETypes()
 	}
 	p.kvno = a.KVNO()
-	// The secrets now live in the kcrypto keys; drop the clear copies
-	// from the cached record.
-	a.Secrets = store.Secrets{}
+	// The secrets now live in keys; drop the clear copies from the
+	// cached record.
+	p.account.Secrets = store.Secrets{}
 	return p, nil
 }
 

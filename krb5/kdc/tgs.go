@@ -134,7 +134,7 @@ func (x *exchange) verifyTGSReq() (*tgsAuth, error) {
 			Reason: fmt.Sprintf("TGT is encrypted with %v kvno %d, which this KDC does not hold (current kvno %d)", ed.EType, kvno, tgs.kvno),
 			Hint:   "get a new TGT with kinit"}
 	}
-	plain, err := key.key.DecryptData(kcrypto.UsageTicket, ed)
+	plain, err := key.key().DecryptData(kcrypto.UsageTicket, ed)
 	if err != nil {
 		return nil, &krb5.Error{Code: krb5.KRBAPErrBadIntegrity,
 			Reason: "TGT does not decrypt with the realm's krbtgt key (forged, or from another KDC)",

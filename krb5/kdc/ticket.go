@@ -193,7 +193,7 @@ func (x *exchange) reply(mt krb5.MsgType, t *ticket, replyKey *kcrypto.Key, usag
 	if err != nil {
 		return nil, err
 	}
-	tktCipher, err := sk.key.EncryptData(x.k.rand, kcrypto.UsageTicket, encTkt, sk.kvno, true)
+	tktCipher, err := sk.key().EncryptData(x.k.rand, kcrypto.UsageTicket, encTkt, sk.kvno, true)
 	if err != nil {
 		return nil, err
 	}
