@@ -193,3 +193,51 @@ func FuzzVerifyMIC(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAcceptKerberos feeds arbitrary initial tokens to an acceptor:
+// it must refuse them with a *Error and never panic. Seeds are a genuine
+// AP-REQ token and pieces of one.
+func FuzzAcceptKerberos(f *testing.F) {
+	t := &testing.T{}
+	s := newKDCSim(t)
+	_, tok := initiatorAt(t, s.cred(), tNow, InitiatorConfig{})
+	f.Add(tok)
+	f.Add(tok[:len(tok)/2])
+	f.Add(krb5.WrapKRB5Token(krb5.TokIDAPReq, []byte{0x6e, 0x00}))
+	a := s.acceptor()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ctx, _, err := a.AcceptKerberos(b, AcceptOptions{})
+		if err == nil {
+			if ctx == nil {
+				t.Fatal("no context and no error")
+			}
+			return
+		}
+		var ge *Error
+		if !errors.As(err, &ge) {
+			t.Fatalf("error %T is not a *gss.Error: %v", err, err)
+		}
+	})
+}
+
+// FuzzAuthChecksum decodes arbitrary 0x8003 checksum values.
+func FuzzAuthChecksum(f *testing.F) {
+	c := authChecksum{flags: DefaultFlags | FlagDeleg, deleg: []byte("KRB-CRED")}
+	f.Add(c.marshal())
+	c.deleg = nil
+	f.Add(c.marshal())
+	f.Add([]byte{16, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, err := parseAuthChecksum(b)
+		if err != nil {
+			return
+		}
+		if len(got.deleg) > len(b) {
+			t.Fatal("delegation longer than the checksum")
+		}
+		again, err := parseAuthChecksum(got.marshal())
+		if err != nil || again.bnd != got.bnd || again.flags != got.flags || !bytes.Equal(again.deleg, got.deleg) {
+			t.Fatalf("re-encoding changed the checksum: %+v vs %+v (%v)", again, got, err)
+		}
+	})
+}
