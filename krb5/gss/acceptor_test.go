@@ -170,7 +170,9 @@ func TestAcceptorFailures(t *testing.T) {
 		return b
 	}
 	tests := []tc{
-		{name: "clock skew", token: func(s *kdcSim) []byte { return tok(s.cred(), tNow.Add(-(7*time.Minute + 3*time.Second)), InitiatorConfig{}) },
+		{name: "clock skew", token: func(s *kdcSim) []byte {
+			return tok(s.cred(), tNow.Add(-(7*time.Minute + 3*time.Second)), InitiatorConfig{})
+		},
 			wantCode: ClockSkew, wantKRB: krb5.KRBAPErrSkew, wantReason: "clock skew 7m3s: the client's clock is 7m3s behind this server's (allowed 5m0s)"},
 		{name: "wrong kvno", token: func(s *kdcSim) []byte {
 			s.kvno = 3
