@@ -84,12 +84,12 @@ func sampleRealm(t *testing.T) (*testkit.Client, *keytab.Keytab, string) {
 func TestMITGSSClientToWardenAcceptor(t *testing.T) {
 	testkit.RequirePeer(t, "kinit", "gss-client")
 	c, kt, _ := sampleRealm(t)
-	for _, spnego := range []bool{false, true} {
-		name := "krb5"
-		if spnego {
-			name = "spnego"
-		}
-		t.Run(name, func(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		spnego, deleg bool
+	}{{"krb5", false, false}, {"spnego", true, false}, {"delegation", false, true}} {
+		spnego := tc.spnego
+		t.Run(tc.name, func(t *testing.T) {
 			acc, err := gss.NewAcceptor(gss.AcceptorConfig{Keytab: kt})
 			if err != nil {
 				t.Fatal(err)
@@ -99,16 +99,11 @@ func TestMITGSSClientToWardenAcceptor(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer ln.Close()
-			type result struct {
-				client, msg string
-				mutual      bool
-				err         error
-			}
-			res := make(chan result, 1)
+			res := make(chan sampleResult, 1)
 			go func() {
 				conn, err := ln.Accept()
 				if err != nil {
-					res <- result{err: err}
+					res <- sampleResult{err: err}
 					return
 				}
 				defer conn.Close()
@@ -120,6 +115,13 @@ func TestMITGSSClientToWardenAcceptor(t *testing.T) {
 			args := []string{"-port", fmt.Sprint(port)}
 			if spnego {
 				args = append(args, "-spnego")
+			}
+			if tc.deleg {
+				// A forwardable TGT, which gss-client -d forwards.
+				if out, err := c.Run(t, "correct horse battery\n", "kinit", "-f", "alice@"+wardenRealm); err != nil {
+					t.Fatalf("kinit -f: %v\n%s", err, out)
+				}
+				args = append(args, "-d")
 			}
 			args = append(args, "127.0.0.1", "host@svc.warden.test", "hello from MIT")
 			out, err := c.Run(t, "", "gss-client", args...)
@@ -133,6 +135,11 @@ func TestMITGSSClientToWardenAcceptor(t *testing.T) {
 			if got.client != "alice@"+wardenRealm || got.msg != "hello from MIT" || !got.mutual {
 				t.Fatalf("acceptor saw client %q message %q mutual %v", got.client, got.msg, got.mutual)
 			}
+			if want := "alice@" + wardenRealm + " -> krbtgt/" + wardenRealm + "@" + wardenRealm; tc.deleg && got.delegated != want {
+				t.Fatalf("delegated credentials %q, want %q", got.delegated, want)
+			} else if !tc.deleg && got.delegated != "" {
+				t.Fatalf("credentials delegated without -d: %q", got.delegated)
+			}
 			if !strings.Contains(out, "Signature verified") {
 				t.Fatalf("gss-client did not verify our MIC:\n%s", out)
 			}
@@ -140,19 +147,16 @@ func TestMITGSSClientToWardenAcceptor(t *testing.T) {
 	}
 }
 
-func serveSample(r *bufio.Reader, w io.Writer, acc *gss.Acceptor, spnego bool) (res struct {
+// sampleResult is what the acceptor side of a gss-sample exchange saw.
+type sampleResult struct {
 	client, msg string
 	mutual      bool
+	delegated   string // the forwarded ticket's "client -> server", if any
 	err         error
-}) {
-	fail := func(err error) (x struct {
-		client, msg string
-		mutual      bool
-		err         error
-	}) {
-		x.err = err
-		return x
-	}
+}
+
+func serveSample(r *bufio.Reader, w io.Writer, acc *gss.Acceptor, spnego bool) (res sampleResult) {
+	fail := func(err error) sampleResult { return sampleResult{err: err} }
 	flags, _, err := recvTok(r)
 	if err != nil || flags != tokNoop|tokContextNext {
 		return fail(fmt.Errorf("first token flags %d: %v", flags, err))
@@ -209,6 +213,9 @@ func serveSample(r *bufio.Reader, w io.Writer, acc *gss.Acceptor, spnego bool) (
 	// gss-client ends with an empty NOOP token.
 	recvTok(r)
 	res.client, res.msg, res.mutual = ctx.ClientPrincipal(), string(msg), ctx.Mutual
+	if d := ctx.Delegated; d != nil && d.Info.PName != nil {
+		res.delegated = d.Info.PName.String() + "@" + d.Info.PRealm + " -> " + d.Ticket.SName.String() + "@" + d.Ticket.Realm
+	}
 	return res
 }
 
