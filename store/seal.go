@@ -125,3 +125,30 @@ func LoadMasterKey(path string) ([]byte, error) {
 	}
 	return k, nil
 }
+
+func blobAAD(label string) []byte { return append([]byte("warden-blob-v1:"), label...) }
+
+// SealBlob encrypts a secret that is not an account's (the CA key), bound
+// to label so it cannot be moved to another row:
+// version(1) | nonce(12) | GCM(ciphertext+tag).
+func (x *Sealer) SealBlob(label string, plain []byte) ([]byte, error) {
+	out := make([]byte, 1+x.aead.NonceSize(), 1+x.aead.NonceSize()+len(plain)+x.aead.Overhead())
+	out[0] = sealVersion
+	if _, err := rand.Read(out[1:]); err != nil {
+		return nil, err
+	}
+	return x.aead.Seal(out, out[1:1+x.aead.NonceSize()], plain, blobAAD(label)), nil
+}
+
+// OpenBlob decrypts a blob written by SealBlob with the same label.
+func (x *Sealer) OpenBlob(label string, blob []byte) ([]byte, error) {
+	n := x.aead.NonceSize()
+	if len(blob) < 1+n+x.aead.Overhead() || blob[0] != sealVersion {
+		return nil, ErrSealed
+	}
+	plain, err := x.aead.Open(nil, blob[1:1+n], blob[1+n:], blobAAD(label))
+	if err != nil {
+		return nil, ErrSealed
+	}
+	return plain, nil
+}

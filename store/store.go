@@ -291,9 +291,12 @@ type Store interface {
 	Claims(ctx context.Context, account string) ([]Claim, error)
 
 	// Generation returns a counter that grows with every committed change
-	// to accounts, groups, claims or the realm (by any process using the
+	// to accounts, groups, claims, the realm or its PKI (by any process using the
 	// same database), so caches can tell cheaply that they are stale.
 	Generation(ctx context.Context) (int64, error)
+
+	// CertStore holds the realm CA, issued certificates and bindings.
+	CertStore
 
 	Close() error
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -165,6 +166,9 @@ func TestWrongMasterKey(t *testing.T) {
 	if err := db.CreateGroup(ctx, &store.Group{Name: "G"}); err != nil {
 		t.Fatal(err)
 	}
+	if err := db.InitCA(ctx, store.CA{CertDER: []byte("ca cert"), KeyDER: []byte("ca key")}); err != nil {
+		t.Fatal(err)
+	}
 	db.Close()
 
 	other := openAt(t, path, 2)
@@ -179,6 +183,9 @@ func TestWrongMasterKey(t *testing.T) {
 		"AccountByRID":       func() error { _, err := other.AccountByRID(ctx, a.RID); return err },
 		"AccountByPrincipal": func() error { _, err := other.AccountByPrincipal(ctx, "HTTP/a"); return err },
 		"Accounts":           func() error { _, err := other.Accounts(ctx, ""); return err },
+	}
+	if _, err := other.CA(ctx); !errors.Is(err, store.ErrSealed) {
+		t.Errorf("CA with the wrong key: %v, want ErrSealed", err)
 	}
 	for name, f := range checks {
 		err := f()
@@ -214,6 +221,29 @@ func TestTamperedSecrets(t *testing.T) {
 	}
 	if _, err := db.Account(ctx, "bob"); err != nil {
 		t.Errorf("bob: %v", err)
+	}
+}
+
+// The CA key is bound to its certificate: a key blob next to another
+// certificate does not open.
+func TestTamperedCAKey(t *testing.T) {
+	ctx := t.Context()
+	db := openAt(t, filepath.Join(t.TempDir(), "accounts.db"), 1)
+	if err := db.InitCA(ctx, store.CA{CertDER: []byte("ca cert"), KeyDER: []byte("ca key")}); err != nil {
+		t.Fatal(err)
+	}
+	var blob []byte
+	if err := db.db.QueryRow(`SELECT key FROM pki_ca`).Scan(&blob); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(blob, []byte("ca key")) {
+		t.Fatal("CA key stored in clear")
+	}
+	if _, err := db.db.Exec(`UPDATE pki_ca SET cert = x'00'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.CA(ctx); !errors.Is(err, store.ErrSealed) {
+		t.Fatalf("CA with a swapped certificate: %v, want ErrSealed", err)
 	}
 }
 
@@ -267,6 +297,10 @@ func TestHelperProcess(t *testing.T) {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(2)
 		}
+		if err := db.AddCert(ctx, killCert(a.Name)); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
 		// os.Stdout is unbuffered: the line leaves the process before the
 		// next account is started, so a printed name is an acknowledged one.
 		fmt.Println(a.Name)
@@ -281,6 +315,11 @@ func killAccount(name string) *store.Account {
 	s.NTHash = append([]byte(name), s.NTHash...)
 	return &store.Account{Kind: store.KindUser, Name: name, UPN: name + "@example.test",
 		SPNs: []string{"HTTP/" + name}, Secrets: s}
+}
+
+// killCert is the certificate record the helper adds for each account.
+func killCert(name string) *store.Cert {
+	return storetest.Cert(hex.EncodeToString([]byte(name)), name, store.CertUser, time.Unix(1_900_000_000, 0).UTC())
 }
 
 // TestKill9 kills a writer with SIGKILL mid-stream and checks that every
@@ -348,6 +387,14 @@ func TestKill9(t *testing.T) {
 			}
 			if got.Name != name || got.UPN != want.UPN || !reflect.DeepEqual(got.Secrets, want.Secrets) {
 				t.Fatalf("round %d: account %s damaged: %+v", round, name, got)
+			}
+			wc := killCert(name)
+			c, err := db.Cert(t.Context(), wc.Serial)
+			if err != nil {
+				t.Fatalf("round %d: acknowledged certificate of %s lost: %v", round, name, err)
+			}
+			if c.Account != name || !bytes.Equal(c.DER, wc.DER) || !c.NotAfter.Equal(wc.NotAfter) {
+				t.Fatalf("round %d: certificate of %s damaged: %+v", round, name, c)
 			}
 		}
 		db.Close()
