@@ -1,0 +1,167 @@
+// Package passthrough is the AA's validation service for NTLM (MS-APDS
+// pass-through) and, later, Digest: an application server forwards what
+// the client answered, and the AA checks it against the secrets in the
+// account DB, applies account state and lockout, and returns the
+// identity, groups and session key. The application server never holds a
+// user's secret.
+package passthrough
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/warden-auth/warden/auth"
+	"github.com/warden-auth/warden/ntlm"
+	"github.com/warden-auth/warden/store"
+)
+
+// Config configures a Service. Zero values are the documented defaults.
+type Config struct {
+	Store store.Store
+	// MaxClockSkew bounds the NTLMv2 timestamp; default
+	// ntlm.DefaultMaxClockSkew.
+	MaxClockSkew time.Duration
+	Time         func() time.Time
+}
+
+// Service validates answers on behalf of application servers.
+type Service struct {
+	cfg Config
+	// dummy is verified against when the user does not exist, so that an
+	// unknown user costs the same as a wrong password.
+	dummy [16]byte
+}
+
+// New returns a Service.
+func New(cfg Config) (*Service, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("passthrough: no store")
+	}
+	if cfg.Time == nil {
+		cfg.Time = time.Now
+	}
+	s := &Service{cfg: cfg}
+	rand.Read(s.dummy[:])
+	return s, nil
+}
+
+// Result is a successful validation.
+type Result struct {
+	Identity auth.Identity
+	// SessionBaseKey (NTLM) lets the calling server check the MIC and
+	// derive session keys. It is returned only to the server whose name
+	// the client's answer carries.
+	SessionBaseKey [16]byte
+}
+
+// ValidateNTLM checks an NTLMv2 answer that the server caller (an
+// account name such as "WEB01$") received. Every refusal is an
+// *ntlm.Error whose Status is the true reason, for the AA's log; callers
+// tell clients only "logon failure".
+func (s *Service) ValidateNTLM(ctx context.Context, caller string, v *ntlm.Validation) (*Result, error) {
+	now := s.cfg.Time()
+	realm, err := s.cfg.Store.Realm(ctx)
+	if err != nil {
+		return nil, err
+	}
+	server, err := s.checkCaller(ctx, caller)
+	if err != nil {
+		return nil, err
+	}
+	if v.Domain != "" && !strings.EqualFold(v.Domain, realm.NetBIOS) && !strings.EqualFold(v.Domain, realm.Name) {
+		return nil, &ntlm.Error{Status: ntlm.StatusNoSuchUser, Reason: fmt.Sprintf("domain %q is not this realm (%s or %s)", v.Domain, realm.NetBIOS, realm.Name)}
+	}
+	acct, err := s.cfg.Store.Account(ctx, v.User)
+	if errors.Is(err, store.ErrNotFound) || err == nil && acct.Kind != store.KindUser && acct.Kind != store.KindComputer {
+		// Same work as a wrong password, so timing does not tell.
+		ntlm.VerifyResponse(v, s.dummy, now, s.cfg.MaxClockSkew)
+		return nil, &ntlm.Error{Status: ntlm.StatusNoSuchUser, Reason: fmt.Sprintf("no account %q", v.User)}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := accountState(acct, now); err != nil {
+		ntlm.VerifyResponse(v, s.dummy, now, s.cfg.MaxClockSkew)
+		return nil, err
+	}
+	if len(acct.Secrets.NTHash) != 16 {
+		return nil, &ntlm.Error{Status: ntlm.StatusAccountRestriction, Reason: fmt.Sprintf("account %s has no NT hash (no password set, or NTLM secrets not kept)", acct.Name),
+			Hint: "set the password again (warden user passwd) so its NT hash is derived"}
+	}
+	ver, err := ntlm.VerifyResponse(v, [16]byte(acct.Secrets.NTHash), now, s.cfg.MaxClockSkew)
+	if err != nil {
+		var ne *ntlm.Error
+		if errors.As(err, &ne) && ne.Status == ntlm.StatusWrongPassword {
+			lo, lerr := s.cfg.Store.RecordLogonFailure(ctx, acct.Name, now, realm.Policy)
+			if lerr == nil && lo.Locked(now) {
+				ne.Reason += fmt.Sprintf("; the account is now locked until %s", lo.LockedUntil.UTC().Format(time.RFC3339))
+			}
+		}
+		return nil, err
+	}
+	// Anti-relay (MS-APDS 3.1.5.2 step 5): the client answered a
+	// challenge naming a server and a domain, signed into NTProofStr.
+	if got := ver.AVPairs.String(ntlm.AvNbDomainName); !strings.EqualFold(got, realm.NetBIOS) {
+		return nil, &ntlm.Error{Status: ntlm.StatusLogonFailure, Reason: fmt.Sprintf("relay refused: the client answered a challenge for domain %q, not %s", got, realm.NetBIOS)}
+	}
+	if got := ver.AVPairs.String(ntlm.AvNbComputerName); !strings.EqualFold(got, server) {
+		return nil, &ntlm.Error{Status: ntlm.StatusLogonFailure, Reason: fmt.Sprintf("relay refused: the client answered a challenge from server %q, but %s asked for validation", got, caller)}
+	}
+	if acct.Lockout.BadCount > 0 {
+		s.cfg.Store.ResetLockout(ctx, acct.Name)
+	}
+	id, err := s.identity(ctx, acct, realm)
+	if err != nil {
+		return nil, err
+	}
+	id.Method = auth.MethodNTLM
+	return &Result{Identity: *id, SessionBaseKey: ver.SessionBaseKey}, nil
+}
+
+// checkCaller returns the NetBIOS name of a computer account allowed to
+// ask for validation: an enabled computer account of the realm, the
+// equivalent of a domain member's Netlogon secure channel.
+func (s *Service) checkCaller(ctx context.Context, caller string) (string, error) {
+	a, err := s.cfg.Store.Account(ctx, caller)
+	if err != nil || a.Kind != store.KindComputer || a.Flags&store.FlagDisabled != 0 {
+		return "", &ntlm.Error{Status: ntlm.StatusAccountRestriction,
+			Reason: fmt.Sprintf("%q may not ask for validation: only enabled computer accounts of the realm may", caller),
+			Hint:   "run the server with a computer account's keytab (warden computer add NAME --keytab F)"}
+	}
+	return strings.TrimSuffix(a.Name, "$"), nil
+}
+
+// accountState refuses disabled, locked and expired accounts.
+func accountState(a *store.Account, now time.Time) error {
+	switch {
+	case a.Flags&store.FlagDisabled != 0:
+		return &ntlm.Error{Status: ntlm.StatusAccountDisabled, Reason: "account " + a.Name + " is disabled"}
+	case a.Lockout.Locked(now):
+		return &ntlm.Error{Status: ntlm.StatusAccountLockedOut, Reason: "account " + a.Name + " is locked until " + a.Lockout.LockedUntil.UTC().Format(time.RFC3339)}
+	case !a.AccountExpires.IsZero() && !now.Before(a.AccountExpires):
+		return &ntlm.Error{Status: ntlm.StatusAccountExpired, Reason: "account " + a.Name + " expired at " + a.AccountExpires.UTC().Format(time.RFC3339)}
+	case !a.PasswordExpires.IsZero() && !now.Before(a.PasswordExpires) && a.Flags&store.FlagPasswordNeverExpires == 0:
+		return &ntlm.Error{Status: ntlm.StatusPasswordExpired, Reason: "the password of " + a.Name + " expired at " + a.PasswordExpires.UTC().Format(time.RFC3339)}
+	}
+	return nil
+}
+
+// identity builds the identity with the account's groups, nested
+// memberships expanded.
+func (s *Service) identity(ctx context.Context, a *store.Account, realm store.Realm) (*auth.Identity, error) {
+	id := &auth.Identity{User: a.Name, Realm: realm.Name, SID: store.SID(realm.DomainSID, a.RID)}
+	groups, err := s.cfg.Store.MemberOf(ctx, a.Name)
+	if err != nil {
+		return nil, err
+	}
+	// Every user's primary group is Domain Users (RID 513), as in the PAC.
+	id.Groups = append(id.Groups, auth.Group{SID: store.SID(realm.DomainSID, 513), Name: "Domain Users"})
+	for _, g := range groups {
+		id.Groups = append(id.Groups, auth.Group{SID: store.SID(realm.DomainSID, g.RID), Name: g.Name})
+	}
+	return id, nil
+}
