@@ -5,6 +5,7 @@ import (
 
 	"github.com/warden-auth/warden/krb5"
 	"github.com/warden-auth/warden/krb5/kcrypto"
+	"github.com/warden-auth/warden/krb5/pac"
 	"github.com/warden-auth/warden/store"
 )
 
@@ -32,7 +33,7 @@ func (x *exchange) as() ([]byte, error) {
 		}
 		return nil, err
 	}
-	if client.acct.Kind == store.KindService && client.acct.Name == krbtgtName {
+	if isKrbtgt(client) {
 		return nil, errPolicy("krbtgt cannot be a client", "")
 	}
 	server, err := x.lookupServer(body.SName)
@@ -68,6 +69,10 @@ func (x *exchange) as() ([]byte, error) {
 		}
 	}
 
+	pacAttrs, err := x.pacAttributes()
+	if err != nil {
+		return nil, err
+	}
 	sessETypes := server.etypes
 	sessEType, ok := firstCommon(body.EType, sessETypes)
 	if !ok {
@@ -90,6 +95,18 @@ func (x *exchange) as() ([]byte, error) {
 		if body.CName.NameType == krb5.NameTypeEnterprise {
 			t.enc.CName = krb5.NewPrincipalName(krb5.NameTypePrincipal, client.acct.Name)
 		}
+	}
+	// A TGT always carries a PAC; a service ticket unless the client
+	// declined it or the service wants none (MS-KILE 3.3.5.3).
+	if isKrbtgt(server) {
+		// No ticket signature in a TGT: the PAC can be signed now.
+		raw, err := x.tgtPAC(client, server, t.enc.CName, t.enc.AuthTime, pacAttrs)
+		if err != nil {
+			return nil, err
+		}
+		t.enc.AuthorizationData = krb5.AuthorizationData{pac.ADEntry(raw)}
+	} else if pacAttrs != 0 && server.acct.Flags&store.FlagNoPAC == 0 {
+		t.pac = x.newPAC(client, t.enc.CName, t.enc.AuthTime, pacAttrs, false)
 	}
 	var padata krb5.MethodData
 	if preauth {

@@ -31,6 +31,14 @@ type principal struct {
 	// etypes the account accepts for session keys and tickets
 	etypes []krb5.EncType
 	kvno   uint32 // newest key version
+	// groups are the RIDs of every group the account is in, directly or
+	// through nested groups, ascending: what its PAC lists. Loaded with
+	// the account, so that issuing a PAC costs no SQL; a membership
+	// change bumps the store generation, which drops the cache.
+	groups []uint32
+	// tgtPAC is the account's TGT PAC encoding, made at its first logon
+	// (pactemplate.go).
+	tgtPAC atomic.Pointer[pacTemplate]
 	// lockout is updated in place by the KDC after a failure or success,
 	// so this node sees it before the next poll.
 	lockout atomic.Pointer[store.Lockout]
@@ -128,8 +136,8 @@ func (p *principal) keyETypes() []krb5.EncType {
 	return out
 }
 
-func newPrincipal(a *store.Account, opt kcrypto.Options) (*principal, error) {
-	p := &principal{account: *a}
+func newPrincipal(a *store.Account, groups []uint32, opt kcrypto.Options) (*principal, error) {
+	p := &principal{account: *a, groups: groups}
 	p.acct = &p.account
 	if a.Lockout == (store.Lockout{}) {
 		p.lockout.Store(noLockout)
@@ -195,6 +203,8 @@ type directory struct {
 	mu    sync.RWMutex
 	byKey map[string]*principal
 	realm atomic.Pointer[store.Realm]
+	// domain is what PACs say about the realm, parsed once per change.
+	domain atomic.Pointer[pacDomain]
 
 	stop chan struct{}
 	done chan struct{}
@@ -215,9 +225,22 @@ func newDirectory(ctx context.Context, st store.Store, opt kcrypto.Options, poll
 	if err != nil {
 		return nil, err
 	}
-	d.realm.Store(&r)
+	if err := d.setRealm(&r); err != nil {
+		return nil, err
+	}
 	go d.poll(poll)
 	return d, nil
+}
+
+// setRealm installs a realm record and the PAC's view of it.
+func (d *directory) setRealm(r *store.Realm) error {
+	dom, err := newPACDomain(r)
+	d.realm.Store(r)
+	if err != nil {
+		return err
+	}
+	d.domain.Store(dom)
+	return nil
 }
 
 func (d *directory) poll(every time.Duration) {
@@ -241,7 +264,9 @@ func (d *directory) refresh(ctx context.Context) {
 		return
 	}
 	if r, err := d.st.Realm(ctx); err == nil {
-		d.realm.Store(&r)
+		// A realm record with an unusable domain SID keeps the last good
+		// one for PACs (New refuses such a realm outright).
+		_ = d.setRealm(&r)
 	}
 	d.mu.Lock()
 	d.byKey = map[string]*principal{}
@@ -269,7 +294,11 @@ func (d *directory) lookup(ctx context.Context, name string) (*principal, error)
 	if err != nil {
 		return nil, err
 	}
-	p, err = newPrincipal(a, d.opt)
+	groups, err := d.groupRIDs(ctx, a.Name)
+	if err != nil {
+		return nil, err
+	}
+	p, err = newPrincipal(a, groups, d.opt)
 	if err != nil {
 		return nil, err
 	}
@@ -284,6 +313,24 @@ func (d *directory) lookup(ctx context.Context, name string) (*principal, error)
 	}
 	d.mu.Unlock()
 	return p, nil
+}
+
+// groupRIDs returns the RIDs of the groups the account is in, directly
+// or through nesting, ascending and each once.
+func (d *directory) groupRIDs(ctx context.Context, account string) ([]uint32, error) {
+	gs, err := d.st.MemberOf(ctx, account)
+	if err != nil {
+		return nil, fmt.Errorf("groups of %s: %w", account, err)
+	}
+	if len(gs) == 0 {
+		return nil, nil
+	}
+	rids := make([]uint32, len(gs))
+	for i, g := range gs {
+		rids[i] = g.RID
+	}
+	slices.Sort(rids)
+	return slices.Compact(rids), nil
 }
 
 func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }

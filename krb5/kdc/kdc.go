@@ -39,6 +39,10 @@ type Config struct {
 	// PollInterval is how often the principal cache checks the store for
 	// changes made by other processes (default 1s).
 	PollInterval time.Duration
+	// LogonServer is the NetBIOS name of this KDC that PACs carry in
+	// KERB_VALIDATION_INFO.LogonServer (default: the host name's first
+	// label in upper case, at most 15 characters).
+	LogonServer string
 }
 
 // Default lifetimes when the realm record leaves them zero.
@@ -54,6 +58,9 @@ type KDC struct {
 	dir   *directory
 	now   func() time.Time
 	rand  io.Reader
+	// krbtgtName is "krbtgt/REALM", the lookup key of the TGS principal.
+	krbtgtName  string
+	logonServer string
 }
 
 // New returns a KDC over the store's realm. Close releases it.
@@ -77,9 +84,22 @@ func New(cfg Config) (*KDC, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kdc: %w", err)
 	}
-	k := &KDC{cfg: cfg, dir: dir, now: cfg.Time, rand: cfg.Rand}
+	if cfg.LogonServer == "" {
+		cfg.LogonServer = defaultLogonServer()
+	}
+	k := &KDC{cfg: cfg, dir: dir, now: cfg.Time, rand: cfg.Rand, logonServer: cfg.LogonServer}
 	k.realm = dir.realm.Load().Name
+	k.krbtgtName = "krbtgt/" + k.realm
 	return k, nil
+}
+
+// krbtgt returns the realm's ticket-granting service principal.
+func (k *KDC) krbtgt(ctx context.Context) (*principal, error) {
+	p, err := k.dir.lookup(ctx, k.krbtgtName)
+	if err != nil {
+		return nil, fmt.Errorf("krbtgt account: %w", err)
+	}
+	return p, nil
 }
 
 // Realm returns the realm the KDC serves.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/warden-auth/warden/krb5"
 	"github.com/warden-auth/warden/krb5/kcrypto"
+	"github.com/warden-auth/warden/krb5/pac"
 	"github.com/warden-auth/warden/store"
 )
 
@@ -17,6 +18,9 @@ type tgsAuth struct {
 	auth    krb5.Authenticator
 	sessKey *kcrypto.Key
 	subkey  *kcrypto.Key // nil when the authenticator has none
+	krbtgt  *principal
+	tgtKey  *principalKey // the krbtgt key the TGT is encrypted with
+	pac     *pac.PAC      // the TGT's verified PAC
 }
 
 // tgs answers a TGS-REQ (RFC 4120 3.3).
@@ -34,6 +38,9 @@ func (x *exchange) tgs() ([]byte, error) {
 	}
 	x.cname = &a.tgt.CName
 	x.res.Client = a.tgt.CName.String() + "@" + a.tgt.CRealm
+	if a.pac, err = x.verifyTGTPAC(a); err != nil {
+		return nil, err
+	}
 	opts := body.KDCOptions
 	if opts.Has(krb5.KDCOptEncTktInSkey) {
 		return nil, errBadOption("user-to-user tickets (enc-tkt-in-skey) are not supported")
@@ -59,6 +66,9 @@ func (x *exchange) tgs() ([]byte, error) {
 		if e := client.acct.AccountExpires; !e.IsZero() && !x.now.Before(e) {
 			return nil, errAccountExpired(x.res.Client, e)
 		}
+		if err := x.checkRequestor(a.pac, client); err != nil {
+			return nil, err
+		}
 	}
 
 	if opts.Has(krb5.KDCOptRenew) {
@@ -73,7 +83,12 @@ func (x *exchange) tgs() ([]byte, error) {
 	if !ok {
 		return nil, errNoCommonEType(body.EType, "service "+body.SName.String(), server.etypes)
 	}
-	ad := append(krb5.AuthorizationData(nil), a.tgt.AuthorizationData...)
+	// The TGT's PAC is re-signed for the new ticket by reply (or left
+	// out); the copy in the TGT's authorization-data goes.
+	ad, err := withoutPAC(a.tgt.AuthorizationData)
+	if err != nil {
+		return nil, errTGTPAC(err)
+	}
 	if body.EncAuthorizationData != nil {
 		extra, err := x.encAuthData(a)
 		if err != nil {
@@ -92,6 +107,7 @@ func (x *exchange) tgs() ([]byte, error) {
 		return nil, err
 	}
 	t.crealm = a.tgt.CRealm
+	t.pac = pacForTicket(a.pac, server)
 	if opts.Has(krb5.KDCOptCanonicalize) {
 		t.srealm = k.realm
 	}
@@ -119,9 +135,9 @@ func (x *exchange) verifyTGSReq() (*tgsAuth, error) {
 		return nil, &krb5.Error{Code: krb5.KRBAPErrNotUs,
 			Reason: fmt.Sprintf("PA-TGS-REQ ticket is for %s@%s, not krbtgt/%s", ap.Ticket.SName, ap.Ticket.Realm, k.realm)}
 	}
-	tgs, err := k.dir.lookup(x.ctx, "krbtgt/"+k.realm)
+	tgs, err := k.krbtgt(x.ctx)
 	if err != nil {
-		return nil, fmt.Errorf("krbtgt account: %w", err)
+		return nil, err
 	}
 	ed := ap.Ticket.EncPart
 	var kvno uint32
@@ -140,7 +156,7 @@ func (x *exchange) verifyTGSReq() (*tgsAuth, error) {
 			Reason: "TGT does not decrypt with the realm's krbtgt key (forged, or from another KDC)",
 			Hint:   "get a new TGT with kinit", Err: err}
 	}
-	a := &tgsAuth{}
+	a := &tgsAuth{krbtgt: tgs, tgtKey: key}
 	if err := a.tgt.Unmarshal(plain); err != nil {
 		return nil, &krb5.Error{Code: krb5.KRBAPErrBadIntegrity, Reason: "TGT contents are malformed", Err: err}
 	}
@@ -246,7 +262,11 @@ func (x *exchange) renew(a *tgsAuth) ([]byte, error) {
 	enc.StartTime = x.now.UTC().Truncate(time.Second)
 	enc.EndTime = end.UTC().Truncate(time.Second)
 	enc.Flags &^= krb5.TktFlagInitial
-	t := &ticket{enc: enc, sname: *x.req.ReqBody.SName, crealm: a.tgt.CRealm, srealm: x.req.ReqBody.Realm, server: server, sessKey: sk}
+	if enc.AuthorizationData, err = withoutPAC(enc.AuthorizationData); err != nil {
+		return nil, errTGTPAC(err)
+	}
+	t := &ticket{enc: enc, sname: *x.req.ReqBody.SName, crealm: a.tgt.CRealm, srealm: x.req.ReqBody.Realm, server: server, sessKey: sk,
+		pac: pacForTicket(a.pac, server)}
 	x.res.EType = sk.EType()
 	replyKey, usage := a.sessKey, kcrypto.UsageTGSRepEncPartSessionKey
 	if a.subkey != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/warden-auth/warden/krb5"
 	"github.com/warden-auth/warden/krb5/kcrypto"
+	"github.com/warden-auth/warden/krb5/pac"
 	"github.com/warden-auth/warden/store"
 )
 
@@ -66,6 +67,9 @@ type ticket struct {
 	// keyExpiration is the client's password expiry, told in AS replies
 	// so that clients can warn the user.
 	keyExpiration time.Time
+	// pac, when set, is signed and put first in the authorization-data
+	// by reply, once every other field of the ticket is final.
+	pac *pac.PAC
 }
 
 // newTicket applies the request's options within the realm's limits (and
@@ -188,6 +192,11 @@ func truncTime(t time.Time) time.Time {
 // reply encrypts the ticket under the service's key and the enc-part
 // under the reply key, and encodes the KDC-REP.
 func (x *exchange) reply(mt krb5.MsgType, t *ticket, replyKey *kcrypto.Key, usage kcrypto.Usage, padata krb5.MethodData) ([]byte, error) {
+	if t.pac != nil {
+		if err := x.signPAC(t); err != nil {
+			return nil, err
+		}
+	}
 	sk, _ := t.server.ticketKey()
 	encTkt, err := t.enc.Marshal()
 	if err != nil {

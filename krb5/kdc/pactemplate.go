@@ -1,0 +1,130 @@
+package kdc
+
+import (
+	"encoding/binary"
+	"time"
+
+	"github.com/warden-auth/warden/krb5"
+	"github.com/warden-auth/warden/krb5/kcrypto"
+	"github.com/warden-auth/warden/krb5/pac"
+)
+
+// TGT PACs on the AS hot path.
+//
+// Encoding a PAC (NDR marshalling of the logon info, the UPN/DNS info,
+// the buffer table) costs more than the rest of an AS exchange. Yet a
+// client's TGT PAC differs from one logon to the next in three fields
+// only: LogonTime and PAC_CLIENT_INFO.ClientId (both the authtime) and
+// the PAC_ATTRIBUTES_INFO flags (what PA-PAC-REQUEST said). So the first
+// TGT of a principal encodes its PAC with pac.Sign and keeps the bytes,
+// with the signatures zeroed, as a template; later TGTs copy it, patch
+// the three fields and compute the two signatures a TGT PAC has — the
+// server signature over the PAC with both signatures zeroed, then the
+// KDC signature over the server signature (MS-PAC 2.8), exactly what
+// pac.Sign does without a ticket signature. The template lives on the
+// cached principal and goes with it when the store changes.
+
+// pacTemplate is a client's TGT PAC with the per-logon fields and the
+// signatures zeroed.
+type pacTemplate struct {
+	// What the template was built for; a request that differs (the
+	// client typed its name in another case, the krbtgt key changed
+	// enctype) builds a new one.
+	name                string
+	serverType, kdcType krb5.ChecksumType
+	raw                 []byte
+	logonTime, clientID int // offsets of the FILETIMEs
+	attrFlags           int // offset of the PAC_ATTRIBUTES_INFO flags word
+	serverSig, kdcSig   int // offsets of the signature bytes
+	serverLen, kdcLen   int
+}
+
+// logonTimeOffset is where LogonTime sits in the logon info buffer: after
+// the 16-byte type serialization headers and the 4-byte top-level
+// referent (pac.md §3.1, §4).
+const logonTimeOffset = 16 + 4
+
+// tgtPAC returns the signed PAC of a TGT for client, through the
+// client's template when it has a usable one.
+func (x *exchange) tgtPAC(client, krbtgt *principal, cname krb5.PrincipalName, authTime time.Time, attrs uint32) ([]byte, error) {
+	key, ok := krbtgt.ticketKey()
+	if !ok {
+		return nil, &krb5.Error{Code: krb5.KDCErrNullKey, Reason: "the realm's krbtgt account has no keys"}
+	}
+	sk := pac.SigningKey{Key: key.key(), KVNO: key.kvno}
+	ct, _ := kcrypto.ChecksumTypeFor(key.etype)
+	name := cname.String()
+	tp := client.tgtPAC.Load()
+	if tp == nil || tp.name != name || tp.serverType != ct || tp.kdcType != ct {
+		p := x.newPAC(client, cname, authTime, attrs, true)
+		raw, err := p.Sign(pac.SignOptions{ServerKey: sk, KDCKey: sk})
+		if err != nil {
+			return nil, err
+		}
+		if tp = newPACTemplate(p, name, raw); tp != nil {
+			client.tgtPAC.Store(tp)
+		}
+		return raw, nil
+	}
+	b := make([]byte, len(tp.raw))
+	copy(b, tp.raw)
+	ft := uint64(pac.NewFileTime(authTime))
+	binary.LittleEndian.PutUint64(b[tp.logonTime:], ft)
+	binary.LittleEndian.PutUint64(b[tp.clientID:], ft)
+	binary.LittleEndian.PutUint32(b[tp.attrFlags:], attrs)
+	c, err := sk.Key.Checksum(kcrypto.UsagePACSignature, b)
+	if err != nil {
+		return nil, err
+	}
+	if len(c.Checksum) != tp.serverLen {
+		return nil, &krb5.Error{Code: krb5.KDCErrSumTypeNoSupp, Reason: "PAC server signature has an unexpected length"}
+	}
+	copy(b[tp.serverSig:], c.Checksum)
+	c, err = sk.Key.Checksum(kcrypto.UsagePACSignature, c.Checksum)
+	if err != nil {
+		return nil, err
+	}
+	if len(c.Checksum) != tp.kdcLen {
+		return nil, &krb5.Error{Code: krb5.KDCErrSumTypeNoSupp, Reason: "PAC KDC signature has an unexpected length"}
+	}
+	copy(b[tp.kdcSig:], c.Checksum)
+	return b, nil
+}
+
+// newPACTemplate turns a TGT PAC signed by pac.Sign (p, with its Layout)
+// into a template, or returns nil if the layout is not the expected one
+// (the caller then signs every PAC in full).
+func newPACTemplate(p *pac.PAC, name string, raw []byte) *pacTemplate {
+	tp := &pacTemplate{name: name, raw: append([]byte(nil), raw...),
+		serverType: p.ServerSignature.Type, kdcType: p.KDCSignature.Type,
+		serverLen: len(p.ServerSignature.Signature), kdcLen: len(p.KDCSignature.Signature)}
+	found := 0
+	for _, bi := range p.Layout {
+		switch bi.Type {
+		case pac.TypeLogonInfo:
+			tp.logonTime, found = bi.Offset+logonTimeOffset, found+1
+		case pac.TypeClientInfo:
+			tp.clientID, found = bi.Offset, found+1
+		case pac.TypeAttributesInfo:
+			tp.attrFlags, found = bi.Offset+4, found+1
+		case pac.TypeServerChecksum:
+			tp.serverSig, found = bi.Offset+4, found+1
+		case pac.TypeKDCChecksum:
+			tp.kdcSig, found = bi.Offset+4, found+1
+		case pac.TypeTicketChecksum, pac.TypeFullChecksum:
+			return nil
+		}
+	}
+	if found != 5 {
+		return nil
+	}
+	// Check the offsets against what was encoded there.
+	le64 := func(off int) uint64 { return binary.LittleEndian.Uint64(tp.raw[off:]) }
+	if le64(tp.logonTime) != uint64(p.LogonInfo.LogonTime) || le64(tp.clientID) != uint64(p.ClientInfo.ClientID) ||
+		binary.LittleEndian.Uint32(tp.raw[tp.attrFlags:]) != p.Attributes.Flags {
+		return nil
+	}
+	clear(tp.raw[tp.serverSig : tp.serverSig+tp.serverLen])
+	clear(tp.raw[tp.kdcSig : tp.kdcSig+tp.kdcLen])
+	return tp
+}
