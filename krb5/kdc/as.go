@@ -5,7 +5,6 @@ import (
 
 	"github.com/warden-auth/warden/krb5"
 	"github.com/warden-auth/warden/krb5/kcrypto"
-	"github.com/warden-auth/warden/krb5/pac"
 	"github.com/warden-auth/warden/store"
 )
 
@@ -100,11 +99,11 @@ func (x *exchange) as() ([]byte, error) {
 	// declined it or the service wants none (MS-KILE 3.3.5.3).
 	if isKrbtgt(server) {
 		// No ticket signature in a TGT: the PAC can be signed now.
-		raw, err := x.tgtPAC(client, server, t.enc.CName, t.enc.AuthTime, pacAttrs)
+		ad, err := x.tgtPAC(client, server, t.enc.CName, t.enc.AuthTime, pacAttrs)
 		if err != nil {
 			return nil, err
 		}
-		t.enc.AuthorizationData = krb5.AuthorizationData{pac.ADEntry(raw)}
+		t.enc.AuthorizationData = krb5.AuthorizationData{ad}
 	} else if pacAttrs != 0 && server.acct.Flags&store.FlagNoPAC == 0 {
 		t.pac = x.newPAC(client, t.enc.CName, t.enc.AuthTime, pacAttrs, false)
 	}

@@ -1,6 +1,7 @@
 package kdc
 
 import (
+	"bytes"
 	"encoding/binary"
 	"time"
 
@@ -25,17 +26,19 @@ import (
 // cached principal and goes with it when the store changes.
 
 // pacTemplate is a client's TGT PAC with the per-logon fields and the
-// signatures zeroed.
+// signatures zeroed, kept as the AD-IF-RELEVANT content that carries it
+// in the ticket so that one copy makes the authorization-data element.
 type pacTemplate struct {
 	// What the template was built for; a request that differs (the
 	// client typed its name in another case, the krbtgt key changed
 	// enctype) builds a new one.
 	name                string
 	serverType, kdcType krb5.ChecksumType
-	raw                 []byte
-	logonTime, clientID int // offsets of the FILETIMEs
-	attrFlags           int // offset of the PAC_ATTRIBUTES_INFO flags word
-	serverSig, kdcSig   int // offsets of the signature bytes
+	adData              []byte // DER AuthorizationData{{AD-WIN2K-PAC, PAC}}
+	pac                 int    // offset of the PAC in adData; the offsets below are from there
+	logonTime, clientID int    // offsets of the FILETIMEs
+	attrFlags           int    // offset of the PAC_ATTRIBUTES_INFO flags word
+	serverSig, kdcSig   int    // offsets of the signature bytes
 	serverLen, kdcLen   int
 }
 
@@ -44,12 +47,13 @@ type pacTemplate struct {
 // referent (pac.md §3.1, §4).
 const logonTimeOffset = 16 + 4
 
-// tgtPAC returns the signed PAC of a TGT for client, through the
-// client's template when it has a usable one.
-func (x *exchange) tgtPAC(client, krbtgt *principal, cname krb5.PrincipalName, authTime time.Time, attrs uint32) ([]byte, error) {
+// tgtPAC returns the authorization-data element that carries the signed
+// PAC of a TGT for client, made through the client's template when it has
+// a usable one.
+func (x *exchange) tgtPAC(client, krbtgt *principal, cname krb5.PrincipalName, authTime time.Time, attrs uint32) (krb5.ADEntry, error) {
 	key, ok := krbtgt.ticketKey()
 	if !ok {
-		return nil, &krb5.Error{Code: krb5.KDCErrNullKey, Reason: "the realm's krbtgt account has no keys"}
+		return krb5.ADEntry{}, &krb5.Error{Code: krb5.KDCErrNullKey, Reason: "the realm's krbtgt account has no keys"}
 	}
 	sk := pac.SigningKey{Key: key.key(), KVNO: key.kvno}
 	ct, _ := kcrypto.ChecksumTypeFor(key.etype)
@@ -59,43 +63,54 @@ func (x *exchange) tgtPAC(client, krbtgt *principal, cname krb5.PrincipalName, a
 		p := x.newPAC(client, cname, authTime, attrs, true)
 		raw, err := p.Sign(pac.SignOptions{ServerKey: sk, KDCKey: sk})
 		if err != nil {
-			return nil, err
+			return krb5.ADEntry{}, err
 		}
-		if tp = newPACTemplate(p, name, raw); tp != nil {
+		ad := pac.ADEntry(raw)
+		if tp = newPACTemplate(p, name, ad.Data); tp != nil {
 			client.tgtPAC.Store(tp)
 		}
-		return raw, nil
+		return ad, nil
 	}
-	b := make([]byte, len(tp.raw))
-	copy(b, tp.raw)
+	ad := make([]byte, len(tp.adData))
+	copy(ad, tp.adData)
+	b := ad[tp.pac:]
 	ft := uint64(pac.NewFileTime(authTime))
 	binary.LittleEndian.PutUint64(b[tp.logonTime:], ft)
 	binary.LittleEndian.PutUint64(b[tp.clientID:], ft)
 	binary.LittleEndian.PutUint32(b[tp.attrFlags:], attrs)
+	// MS-PAC 2.8: the server signature over the PAC with both signatures
+	// zero, then the KDC signature over the server signature.
 	c, err := sk.Key.Checksum(kcrypto.UsagePACSignature, b)
 	if err != nil {
-		return nil, err
+		return krb5.ADEntry{}, err
 	}
 	if len(c.Checksum) != tp.serverLen {
-		return nil, &krb5.Error{Code: krb5.KDCErrSumTypeNoSupp, Reason: "PAC server signature has an unexpected length"}
+		return krb5.ADEntry{}, &krb5.Error{Code: krb5.KDCErrSumTypeNoSupp, Reason: "PAC server signature has an unexpected length"}
 	}
 	copy(b[tp.serverSig:], c.Checksum)
 	c, err = sk.Key.Checksum(kcrypto.UsagePACSignature, c.Checksum)
 	if err != nil {
-		return nil, err
+		return krb5.ADEntry{}, err
 	}
 	if len(c.Checksum) != tp.kdcLen {
-		return nil, &krb5.Error{Code: krb5.KDCErrSumTypeNoSupp, Reason: "PAC KDC signature has an unexpected length"}
+		return krb5.ADEntry{}, &krb5.Error{Code: krb5.KDCErrSumTypeNoSupp, Reason: "PAC KDC signature has an unexpected length"}
 	}
 	copy(b[tp.kdcSig:], c.Checksum)
-	return b, nil
+	return krb5.ADEntry{Type: krb5.ADIfRelevant, Data: ad}, nil
 }
 
-// newPACTemplate turns a TGT PAC signed by pac.Sign (p, with its Layout)
-// into a template, or returns nil if the layout is not the expected one
-// (the caller then signs every PAC in full).
-func newPACTemplate(p *pac.PAC, name string, raw []byte) *pacTemplate {
-	tp := &pacTemplate{name: name, raw: append([]byte(nil), raw...),
+// newPACTemplate turns a TGT PAC signed by pac.Sign (p, with its Raw and
+// Layout) and the AD-IF-RELEVANT content that carries it into a template,
+// or returns nil if the layout is not the expected one (the caller then
+// signs every PAC in full).
+func newPACTemplate(p *pac.PAC, name string, adData []byte) *pacTemplate {
+	// The PAC is the content of the innermost OCTET STRING, which ends
+	// the encoding.
+	base := len(adData) - len(p.Raw)
+	if base < 0 || !bytes.Equal(adData[base:], p.Raw) {
+		return nil
+	}
+	tp := &pacTemplate{name: name, adData: bytes.Clone(adData), pac: base,
 		serverType: p.ServerSignature.Type, kdcType: p.KDCSignature.Type,
 		serverLen: len(p.ServerSignature.Signature), kdcLen: len(p.KDCSignature.Signature)}
 	found := 0
@@ -119,12 +134,13 @@ func newPACTemplate(p *pac.PAC, name string, raw []byte) *pacTemplate {
 		return nil
 	}
 	// Check the offsets against what was encoded there.
-	le64 := func(off int) uint64 { return binary.LittleEndian.Uint64(tp.raw[off:]) }
+	b := tp.adData[base:]
+	le64 := func(off int) uint64 { return binary.LittleEndian.Uint64(b[off:]) }
 	if le64(tp.logonTime) != uint64(p.LogonInfo.LogonTime) || le64(tp.clientID) != uint64(p.ClientInfo.ClientID) ||
-		binary.LittleEndian.Uint32(tp.raw[tp.attrFlags:]) != p.Attributes.Flags {
+		binary.LittleEndian.Uint32(b[tp.attrFlags:]) != p.Attributes.Flags {
 		return nil
 	}
-	clear(tp.raw[tp.serverSig : tp.serverSig+tp.serverLen])
-	clear(tp.raw[tp.kdcSig : tp.kdcSig+tp.kdcLen])
+	clear(b[tp.serverSig : tp.serverSig+tp.serverLen])
+	clear(b[tp.kdcSig : tp.kdcSig+tp.kdcLen])
 	return tp
 }
