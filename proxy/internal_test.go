@@ -45,7 +45,7 @@ func TestIdentityHeader(t *testing.T) {
 func TestIdentityHeaderValues(t *testing.T) {
 	h := http.Header{}
 	id := &auth.Identity{User: "bob\r\nX-Evil: 1", Realm: "R,S", SID: "S-1-5-21-1-2-3-1104", Method: auth.MethodKerberos, Mutual: true,
-		Groups: []auth.Group{{SID: "S-1-5-21-1-2-3-513"}, {SID: "S-1-5-21-1-2-3-513"}, {SID: "S-1-5-21-1-2-3-1105", Name: "dev,ops 100%"}},
+		Groups:  []auth.Group{{SID: "S-1-5-21-1-2-3-513"}, {SID: "S-1-5-21-1-2-3-513"}, {SID: "S-1-5-21-1-2-3-1105", Name: "dev,ops 100%"}},
 		Expires: time.Date(2026, 11, 23, 19, 0, 0, 0, time.FixedZone("x", 3600))}
 	setIdentityHeaders(h, id)
 	for k, want := range map[string]string{
