@@ -306,6 +306,8 @@ type ServiceOptions struct {
 	Name string
 	// ExtraSPNs are further SPNs of the same account.
 	ExtraSPNs []string
+	// NoPAC: tickets for the service carry no PAC.
+	NoPAC bool
 }
 
 // ValidSPN checks "service/host[:port]" form.
@@ -342,6 +344,9 @@ func (a *Admin) AddService(ctx context.Context, spn string, o ServiceOptions) (*
 	}
 	if o.Claims {
 		flags |= store.FlagClaimsSupported
+	}
+	if o.NoPAC {
+		flags |= store.FlagNoPAC
 	}
 	acct := &store.Account{Kind: store.KindService, Name: name, SPNs: spns, Flags: flags, Secrets: s, PasswordLastSet: a.now().UTC()}
 	if err := a.st.CreateAccount(ctx, acct); err != nil {

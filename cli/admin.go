@@ -259,9 +259,17 @@ func showAccount(cmd *cobra.Command, a *admin.Admin, name string) error {
 		}
 		fmt.Fprintln(w)
 	}
+	// What the account's PAC says: its primary group and every group
+	// it is in, nested memberships expanded.
+	dom := a.Realm().DomainSID
+	primary, primaryName := store.RIDDomainUsers, "Domain Users"
+	if acct.Kind == store.KindComputer {
+		primary, primaryName = store.RIDDomainComputers, "Domain Computers"
+	}
+	fmt.Fprintf(w, "Primary group:\t%s (%s)\n", primaryName, store.SID(dom, primary))
 	var gn []string
 	for _, g := range groups {
-		gn = append(gn, g.Name)
+		gn = append(gn, fmt.Sprintf("%s (%s)", g.Name, store.SID(dom, g.RID)))
 	}
 	fmt.Fprintf(w, "Groups:\t%s\n", strings.Join(gn, ", "))
 	for _, c := range claims {
@@ -314,7 +322,37 @@ func newServiceCmd() *cobra.Command {
 	add.Flags().StringVar(&so.Name, "name", "", "account name (default derived from the SPN)")
 	add.Flags().StringSliceVar(&so.ExtraSPNs, "spn", nil, "further SPNs of the same account")
 	add.Flags().BoolVar(&so.Keys.RC4, "rc4", false, "also make an arcfour-hmac key (legacy peers only)")
-	cmd.AddCommand(add)
+	add.Flags().BoolVar(&so.NoPAC, "no-pac", false, "tickets for this service carry no PAC (for servers that cannot take one)")
+	var noPAC bool
+	set := &cobra.Command{
+		Use:   "set SPN --no-pac[=false]",
+		Short: "Change a service's settings",
+		Args:  cobra.ExactArgs(1),
+		RunE: withAdmin(func(cmd *cobra.Command, args []string, a *admin.Admin) error {
+			if !cmd.Flags().Changed("no-pac") {
+				return withHint(fmt.Errorf("nothing to change"), "e.g. warden service set "+args[0]+" --no-pac")
+			}
+			set, clr := store.Flags(0), store.FlagNoPAC
+			if noPAC {
+				set, clr = store.FlagNoPAC, 0
+			}
+			acct, err := a.Store().AccountByPrincipal(ctx(cmd), args[0])
+			if err != nil {
+				return storeError(err, "user")
+			}
+			if acct, err = a.SetFlags(ctx(cmd), acct.Name, set, clr); err != nil {
+				return storeError(err, "user")
+			}
+			state := "carry a PAC"
+			if acct.Flags&store.FlagNoPAC != 0 {
+				state = "carry no PAC"
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "tickets for %s (account %s) now %s\n", args[0], acct.Name, state)
+			return nil
+		}),
+	}
+	set.Flags().BoolVar(&noPAC, "no-pac", false, "tickets for this service carry no PAC (--no-pac=false: they do)")
+	cmd.AddCommand(add, set)
 	return cmd
 }
 
@@ -432,11 +470,20 @@ func newGroupCmd() *cobra.Command {
 				fmt.Fprintf(cmd.OutOrStdout(), "Description: %s\n", g.Description)
 			}
 			for _, m := range g.Members {
-				kind := "account"
+				kind, rid := "account", uint32(0)
 				if m.IsGroup {
 					kind = "group"
+					if mg, err := a.Store().Group(ctx(cmd), m.Name); err == nil {
+						rid = mg.RID
+					}
+				} else if ma, err := a.Store().Account(ctx(cmd), m.Name); err == nil {
+					rid = ma.RID
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "Member: %s (%s)\n", m.Name, kind)
+				sid := "SID unknown"
+				if rid != 0 {
+					sid = store.SID(a.Realm().DomainSID, rid)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "Member: %s (%s, %s)\n", m.Name, kind, sid)
 			}
 			return nil
 		}),
@@ -449,9 +496,9 @@ func newGroupCmd() *cobra.Command {
 				return err
 			}
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "NAME\tRID\tMEMBERS")
+			fmt.Fprintln(w, "NAME\tRID\tSID\tMEMBERS")
 			for _, g := range gs {
-				fmt.Fprintf(w, "%s\t%d\t%d\n", g.Name, g.RID, len(g.Members))
+				fmt.Fprintf(w, "%s\t%d\t%s\t%d\n", g.Name, g.RID, store.SID(a.Realm().DomainSID, g.RID), len(g.Members))
 			}
 			return w.Flush()
 		}),
