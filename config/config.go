@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,6 +36,8 @@ type Config struct {
 	KDC KDC `json:"kdc"`
 	// HTTPS is the listener for the validation API, PKI, metrics and health.
 	HTTPS HTTPS `json:"https"`
+	// PKI configures the realm CA's certificates and publication.
+	PKI PKI `json:"pki,omitzero"`
 	// Log chooses the log format and level.
 	Log Log `json:"log"`
 
@@ -71,6 +74,32 @@ type KDC struct {
 type HTTPS struct {
 	// Addr is host:port; empty disables the listener.
 	Addr string `json:"addr,omitempty"`
+	// Names are the DNS names and IP addresses of the listener's
+	// certificate, issued by the realm CA (default: localhost, the host
+	// name, 127.0.0.1 and ::1).
+	Names []string `json:"names,omitempty"`
+}
+
+// PKI configures the realm CA. Zero values are the defaults.
+type PKI struct {
+	// KeyType is the CA key made when the CA is created: "ecdsa-p256"
+	// (default) or "rsa-3072".
+	KeyType string `json:"key_type,omitempty"`
+	// LeafLifetime is the default lifetime of issued certificates ("8760h").
+	LeafLifetime Duration `json:"leaf_lifetime,omitempty"`
+	// CRLLifetime is the CRL's nextUpdate - thisUpdate ("24h").
+	CRLLifetime Duration `json:"crl_lifetime,omitempty"`
+	// OCSPLifetime is an OCSP answer's nextUpdate - thisUpdate ("1h").
+	OCSPLifetime Duration `json:"ocsp_lifetime,omitempty"`
+	// BaseURL, e.g. "https://aa.example.test:8443", is written into issued
+	// certificates as their CRL and OCSP locations; empty writes none.
+	BaseURL string `json:"base_url,omitempty"`
+	// AllowUPNMapping lets a client certificate that carries only a UPN
+	// map to an account (weak; off by default).
+	AllowUPNMapping bool `json:"allow_upn_mapping,omitempty"`
+	// DelegatedOCSP signs OCSP answers with a responder certificate
+	// instead of the CA key.
+	DelegatedOCSP bool `json:"delegated_ocsp,omitempty"`
 }
 
 // Log configures logging.
@@ -186,6 +215,22 @@ func (c *Config) Validate() error {
 	if c.HTTPS.Addr != "" {
 		if _, _, err := net.SplitHostPort(c.HTTPS.Addr); err != nil {
 			p = append(p, fmt.Sprintf("https.addr: %q: %v", c.HTTPS.Addr, err))
+		}
+	}
+	switch strings.ToLower(c.PKI.KeyType) {
+	case "", "ecdsa", "ecdsa-p256", "p256", "p-256", "rsa", "rsa-3072", "rsa3072":
+	default:
+		p = append(p, fmt.Sprintf("pki.key_type: %q is not ecdsa-p256 or rsa-3072", c.PKI.KeyType))
+	}
+	if c.PKI.LeafLifetime != 0 && (time.Duration(c.PKI.LeafLifetime) < time.Hour || time.Duration(c.PKI.LeafLifetime) > 5*365*24*time.Hour) {
+		p = append(p, "pki.leaf_lifetime: must be between 1h and 5 years")
+	}
+	if c.PKI.CRLLifetime < 0 || c.PKI.OCSPLifetime < 0 {
+		p = append(p, "pki.crl_lifetime, pki.ocsp_lifetime: must not be negative")
+	}
+	if c.PKI.BaseURL != "" {
+		if u, err := url.Parse(c.PKI.BaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			p = append(p, fmt.Sprintf("pki.base_url: %q is not an http(s) URL", c.PKI.BaseURL))
 		}
 	}
 	switch c.Log.Format {

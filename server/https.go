@@ -2,34 +2,21 @@ package server
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"errors"
 	"fmt"
-	"io/fs"
-	"math/big"
-	"net"
 	"net/http"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/warden-auth/warden/internal/atomicfile"
 	"github.com/warden-auth/warden/krb5/kdc"
 )
 
-// TLS files of the HTTPS listener inside the data directory. Until the
-// realm CA issues the AA's certificate they hold a self-signed one made at
-// first start.
+// TLS files of the HTTPS listener inside the data directory: the AA's
+// certificate from the realm CA (followed by the CA certificate) and its
+// key (0600).
 const (
 	HTTPSCertFile = "https.crt"
 	HTTPSKeyFile  = "https.key"
@@ -76,58 +63,8 @@ func (s *Server) handler() http.Handler {
 		fmt.Fprintf(w, "ok %s\n", s.kdc.Realm())
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
+	s.registerPKI(mux)
 	return mux
-}
-
-// loadOrCreateTLS reads the listener's certificate, creating a
-// self-signed one (ECDSA P-256, one year, names of this host) if absent.
-func loadOrCreateTLS(certPath, keyPath string) (tls.Certificate, error) {
-	c, err := tls.LoadX509KeyPair(certPath, keyPath)
-	if err == nil {
-		return c, nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return c, fmt.Errorf("HTTPS certificate: %w", err)
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return c, err
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
-	if err != nil {
-		return c, err
-	}
-	host, _ := os.Hostname()
-	names := []string{"localhost"}
-	if host != "" && !strings.EqualFold(host, "localhost") {
-		names = append(names, host)
-	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: "warden AA (self-signed)"},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.AddDate(1, 0, 0),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     names,
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return c, err
-	}
-	kb, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return c, err
-	}
-	if err := atomicfile.Write(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
-		return c, err
-	}
-	if err := atomicfile.Write(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
-		return c, err
-	}
-	return tls.LoadX509KeyPair(certPath, keyPath)
 }
 
 // serveHTTPS runs the HTTPS listener until ctx is done, then shuts it
@@ -135,7 +72,7 @@ func loadOrCreateTLS(certPath, keyPath string) (tls.Certificate, error) {
 func (s *Server) serveHTTPS(ctx context.Context) error {
 	srv := &http.Server{
 		Handler:           s.handler(),
-		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{s.tlsCert}},
+		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: s.tlsCert.get},
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -144,6 +81,7 @@ func (s *Server) serveHTTPS(ctx context.Context) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ServeTLS(s.https, "", "") }()
+	go s.renewHTTPSCert(ctx)
 	select {
 	case err := <-errc:
 		return err

@@ -1,12 +1,12 @@
 // Package server is the AA daemon: it opens the account DB named by the
-// configuration, builds the KDC, owns the listeners (Kerberos on UDP and
-// TCP; HTTPS for health and metrics), and logs one structured line per
-// request. It is the only place that logs requests or registers metrics.
+// configuration, builds the KDC and the realm CA, owns the listeners
+// (Kerberos on UDP and TCP; HTTPS for health, metrics and the PKI
+// endpoints, with a certificate from the realm CA), and logs one
+// structured line per request. It is the only place that logs requests or registers metrics.
 package server
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +18,7 @@ import (
 
 	"github.com/warden-auth/warden/config"
 	"github.com/warden-auth/warden/krb5/kdc"
+	"github.com/warden-auth/warden/pki"
 	"github.com/warden-auth/warden/store"
 	"github.com/warden-auth/warden/store/sqlite"
 )
@@ -62,9 +63,11 @@ type Server struct {
 	udp *net.UDPConn
 	tcp net.Listener
 
-	metrics *metrics
-	https   net.Listener // nil when https.addr is empty
-	tlsCert tls.Certificate
+	metrics    *metrics
+	https      net.Listener // nil when https.addr is empty
+	tlsCert    httpsCert    // the listener's certificate, from the realm CA
+	pki        *pki.Authority
+	pkiMetrics *pkiMetrics
 }
 
 // New opens the store and builds the services; Listen and Serve run them.
@@ -81,7 +84,18 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	if k.Realm() != cfg.Realm {
 		log.Warn("realm in the configuration differs from the account DB; serving the DB's", "config", cfg.Realm, "db", k.Realm())
 	}
-	return &Server{cfg: cfg, log: log, st: st, kdc: k, metrics: newMetrics()}, nil
+	ca, created, err := OpenPKI(context.Background(), cfg, st)
+	if err != nil {
+		k.Close()
+		st.Close()
+		return nil, err
+	}
+	if created {
+		log.Info("created the realm CA (it had none)", "op", "pki_ca", "realm", k.Realm(),
+			"subject", ca.CA().Subject.String(), "not_after", ca.CA().NotAfter.UTC().Format(time.RFC3339))
+	}
+	m := newMetrics()
+	return &Server{cfg: cfg, log: log, st: st, kdc: k, metrics: m, pki: ca, pkiMetrics: newPKIMetrics(m.reg)}, nil
 }
 
 // Listen binds the KDC's UDP and TCP sockets on the same address (for
@@ -104,7 +118,7 @@ func (s *Server) Listen() error {
 	}
 	s.udp, s.tcp = udp, tcp
 	if s.cfg.HTTPS.Addr != "" {
-		cert, err := loadOrCreateTLS(s.cfg.Path(HTTPSCertFile), s.cfg.Path(HTTPSKeyFile))
+		cert, err := s.ensureHTTPSCert(context.Background(), loadHTTPSCert(s.cfg.Path(HTTPSCertFile), s.cfg.Path(HTTPSKeyFile)))
 		if err != nil {
 			udp.Close()
 			tcp.Close()
@@ -116,7 +130,8 @@ func (s *Server) Listen() error {
 			tcp.Close()
 			return fmt.Errorf("https: %w", err)
 		}
-		s.https, s.tlsCert = l, cert
+		s.https = l
+		s.tlsCert.cur.Store(cert)
 	}
 	return nil
 }
@@ -134,6 +149,9 @@ func (s *Server) KDCAddr() string { return s.tcp.Addr().String() }
 
 // Store returns the account DB.
 func (s *Server) Store() store.Store { return s.st }
+
+// PKI returns the realm CA.
+func (s *Server) PKI() *pki.Authority { return s.pki }
 
 // KDC returns the KDC engine.
 func (s *Server) KDC() *kdc.KDC { return s.kdc }

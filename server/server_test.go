@@ -108,13 +108,9 @@ func TestServe(t *testing.T) {
 		t.Fatalf("reply: %v %+v", err, ke)
 	}
 
-	// HTTPS: the self-signed certificate written to the data dir verifies.
-	pemCert, err := os.ReadFile(cfg.Path(HTTPSCertFile))
-	if err != nil {
-		t.Fatal(err)
-	}
+	// HTTPS: the listener's certificate chains to the realm CA.
 	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pemCert)
+	pool.AddCert(s.PKI().CA())
 	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: 5 * time.Second}
 	get := func(path string) string {
 		t.Helper()
