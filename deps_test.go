@@ -39,7 +39,7 @@ func TestDependencyDirection(t *testing.T) {
 		"config":              {"internal/atomicfile"},
 		"server":              {"config", "store", "store/sqlite", "krb5", "krb5/kdc", "internal/atomicfile", "pki"},
 		"admin":               {"krb5", "krb5/kcrypto", "krb5/keytab", "store"},
-		"krb5/kdc":            {"krb5", "krb5/kcrypto", "store", "internal/der"},
+		"krb5/kdc":            {"krb5", "krb5/kcrypto", "krb5/pac", "store", "internal/der"},
 		"bench":               {"krb5", "krb5/kcrypto"},
 		"pki":                 {"store"},
 	}
