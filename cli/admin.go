@@ -55,6 +55,9 @@ func initRealm(dir, realm, kdcAddr string) (*config.Config, error) {
 	if _, err := admin.InitRealm(bgctx(), st, cfg.Realm, nil, time.Now()); err != nil {
 		return nil, err
 	}
+	if _, err := createRealmCA(bgctx(), st, cfg); err != nil {
+		return nil, fmt.Errorf("realm CA: %w", err)
+	}
 	// The config is written last: its presence means "a complete realm".
 	if err := cfg.Save(dir); err != nil {
 		return nil, err

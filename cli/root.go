@@ -52,6 +52,7 @@ realm's certificate authority, plus the client and server tools around them.`,
 	root.SetVersionTemplate("warden {{.Version}}\n")
 	root.PersistentFlags().String("data", "./warden-data", "data directory of the realm (env WARDEN_DATA)")
 	addAdminCommands(root)
+	root.AddCommand(newCertCmd())
 	root.AddCommand(newServeCmd(), newBenchCmd(), newDemoCmd(), newPACCmd())
 	root.AddCommand(newClientCommands()...)
 	root.AddCommand(&cobra.Command{
