@@ -55,7 +55,9 @@ func withPKI(run func(cmd *cobra.Command, args []string, a *pki.Authority) error
 	}
 }
 
-func pemCert(der []byte) []byte { return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}) }
+func pemCert(der []byte) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+}
 
 func newCertCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "cert", Short: "The realm CA: export it, issue, list, revoke and bind certificates"}
