@@ -57,6 +57,7 @@ type demoRow struct {
 
 // demoRealm is the running demo AA with its accounts.
 type demoRealm struct {
+	dir     string
 	realm   string
 	kdcAddr string
 	client  *client.Client
@@ -107,7 +108,7 @@ func runDemo(c context.Context, out io.Writer, dir string) error {
 	if err != nil {
 		return err
 	}
-	d := &demoRealm{realm: cfg.Realm, kdcAddr: srv.KDCAddr(), client: cl, svcKT: kt}
+	d := &demoRealm{dir: dir, realm: cfg.Realm, kdcAddr: srv.KDCAddr(), client: cl, svcKT: kt}
 
 	var rows []demoRow
 	for _, s := range []struct {
@@ -120,6 +121,8 @@ func runDemo(c context.Context, out io.Writer, dir string) error {
 		{"Kerberos: wrong password (refused, reason told)", d.wrongPassword, true},
 		{"Kerberos: clock skew (refused, reason told)", d.skew, true},
 		{"Kerberos: unknown service (refused, reason told)", d.unknownService, true},
+		{"Kerberos (HTTP Negotiate, mutual): client → warden proxy → app", d.httpNegotiate, false},
+		{"Kerberos (HTTP Negotiate): replayed token (refused, reason told)", d.httpReplay, true},
 	} {
 		start := time.Now()
 		seen, err := s.run(c)

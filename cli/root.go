@@ -5,6 +5,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -19,11 +20,17 @@ type Hinter interface{ ErrorHint() string }
 
 // Execute runs the command line args and returns the process exit code.
 func Execute(version string, args []string, stdout, stderr io.Writer) int {
+	return ExecuteContext(context.Background(), version, args, stdout, stderr)
+}
+
+// ExecuteContext is Execute with a context: long-running commands (serve,
+// proxy) stop when it ends, as on SIGTERM.
+func ExecuteContext(c context.Context, version string, args []string, stdout, stderr io.Writer) int {
 	root := newRoot(version)
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	if err := root.Execute(); err != nil {
+	if err := root.ExecuteContext(c); err != nil {
 		printError(stderr, err)
 		return 1
 	}
@@ -55,6 +62,7 @@ realm's certificate authority, plus the client and server tools around them.`,
 	root.AddCommand(newCertCmd())
 	root.AddCommand(newServeCmd(), newBenchCmd(), newDemoCmd(), newPACCmd())
 	root.AddCommand(newClientCommands()...)
+	root.AddCommand(newProxyCmd(), newGetCmd())
 	root.AddCommand(&cobra.Command{
 		Use:   "version",
 		Short: "Print the version of warden",

@@ -99,7 +99,7 @@ func (c *CCache) Credential(ctx context.Context, spn string, fresh bool) (*gss.C
 	}
 	creds, err := c.Client.TGSExchange(ctx, tgt, name, client.TGSOptions{Subkey: true})
 	if err != nil {
-		return nil, &Error{Code: NoTicket, Reason: "cannot get a ticket for " + svc.String(), Err: err}
+		return nil, &Error{Code: NoTicket, Reason: err.Error(), Err: err}
 	}
 	cc := creds.CCache()
 	stored := false

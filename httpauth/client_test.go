@@ -278,7 +278,7 @@ func TestCCacheSource(t *testing.T) {
 	}{
 		{"no cache", &httpauth.CCache{Path: filepath.Join(t.TempDir(), "none"), Client: kc}, testSPN, "no usable credential cache", "kinit"},
 		{"no KDC", &httpauth.CCache{Path: path}, "HTTP/other.warden.test", "no KDC is configured", "KRB5_CONFIG"},
-		{"unknown service", &httpauth.CCache{Path: path, Client: kc}, "HTTP/other.warden.test", "cannot get a ticket for HTTP/other.warden.test@WARDEN.TEST", ""},
+		{"unknown service", &httpauth.CCache{Path: path, Client: kc}, "HTTP/other.warden.test", "getting a ticket for HTTP/other.warden.test@WARDEN.TEST: KDC_ERR_S_PRINCIPAL_UNKNOWN", "check the service name"},
 		{"other realm", &httpauth.CCache{Path: path, Client: kc}, "HTTP/x@OTHER.TEST", "in another realm", "cross-realm"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

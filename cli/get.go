@@ -1,0 +1,189 @@
+package cli
+
+import (
+	"bufio"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/warden-auth/warden/httpauth"
+	"github.com/warden-auth/warden/krb5/gss"
+)
+
+type getOptions struct {
+	auth     string
+	ccache   string
+	output   string
+	verbose  bool
+	spn      string
+	caCert   string
+	noMutual bool
+	timeout  time.Duration
+}
+
+func newGetCmd() *cobra.Command {
+	var o getOptions
+	cmd := &cobra.Command{
+		Use:   "get URL",
+		Short: "Fetch a URL, authenticating with Kerberos (HTTP Negotiate)",
+		Long: `get fetches URL and prints the body. When the server asks for Negotiate it
+presents a ticket for HTTP/<host> from the credential cache (getting one with
+the cache's TGT when needed, and storing it), and before printing anything it
+checks the server's proof of identity (mutual authentication). A refused
+ticket is retried once with a fresh one. Non-2xx answers are errors that quote
+the server's reason.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return runGet(cmd, args[0], o) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.auth, "auth", "negotiate", "authentication method (negotiate)")
+	f.StringVarP(&o.ccache, "cache", "c", "", "credential cache (default $KRB5CCNAME or /tmp/krb5cc_<uid>)")
+	f.StringVar(&o.ccache, "ccache", "", "same as --cache")
+	f.StringVarP(&o.output, "output", "o", "", "write the body to this file instead of standard output")
+	f.BoolVarP(&o.verbose, "verbose", "v", false, "describe the exchange on standard error")
+	f.StringVar(&o.spn, "spn", "", "service principal to authenticate to (default HTTP/<host of URL>)")
+	f.StringVar(&o.caCert, "cacert", "", "PEM file of certificate authorities to trust for HTTPS, besides the system's")
+	f.BoolVar(&o.noMutual, "no-mutual", false, "do not require the server to prove its identity")
+	f.DurationVar(&o.timeout, "timeout", time.Minute, "give up after this long")
+	return cmd
+}
+
+func runGet(cmd *cobra.Command, rawURL string, o getOptions) error {
+	if err := checkAuthMethods(o.auth); err != nil {
+		return err
+	}
+	path, err := resolveCCache(o.ccache)
+	if err != nil {
+		return err
+	}
+	src := &httpauth.CCache{Path: path}
+	if kc, _, err := newKrbClient(); err == nil {
+		src.Client = kc
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	if o.caCert != "" {
+		pem, err := os.ReadFile(o.caCert)
+		if err != nil {
+			return err
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return withHint(fmt.Errorf("--cacert %s holds no PEM certificate", o.caCert), "give the CA certificate in PEM form")
+		}
+		base.TLSClientConfig = &tls.Config{RootCAs: pool}
+	}
+	tr := &httpauth.Transport{Base: base, Credentials: src}
+	if o.spn != "" {
+		tr.ServicePrincipal = func(string) string { return o.spn }
+	}
+	if o.noMutual {
+		tr.Flags = gss.DefaultFlags &^ gss.FlagMutual
+	}
+	var res httpauth.Result
+	c := httpauth.WithResult(ctx(cmd), &res)
+	req, err := http.NewRequestWithContext(c, "GET", rawURL, nil)
+	if err != nil {
+		return err
+	}
+	if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
+		return withHint(fmt.Errorf("%s: not an http:// or https:// URL", rawURL), "e.g. warden get https://web.example.test/")
+	}
+	stderr := cmd.ErrOrStderr()
+	if o.verbose {
+		fmt.Fprintf(stderr, "> GET %s\n", req.URL)
+	}
+	resp, err := (&http.Client{Transport: tr, Timeout: o.timeout}).Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) && !ue.Timeout() {
+			return ue.Err // the cause, with its hint; the URL is the one given
+		}
+		return err
+	}
+	defer resp.Body.Close()
+	if o.verbose {
+		fmt.Fprintf(stderr, "< %s %s\n", resp.Proto, resp.Status)
+		describeAuth(stderr, &res)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return statusError(resp, &res)
+	}
+	out := cmd.OutOrStdout()
+	if o.output != "" {
+		f, err := os.Create(o.output)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		out = f
+	}
+	if _, err := io.Copy(out, resp.Body); err != nil {
+		return err
+	}
+	if f, ok := out.(*os.File); ok && o.output != "" {
+		return f.Close()
+	}
+	return nil
+}
+
+func describeAuth(w io.Writer, res *httpauth.Result) {
+	switch {
+	case res.Attempts == 0:
+		fmt.Fprintln(w, "* the server did not ask for authentication")
+	case res.Authenticated:
+		proof := "the server did not prove its identity (mutual authentication not requested)"
+		if res.Mutual {
+			proof = "the server proved its identity (mutual authentication)"
+		}
+		bound := ""
+		if res.ChannelBound {
+			bound = ", bound to the TLS channel"
+		}
+		fmt.Fprintf(w, "* authenticated as %s to %s%s; %s\n", res.Client, res.Service, bound, proof)
+	default:
+		fmt.Fprintf(w, "* %d ticket(s) for %s refused\n", res.Attempts, res.Service)
+	}
+	if res.Attempts > 1 {
+		fmt.Fprintln(w, "* the first ticket was refused; a fresh one was fetched from the KDC")
+	}
+}
+
+// statusError turns a non-2xx answer into an error quoting the server's
+// reason (the first line of a text body).
+func statusError(resp *http.Response, res *httpauth.Result) error {
+	reason := ""
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
+		line, _ := bufio.NewReader(io.LimitReader(resp.Body, 4096)).ReadString('\n')
+		line = strings.TrimSpace(line)
+		line = strings.TrimPrefix(line, resp.Status+": ")
+		if line != "" && line != resp.Status {
+			reason = ": " + line
+		}
+	}
+	if reason == "" && res.Refusal != nil {
+		reason = ": " + res.Refusal.Error()
+	}
+	err := fmt.Errorf("HTTP %s%s", resp.Status, reason)
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized && res.Attempts > 0:
+		return withHint(err, "the server refused the ticket for "+res.Service+"; check warden klist, the service name (--spn) and that the server's keytab is current")
+	case resp.StatusCode == http.StatusUnauthorized:
+		return withHint(err, "the server did not ask for Negotiate (Kerberos); it may want another method")
+	}
+	return err
+}
