@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
@@ -231,6 +232,10 @@ func TestPACInTickets(t *testing.T) {
 	if sp == nil {
 		t.Fatal("service ticket has no PAC")
 	}
+	tgtBytes, _ := tg.ticket.Marshal()
+	stBytes, _ := st.Marshal()
+	t.Logf("user in 3 groups: TGT PAC %d bytes, TGT %d bytes; service ticket PAC %d bytes, service ticket %d bytes",
+		len(tp.Raw), len(tgtBytes), len(sp.Raw), len(stBytes))
 	if got := groupRIDs(sp.LogonInfo); !slices.Equal(got, wantGroups) || sp.LogonInfo.UserSID() != user {
 		t.Errorf("service ticket PAC: user %v groups %v", sp.LogonInfo.UserSID(), got)
 	}
@@ -749,8 +754,27 @@ func TestPACThousandGroups(t *testing.T) {
 	}
 	tgtBytes, _ := tg.ticket.Marshal()
 	stBytes, _ := kr.Ticket.Marshal()
-	t.Logf("1,000 groups: TGT PAC %d bytes, TGT %d bytes, AS-REP %d bytes; service ticket PAC %d bytes, service ticket %d bytes, TGS-REP %d bytes",
-		len(p.Raw), len(tgtBytes), len(asRep), len(sp.Raw), len(stBytes), len(tgsRep))
+	// What a client sends an HTTP server: an AP-REQ with this ticket and
+	// an authenticator like MIT's (GSS checksum, subkey, sequence number)
+	// in a GSS-API token, base64 after "Negotiate ".
+	plain, err := tg.key.DecryptData(kcrypto.UsageTGSRepEncPartSessionKey, kr.EncPart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var part krb5.EncKDCRepPart
+	if err := part.Unmarshal(plain); err != nil {
+		t.Fatal(err)
+	}
+	sk, _ := kcrypto.NewKey(part.Key, kcrypto.Options{})
+	sub := part.Key
+	auth := krb5.Authenticator{CRealm: realm, CName: *pn("alice"), CTime: t0, CUSec: 123456,
+		Cksum: &krb5.Checksum{CksumType: 0x8003, Checksum: make([]byte, 24)}, Subkey: &sub, SeqNumber: 0x12345678, HasSeqNumber: true}
+	ab, _ := auth.Marshal()
+	encAuth, _ := sk.EncryptData(rand.Reader, kcrypto.UsageAPReqAuthenticator, ab, 0, false)
+	apReq, _ := (&krb5.APReq{APOptions: krb5.APOptMutualRequired, Ticket: kr.Ticket, Authenticator: encAuth}).Marshal()
+	header := "Negotiate " + base64.StdEncoding.EncodeToString(krb5.WrapKRB5Token(krb5.TokIDAPReq, apReq))
+	t.Logf("1,000 groups: TGT PAC %d bytes, TGT %d bytes, AS-REP %d bytes; service ticket PAC %d bytes, service ticket %d bytes, TGS-REP %d bytes; AP-REQ %d bytes, Negotiate header %d bytes (Kerberos token; SPNEGO wrapping adds a few dozen)",
+		len(p.Raw), len(tgtBytes), len(asRep), len(sp.Raw), len(stBytes), len(tgsRep), len(apReq), len(header))
 	if len(asRep) <= maxUDPReply || len(tgsRep) <= maxUDPReply {
 		t.Errorf("replies of %d and %d bytes fit in UDP; the README says they need TCP", len(asRep), len(tgsRep))
 	}
