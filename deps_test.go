@@ -42,6 +42,8 @@ func TestDependencyDirection(t *testing.T) {
 		"krb5/kdc":            {"krb5", "krb5/kcrypto", "krb5/pac", "store", "internal/der"},
 		"bench":               {"krb5", "krb5/kcrypto"},
 		"pki":                 {"store"},
+		"httpauth":            {"auth", "krb5", "krb5/ccache", "krb5/client", "krb5/gss"},
+		"proxy":               {"auth", "httpauth", "krb5", "krb5/gss", "krb5/keytab"},
 	}
 	for pkg, allowed := range lowerThan {
 		deps, ok := imports[pkg]
