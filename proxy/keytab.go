@@ -70,7 +70,8 @@ func readKeytab(path string) ([]byte, error) {
 }
 
 // Check reads the file once and, if its contents changed since the last
-// load, installs the new keys. It reports whether it did.
+// load, installs the new keys. It reports whether it did. Check, Keys and
+// Run are not for concurrent use with each other (the acceptor is).
 func (w *KeytabWatcher) Check() (bool, error) {
 	b, err := readKeytab(w.Path)
 	if err != nil {
