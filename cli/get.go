@@ -180,6 +180,8 @@ func statusError(resp *http.Response, res *httpauth.Result) error {
 	}
 	err := fmt.Errorf("HTTP %s%s", resp.Status, reason)
 	switch {
+	case resp.StatusCode == http.StatusUnauthorized && res.Authenticated:
+		return withHint(err, "the server accepted the ticket for "+res.Service+"; the application behind it refused the request")
 	case resp.StatusCode == http.StatusUnauthorized && res.Attempts > 0:
 		return withHint(err, "the server refused the ticket for "+res.Service+"; check warden klist, the service name (--spn) and that the server's keytab is current")
 	case resp.StatusCode == http.StatusUnauthorized:

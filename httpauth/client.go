@@ -126,7 +126,8 @@ type Result struct {
 	// ("HTTP/web.example.test@REALM"), Client the one it authenticated as.
 	Service, Client string
 	// Authenticated reports that a Negotiate token was sent and the server
-	// accepted it (a non-401 answer).
+	// accepted it: a non-401 answer, or a 401 whose Negotiate token
+	// completed the context (the application behind refused on its own).
 	Authenticated bool
 	// Mutual reports that the server proved its identity: its AP-REP
 	// verified.
@@ -220,7 +221,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err != nil {
 			return nil, err
 		}
-		if resp.StatusCode != http.StatusUnauthorized || attempt == 1 || !replayable {
+		if resp.StatusCode != http.StatusUnauthorized || attempt == 1 || !replayable || res.Authenticated {
 			return resp, nil
 		}
 		if ok, _, _ := NegotiateChallenge(resp.Header); !ok {
@@ -296,7 +297,15 @@ func (t *Transport) negotiate(req *http.Request, fresh, replayable bool, peer *x
 				res.Refusal = err
 				return resp, nil
 			}
-			if done || out == nil || !replayable {
+			if done {
+				// The server accepted us and proved itself, then its
+				// application answered 401 on its own account: a
+				// fresh ticket would not change that.
+				res.Authenticated = true
+				res.Mutual = ini.Context() != nil && ini.Context().Mutual
+				return resp, nil
+			}
+			if out == nil || !replayable {
 				return resp, nil
 			}
 			if leg == maxLegs {

@@ -295,3 +295,23 @@ func TestCCacheSource(t *testing.T) {
 		})
 	}
 }
+
+// An application that answers 401 itself after the middleware accepted
+// the ticket: the Transport returns it without a pointless second ticket.
+func TestTransportApplication401(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.setHandler(e.auth.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "not for you", http.StatusUnauthorized)
+	})))
+	src, calls := e.source(t, testkit.MintOptions{})
+	var res httpauth.Result
+	req, _ := http.NewRequestWithContext(httpauth.WithResult(t.Context(), &res), "GET", e.srv.URL, nil)
+	resp, err := e.client(&httpauth.Transport{Credentials: src}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 || !res.Authenticated || !res.Mutual || res.Attempts != 1 || len(*calls) != 1 {
+		t.Errorf("status %d, result %+v, calls %v", resp.StatusCode, res, *calls)
+	}
+}
