@@ -39,6 +39,8 @@ type principal struct {
 	// tgtPAC is the account's TGT PAC encoding, made at its first logon
 	// (pactemplate.go).
 	tgtPAC atomic.Pointer[pacTemplate]
+	// tgtPACSeen is the last TGT PAC of this account the TGS verified.
+	tgtPACSeen atomic.Pointer[verifiedPAC]
 	// lockout is updated in place by the KDC after a failure or success,
 	// so this node sees it before the next poll.
 	lockout atomic.Pointer[store.Lockout]

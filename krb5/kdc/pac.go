@@ -1,10 +1,12 @@
 package kdc
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/warden-auth/warden/krb5"
@@ -233,7 +235,12 @@ func (x *exchange) signPAC(t *ticket) error {
 	if !isKrbtgt(t.server) && !isChangepw(t.sname) {
 		opt.Ticket = &t.enc
 	}
-	raw, err := t.pac.Sign(opt)
+	var raw []byte
+	if opt.Ticket != nil && t.pacFrom != nil {
+		raw, err = x.signServicePAC(t, opt)
+	} else {
+		raw, err = t.pac.Sign(opt)
+	}
 	if err != nil {
 		return err
 	}
@@ -254,22 +261,49 @@ func withoutPAC(ad krb5.AuthorizationData) (krb5.AuthorizationData, error) {
 	return out[1:], nil
 }
 
+// verifiedPAC is a TGT's PAC as the TGS verified it. The last one of
+// each client is kept on the client's principal: a client asks for
+// tickets to several services with the same TGT, and a PAC identical to
+// one already verified with the same krbtgt key needs neither decoding
+// nor verifying again; the service tickets made from it share one
+// encoding too (servicePACTemplate). Read only once stored.
+type verifiedPAC struct {
+	raw []byte        // the PAC as it was in the TGT
+	key *principalKey // the krbtgt key that decrypted that TGT
+	pac *pac.PAC
+	// svc is the encoding of the service tickets' PAC.
+	svc atomic.Pointer[servicePACTemplate]
+}
+
 // verifyTGTPAC checks the PAC of a TGT presented to the TGS (MS-PAC
 // 2.8.4, MS-KILE 3.3.5.7): that there is one (this KDC puts one in every
 // TGT), that the server and KDC signatures verify with the krbtgt key —
 // and the ticket and full-PAC signatures too if the TGT has them — and
 // that PAC_CLIENT_INFO matches the TGT. The requestor is checked against
-// the client account by checkRequestor.
-func (x *exchange) verifyTGTPAC(a *tgsAuth) (*pac.PAC, error) {
-	p, err := pac.FromTicket(&a.tgt)
+// the client account by checkRequestor. client, the principal the TGT's
+// client name resolves to (nil if none), keeps the result.
+func (x *exchange) verifyTGTPAC(a *tgsAuth, client *principal) (*verifiedPAC, error) {
+	raw, ok, err := pac.FromAuthorizationData(a.tgt.AuthorizationData)
 	if err != nil {
 		return nil, errTGTPAC(err)
 	}
-	if p == nil {
+	if !ok {
 		x.res.Detail = "TGT without PAC"
 		return nil, &krb5.Error{Code: krb5.KDCErrTGTRevoked,
 			Reason: "TGT of " + x.res.Client + " carries no PAC, and this KDC puts one in every TGT it issues",
 			Hint:   "get a new TGT with kinit; a TGT without a PAC was issued before PAC support or by another KDC sharing the krbtgt key"}
+	}
+	if client != nil {
+		if v := client.tgtPACSeen.Load(); v != nil && v.key == a.tgtKey && bytes.Equal(v.raw, raw) {
+			if err := v.pac.VerifyClientInfo(a.tgt.AuthTime, a.tgt.CName); err != nil {
+				return nil, errTGTPAC(err)
+			}
+			return v, nil
+		}
+	}
+	p, err := pac.Decode(raw)
+	if err != nil {
+		return nil, errTGTPAC(err)
 	}
 	if err := p.VerifyServerSignature(pac.SigningKey{Key: a.tgtKey.key(), KVNO: a.tgtKey.kvno}); err != nil {
 		return nil, errTGTPAC(err)
@@ -293,7 +327,14 @@ func (x *exchange) verifyTGTPAC(a *tgsAuth) (*pac.PAC, error) {
 	if err := p.VerifyClientInfo(a.tgt.AuthTime, a.tgt.CName); err != nil {
 		return nil, errTGTPAC(err)
 	}
-	return p, nil
+	v := &verifiedPAC{raw: p.Raw, key: a.tgtKey, pac: p}
+	// A ticket signature covers the rest of the ticket, so it must be
+	// checked with every ticket: such PACs are not remembered (this KDC
+	// puts none in TGTs).
+	if client != nil && p.TicketSignature == nil {
+		client.tgtPACSeen.Store(v)
+	}
+	return v, nil
 }
 
 // verifyServiceTicketPAC checks the PAC of a service ticket presented
@@ -394,18 +435,21 @@ func (x *exchange) checkRequestor(p *pac.PAC, client *principal) error {
 	return nil
 }
 
-// pacForTicket returns the PAC a ticket for server issued from a TGT
-// with PAC in gets, nil for none (MS-KILE 3.3.5.3, 3.3.5.7): a TGT keeps
-// every buffer; a service ticket gets none when the service is flagged
-// no-pac or the client declined the PAC at AS time, and otherwise the
-// TGT's buffers without the TGT-only attributes and requestor. Either is
-// re-signed by reply.
-func pacForTicket(in *pac.PAC, server *principal) *pac.PAC {
+// pacForTicket sets the PAC a ticket for server issued from a TGT with
+// PAC v gets (MS-KILE 3.3.5.3, 3.3.5.7): a TGT keeps every buffer; a
+// service ticket gets none when the service is flagged no-pac or the
+// client declined the PAC at AS time, and otherwise the TGT's buffers
+// without the TGT-only attributes and requestor. Either is re-signed by
+// reply; v itself is not modified.
+func pacForTicket(t *ticket, v *verifiedPAC, server *principal) {
+	in := v.pac
 	if isKrbtgt(server) {
-		return in
+		cp := *in
+		t.pac = &cp
+		return
 	}
 	if server.acct.Flags&store.FlagNoPAC != 0 || !pacWanted(in.Attributes) {
-		return nil
+		return
 	}
 	out := *in
 	out.Attributes, out.Requestor = nil, nil
@@ -415,7 +459,7 @@ func pacForTicket(in *pac.PAC, server *principal) *pac.PAC {
 			out.Other = append(out.Other, b)
 		}
 	}
-	return &out
+	t.pac, t.pacFrom = &out, v
 }
 
 // errTGTPAC turns a PAC failure in a TGT into the KRB-ERROR: the ticket

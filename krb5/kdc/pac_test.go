@@ -254,6 +254,27 @@ func TestPACInTickets(t *testing.T) {
 			t.Errorf("service ticket %s check: %v", name, err)
 		}
 	}
+	// A second service ticket from the same TGT (its PAC remembered as
+	// verified, the service PAC's encoding reused) is what pac.Sign makes.
+	e.clock.Set(t0.Add(time.Second))
+	st2 := e.serviceTicket(tg, service, nil)
+	st2Part, sp2 := e.ticketPAC(st2, service)
+	if sp2 == nil || bytes.Equal(sp2.Raw, sp.Raw) {
+		t.Fatal("second service ticket: no PAC, or the same signatures as the first")
+	}
+	again2 := *sp2
+	raw2, err := again2.Sign(pac.SignOptions{ServerKey: svcKey, KDCKey: krbtgt, Ticket: st2Part})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(raw2, sp2.Raw) {
+		t.Errorf("the reused service PAC encoding differs from pac.Sign's:\n% x\n% x", sp2.Raw, raw2)
+	}
+	if err := sp2.VerifyTicketSignature(st2Part, krbtgt); err != nil {
+		t.Error(err)
+	}
+	e.clock.Set(t0)
+
 	// The service ticket's PAC is the TGT's, not a fresh one.
 	if sp.ClientInfo.ClientID != tp.ClientInfo.ClientID || !stPart.AuthTime.Equal(tgtPart.AuthTime) {
 		t.Error("service ticket PAC is not bound to the TGT's authtime")
@@ -632,6 +653,9 @@ func TestTGTPACRefusals(t *testing.T) {
 			tg := e.login("alice", alicePW)
 			x := &fix{e: e, tg: tg, user: e.sid(e.rid("alice"))}
 			x.etp, x.p = e.ticketPAC(tg.ticket, "krbtgt")
+			// The genuine TGT first: the KDC remembers its PAC as
+			// verified, which must not let the altered one through.
+			e.serviceTicket(tg, service, nil)
 			if tc.setup != nil {
 				tc.setup(x)
 				e.refresh()

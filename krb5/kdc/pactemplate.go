@@ -144,3 +144,99 @@ func newPACTemplate(p *pac.PAC, name string, adData []byte) *pacTemplate {
 	clear(b[tp.kdcSig : tp.kdcSig+tp.kdcLen])
 	return tp
 }
+
+// servicePACTemplate is the PAC of the service tickets made from one TGT
+// PAC, with its four signatures zeroed. The buffers are the TGT's (less
+// the attributes and requestor), the same for every service whose key
+// makes the same checksum type; only the signatures differ from ticket
+// to ticket.
+type servicePACTemplate struct {
+	serverType, kdcType                   krb5.ChecksumType
+	raw                                   []byte
+	serverSig, kdcSig, ticketSig, fullSig int // offsets of the signature bytes
+	serverLen, kdcLen                     int // the ticket and full signatures are KDC-keyed too
+}
+
+// signServicePAC signs t.pac for a service ticket (opt.Ticket set) through
+// the template of the TGT PAC it came from, making the template with
+// pac.Sign the first time. The signatures are computed as pac.Sign does
+// (MS-PAC 2.8, pac.md §6.1): ticket, full PAC, server, KDC.
+func (x *exchange) signServicePAC(t *ticket, opt pac.SignOptions) ([]byte, error) {
+	st, _ := kcrypto.ChecksumTypeFor(opt.ServerKey.Key.EType())
+	kt, _ := kcrypto.ChecksumTypeFor(opt.KDCKey.Key.EType())
+	tp := t.pacFrom.svc.Load()
+	if tp == nil || tp.serverType != st || tp.kdcType != kt {
+		raw, err := t.pac.Sign(opt)
+		if err != nil {
+			return nil, err
+		}
+		if tp = newServicePACTemplate(t.pac); tp != nil {
+			t.pacFrom.svc.Store(tp)
+		}
+		return raw, nil
+	}
+	in, err := pac.TicketSignatureInput(opt.Ticket)
+	if err != nil {
+		return nil, err
+	}
+	b := bytes.Clone(tp.raw)
+	for _, s := range []struct {
+		key  *kcrypto.Key
+		data func() []byte
+		at   int
+		n    int
+	}{
+		{opt.KDCKey.Key, func() []byte { return in }, tp.ticketSig, tp.kdcLen},
+		{opt.KDCKey.Key, func() []byte { return b }, tp.fullSig, tp.kdcLen},
+		{opt.ServerKey.Key, func() []byte { return b }, tp.serverSig, tp.serverLen},
+		{opt.KDCKey.Key, func() []byte { return b[tp.serverSig : tp.serverSig+tp.serverLen] }, tp.kdcSig, tp.kdcLen},
+	} {
+		c, err := s.key.Checksum(kcrypto.UsagePACSignature, s.data())
+		if err != nil {
+			return nil, err
+		}
+		if len(c.Checksum) != s.n {
+			return nil, &krb5.Error{Code: krb5.KDCErrSumTypeNoSupp, Reason: "PAC signature has an unexpected length"}
+		}
+		copy(b[s.at:], c.Checksum)
+	}
+	return b, nil
+}
+
+// newServicePACTemplate makes the template from a service-ticket PAC
+// signed by pac.Sign, or returns nil for an unexpected layout.
+func newServicePACTemplate(p *pac.PAC) *servicePACTemplate {
+	if p.ServerSignature == nil || p.KDCSignature == nil || p.TicketSignature == nil || p.FullSignature == nil {
+		return nil
+	}
+	tp := &servicePACTemplate{serverType: p.ServerSignature.Type, kdcType: p.KDCSignature.Type,
+		serverLen: len(p.ServerSignature.Signature), kdcLen: len(p.KDCSignature.Signature), raw: bytes.Clone(p.Raw)}
+	if len(p.TicketSignature.Signature) != tp.kdcLen || len(p.FullSignature.Signature) != tp.kdcLen {
+		return nil
+	}
+	found := 0
+	for _, bi := range p.Layout {
+		at := bi.Offset + 4
+		switch bi.Type {
+		case pac.TypeServerChecksum:
+			tp.serverSig = at
+		case pac.TypeKDCChecksum:
+			tp.kdcSig = at
+		case pac.TypeTicketChecksum:
+			tp.ticketSig = at
+		case pac.TypeFullChecksum:
+			tp.fullSig = at
+		default:
+			continue
+		}
+		found++
+	}
+	if found != 4 {
+		return nil
+	}
+	clear(tp.raw[tp.serverSig : tp.serverSig+tp.serverLen])
+	clear(tp.raw[tp.kdcSig : tp.kdcSig+tp.kdcLen])
+	clear(tp.raw[tp.ticketSig : tp.ticketSig+tp.kdcLen])
+	clear(tp.raw[tp.fullSig : tp.fullSig+tp.kdcLen])
+	return tp
+}

@@ -7,7 +7,6 @@ import (
 
 	"github.com/warden-auth/warden/krb5"
 	"github.com/warden-auth/warden/krb5/kcrypto"
-	"github.com/warden-auth/warden/krb5/pac"
 	"github.com/warden-auth/warden/store"
 )
 
@@ -20,7 +19,7 @@ type tgsAuth struct {
 	subkey  *kcrypto.Key // nil when the authenticator has none
 	krbtgt  *principal
 	tgtKey  *principalKey // the krbtgt key the TGT is encrypted with
-	pac     *pac.PAC      // the TGT's verified PAC
+	pac     *verifiedPAC  // the TGT's PAC
 }
 
 // tgs answers a TGS-REQ (RFC 4120 3.3).
@@ -38,9 +37,6 @@ func (x *exchange) tgs() ([]byte, error) {
 	}
 	x.cname = &a.tgt.CName
 	x.res.Client = a.tgt.CName.String() + "@" + a.tgt.CRealm
-	if a.pac, err = x.verifyTGTPAC(a); err != nil {
-		return nil, err
-	}
 	opts := body.KDCOptions
 	if opts.Has(krb5.KDCOptEncTktInSkey) {
 		return nil, errBadOption("user-to-user tickets (enc-tkt-in-skey) are not supported")
@@ -51,8 +47,9 @@ func (x *exchange) tgs() ([]byte, error) {
 
 	// The client account must still be in good standing: disabling an
 	// account stops its TGTs from yielding new tickets.
+	var client *principal
 	if k.sameRealm(a.tgt.CRealm) {
-		client, err := k.dir.lookup(x.ctx, a.tgt.CName.String())
+		client, err = k.dir.lookup(x.ctx, a.tgt.CName.String())
 		if err != nil {
 			if isNotFound(err) {
 				return nil, &krb5.Error{Code: krb5.KDCErrTGTRevoked,
@@ -66,7 +63,12 @@ func (x *exchange) tgs() ([]byte, error) {
 		if e := client.acct.AccountExpires; !e.IsZero() && !x.now.Before(e) {
 			return nil, errAccountExpired(x.res.Client, e)
 		}
-		if err := x.checkRequestor(a.pac, client); err != nil {
+	}
+	if a.pac, err = x.verifyTGTPAC(a, client); err != nil {
+		return nil, err
+	}
+	if client != nil {
+		if err := x.checkRequestor(a.pac.pac, client); err != nil {
 			return nil, err
 		}
 	}
@@ -107,7 +109,7 @@ func (x *exchange) tgs() ([]byte, error) {
 		return nil, err
 	}
 	t.crealm = a.tgt.CRealm
-	t.pac = pacForTicket(a.pac, server)
+	pacForTicket(t, a.pac, server)
 	if opts.Has(krb5.KDCOptCanonicalize) {
 		t.srealm = k.realm
 	}
@@ -265,8 +267,8 @@ func (x *exchange) renew(a *tgsAuth) ([]byte, error) {
 	if enc.AuthorizationData, err = withoutPAC(enc.AuthorizationData); err != nil {
 		return nil, errTGTPAC(err)
 	}
-	t := &ticket{enc: enc, sname: *x.req.ReqBody.SName, crealm: a.tgt.CRealm, srealm: x.req.ReqBody.Realm, server: server, sessKey: sk,
-		pac: pacForTicket(a.pac, server)}
+	t := &ticket{enc: enc, sname: *x.req.ReqBody.SName, crealm: a.tgt.CRealm, srealm: x.req.ReqBody.Realm, server: server, sessKey: sk}
+	pacForTicket(t, a.pac, server)
 	x.res.EType = sk.EType()
 	replyKey, usage := a.sessKey, kcrypto.UsageTGSRepEncPartSessionKey
 	if a.subkey != nil {

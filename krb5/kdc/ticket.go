@@ -70,6 +70,9 @@ type ticket struct {
 	// pac, when set, is signed and put first in the authorization-data
 	// by reply, once every other field of the ticket is final.
 	pac *pac.PAC
+	// pacFrom is the TGT PAC a service ticket's pac was copied from; it
+	// keeps the encoding that reply reuses.
+	pacFrom *verifiedPAC
 }
 
 // newTicket applies the request's options within the realm's limits (and
