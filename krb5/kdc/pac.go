@@ -95,12 +95,6 @@ func (x *exchange) pacAttributes() (uint32, error) {
 	return 0, nil
 }
 
-// pacWanted reports whether a PAC whose TGT carried these attributes
-// flags may be copied into a service ticket (MS-KILE 3.3.5.3).
-func pacWanted(attrs *pac.AttributesInfo) bool {
-	return attrs == nil || attrs.Flags&(pac.AttributePACWasRequested|pac.AttributePACWasGivenImplicitly) != 0
-}
-
 // isKrbtgt reports whether p is the realm's ticket-granting service.
 func isKrbtgt(p *principal) bool {
 	return p.acct.Kind == store.KindService && strings.EqualFold(p.acct.Name, krbtgtName)
@@ -236,9 +230,15 @@ func (x *exchange) signPAC(t *ticket) error {
 		opt.Ticket = &t.enc
 	}
 	var raw []byte
-	if opt.Ticket != nil && t.pacFrom != nil {
+	switch {
+	case t.pacFrom != nil && opt.Ticket != nil:
 		raw, err = x.signServicePAC(t, opt)
-	} else {
+	case t.pacFrom != nil:
+		// kadmin/changepw: no ticket signature, signed in full.
+		if t.pac, err = servicePAC(t.pacFrom); err == nil {
+			raw, err = t.pac.Sign(opt)
+		}
+	default:
 		raw, err = t.pac.Sign(opt)
 	}
 	if err != nil {
@@ -261,18 +261,45 @@ func withoutPAC(ad krb5.AuthorizationData) (krb5.AuthorizationData, error) {
 	return out[1:], nil
 }
 
-// verifiedPAC is a TGT's PAC as the TGS verified it. The last one of
-// each client is kept on the client's principal: a client asks for
-// tickets to several services with the same TGT, and a PAC identical to
-// one already verified with the same krbtgt key needs neither decoding
-// nor verifying again; the service tickets made from it share one
-// encoding too (servicePACTemplate). Read only once stored.
+// verifiedPAC is what the TGS keeps of a TGT's PAC it verified. The last
+// one of each client is kept on the client's principal: a client asks
+// for tickets to several services with the same TGT, and a PAC identical
+// to one already verified with the same krbtgt key needs neither
+// decoding nor verifying again; the service tickets made from it share
+// one encoding too (servicePACTemplate). To keep principals small it
+// holds the PAC's bytes and the few fields every request checks, not the
+// decoded PAC. Read only once stored.
 type verifiedPAC struct {
 	raw []byte        // the PAC as it was in the TGT
 	key *principalKey // the krbtgt key that decrypted that TGT
-	pac *pac.PAC
+	// What every request checks: the client info, the requestor, the
+	// attributes.
+	clientInfo    pac.ClientInfo
+	requestor     pac.SID // zero when the PAC has none
+	attrs         uint32
+	hasAttributes bool
 	// svc is the encoding of the service tickets' PAC.
 	svc atomic.Pointer[servicePACTemplate]
+}
+
+// tgtPAC is a TGT's verified PAC during one request: what is kept, and
+// the decoded PAC when this request decoded it.
+type tgtPAC struct {
+	*verifiedPAC
+	decoded *pac.PAC
+}
+
+// pac returns the decoded PAC, decoding the verified bytes if this
+// request has not.
+func (v *tgtPAC) pac() (*pac.PAC, error) {
+	if v.decoded == nil {
+		p, err := pac.Decode(v.raw)
+		if err != nil {
+			return nil, errTGTPAC(err)
+		}
+		v.decoded = p
+	}
+	return v.decoded, nil
 }
 
 // verifyTGTPAC checks the PAC of a TGT presented to the TGS (MS-PAC
@@ -282,7 +309,7 @@ type verifiedPAC struct {
 // that PAC_CLIENT_INFO matches the TGT. The requestor is checked against
 // the client account by checkRequestor. client, the principal the TGT's
 // client name resolves to (nil if none), keeps the result.
-func (x *exchange) verifyTGTPAC(a *tgsAuth, client *principal) (*verifiedPAC, error) {
+func (x *exchange) verifyTGTPAC(a *tgsAuth, client *principal) (*tgtPAC, error) {
 	raw, ok, err := pac.FromAuthorizationData(a.tgt.AuthorizationData)
 	if err != nil {
 		return nil, errTGTPAC(err)
@@ -295,10 +322,11 @@ func (x *exchange) verifyTGTPAC(a *tgsAuth, client *principal) (*verifiedPAC, er
 	}
 	if client != nil {
 		if v := client.tgtPACSeen.Load(); v != nil && v.key == a.tgtKey && bytes.Equal(v.raw, raw) {
-			if err := v.pac.VerifyClientInfo(a.tgt.AuthTime, a.tgt.CName); err != nil {
+			ci := &pac.PAC{ClientInfo: &v.clientInfo}
+			if err := ci.VerifyClientInfo(a.tgt.AuthTime, a.tgt.CName); err != nil {
 				return nil, errTGTPAC(err)
 			}
-			return v, nil
+			return &tgtPAC{verifiedPAC: v}, nil
 		}
 	}
 	p, err := pac.Decode(raw)
@@ -327,14 +355,20 @@ func (x *exchange) verifyTGTPAC(a *tgsAuth, client *principal) (*verifiedPAC, er
 	if err := p.VerifyClientInfo(a.tgt.AuthTime, a.tgt.CName); err != nil {
 		return nil, errTGTPAC(err)
 	}
-	v := &verifiedPAC{raw: p.Raw, key: a.tgtKey, pac: p}
+	v := &verifiedPAC{raw: p.Raw, key: a.tgtKey, clientInfo: *p.ClientInfo}
+	if p.Requestor != nil {
+		v.requestor = *p.Requestor
+	}
+	if p.Attributes != nil {
+		v.attrs, v.hasAttributes = p.Attributes.Flags, true
+	}
 	// A ticket signature covers the rest of the ticket, so it must be
 	// checked with every ticket: such PACs are not remembered (this KDC
 	// puts none in TGTs).
 	if client != nil && p.TicketSignature == nil {
 		client.tgtPACSeen.Store(v)
 	}
-	return v, nil
+	return &tgtPAC{verifiedPAC: v, decoded: p}, nil
 }
 
 // verifyServiceTicketPAC checks the PAC of a service ticket presented
@@ -419,17 +453,17 @@ func verifyKDCKeyed(krbtgt *principal, prefer *principalKey, sig *pac.SignatureD
 // class, CVE-2021-42287): an account deleted and re-created under the
 // same name, or renamed to take another's name, must not inherit the
 // other's TGTs.
-func (x *exchange) checkRequestor(p *pac.PAC, client *principal) error {
-	if p.Requestor == nil {
+func (x *exchange) checkRequestor(v *tgtPAC, client *principal) error {
+	if v.requestor.IsZero() {
 		x.res.Detail = "TGT PAC without PAC_REQUESTOR"
 		return &krb5.Error{Code: krb5.KDCErrTGTRevoked,
 			Reason: "TGT PAC of " + x.res.Client + " names no requestor (PAC_REQUESTOR)",
 			Hint:   "get a new TGT with kinit"}
 	}
-	if want := x.k.dir.domain.Load().sidOf(client.acct.RID); *p.Requestor != want {
+	if want := x.k.dir.domain.Load().sidOf(client.acct.RID); v.requestor != want {
 		x.res.Detail = "PAC_REQUESTOR mismatch"
 		return &krb5.Error{Code: krb5.KDCErrTGTRevoked,
-			Reason: fmt.Sprintf("TGT was requested by %v, but %s now resolves to the account %s (%v)", *p.Requestor, x.res.Client, client.acct.Name, want),
+			Reason: fmt.Sprintf("TGT was requested by %v, but %s now resolves to the account %s (%v)", v.requestor, x.res.Client, client.acct.Name, want),
 			Hint:   "the account was deleted and re-created, or renamed; the user must get a new TGT with kinit"}
 	}
 	return nil
@@ -439,27 +473,44 @@ func (x *exchange) checkRequestor(p *pac.PAC, client *principal) error {
 // PAC v gets (MS-KILE 3.3.5.3, 3.3.5.7): a TGT keeps every buffer; a
 // service ticket gets none when the service is flagged no-pac or the
 // client declined the PAC at AS time, and otherwise the TGT's buffers
-// without the TGT-only attributes and requestor. Either is re-signed by
-// reply; v itself is not modified.
-func pacForTicket(t *ticket, v *verifiedPAC, server *principal) {
-	in := v.pac
+// without the TGT-only attributes and requestor. Either is signed by
+// reply, a service ticket's through the template v keeps when it has
+// one (then the PAC is not decoded at all).
+func pacForTicket(t *ticket, v *tgtPAC, server *principal) error {
 	if isKrbtgt(server) {
+		in, err := v.pac()
+		if err != nil {
+			return err
+		}
 		cp := *in
 		t.pac = &cp
-		return
+		return nil
 	}
-	if server.acct.Flags&store.FlagNoPAC != 0 || !pacWanted(in.Attributes) {
-		return
+	wanted := !v.hasAttributes || v.attrs&(pac.AttributePACWasRequested|pac.AttributePACWasGivenImplicitly) != 0
+	if server.acct.Flags&store.FlagNoPAC != 0 || !wanted {
+		return nil
+	}
+	t.pacFrom = v
+	return nil
+}
+
+// servicePAC returns the PAC of a service ticket made from the TGT PAC v:
+// the TGT's buffers without the attributes and requestor, which belong
+// in TGTs only, and without PKINIT credentials (AS replies only).
+func servicePAC(v *tgtPAC) (*pac.PAC, error) {
+	in, err := v.pac()
+	if err != nil {
+		return nil, err
 	}
 	out := *in
 	out.Attributes, out.Requestor = nil, nil
 	out.Other = nil
 	for _, b := range in.Other {
-		if b.Type != pac.TypeCredentialInfo { // AS replies only (PKINIT)
+		if b.Type != pac.TypeCredentialInfo {
 			out.Other = append(out.Other, b)
 		}
 	}
-	t.pac, t.pacFrom = &out, v
+	return &out, nil
 }
 
 // errTGTPAC turns a PAC failure in a TGT into the KRB-ERROR: the ticket

@@ -803,3 +803,38 @@ func TestPACThousandGroups(t *testing.T) {
 		t.Errorf("replies of %d and %d bytes fit in UDP; the README says they need TCP", len(asRep), len(tgsRep))
 	}
 }
+
+// Tickets for kadmin/changepw carry a PAC without the ticket and full
+// signatures (MS-PAC 2.8.3), from the AS and from the TGS.
+func TestPACChangepwNoTicketSignature(t *testing.T) {
+	e := newEnv(t)
+	e.r.AddService(t, "kadmin/changepw", admin.ServiceOptions{})
+	e.refresh()
+	tg := e.login("alice", alicePW)
+	r := e.asReq("alice").withTimestamp(t, alicePW, t0)
+	r.sname, r.nonce = "kadmin/changepw", 5
+	ke, rep, _ := e.handle(r.bytes())
+	if ke != nil {
+		t.Fatal(ke.EText)
+	}
+	var kr krb5.KDCRep
+	_ = kr.Unmarshal(rep)
+	for name, tk := range map[string]krb5.Ticket{"AS": kr.Ticket, "TGS": e.serviceTicket(tg, "kadmin/changepw", nil)} {
+		etp, p := e.ticketPAC(tk, "kadmin/changepw")
+		if p == nil {
+			t.Fatalf("%s: no PAC", name)
+		}
+		if p.TicketSignature != nil || p.FullSignature != nil || p.Requestor != nil || p.Attributes != nil {
+			t.Errorf("%s: kadmin/changepw PAC has ticket/full signatures or TGT-only buffers", name)
+		}
+		if err := p.VerifyServerSignature(e.signingKey("kadmin/changepw", tk.EncPart.EType)); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+		if err := p.VerifyKDCSignature(e.signingKey("krbtgt", aes256)); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+		if err := p.VerifyClientInfo(etp.AuthTime, etp.CName); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}

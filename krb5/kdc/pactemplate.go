@@ -166,11 +166,15 @@ func (x *exchange) signServicePAC(t *ticket, opt pac.SignOptions) ([]byte, error
 	kt, _ := kcrypto.ChecksumTypeFor(opt.KDCKey.Key.EType())
 	tp := t.pacFrom.svc.Load()
 	if tp == nil || tp.serverType != st || tp.kdcType != kt {
-		raw, err := t.pac.Sign(opt)
+		p, err := servicePAC(t.pacFrom)
 		if err != nil {
 			return nil, err
 		}
-		if tp = newServicePACTemplate(t.pac); tp != nil {
+		raw, err := p.Sign(opt)
+		if err != nil {
+			return nil, err
+		}
+		if tp = newServicePACTemplate(p); tp != nil {
 			t.pacFrom.svc.Store(tp)
 		}
 		return raw, nil

@@ -19,7 +19,7 @@ type tgsAuth struct {
 	subkey  *kcrypto.Key // nil when the authenticator has none
 	krbtgt  *principal
 	tgtKey  *principalKey // the krbtgt key the TGT is encrypted with
-	pac     *verifiedPAC  // the TGT's PAC
+	pac     *tgtPAC       // the TGT's verified PAC
 }
 
 // tgs answers a TGS-REQ (RFC 4120 3.3).
@@ -68,7 +68,7 @@ func (x *exchange) tgs() ([]byte, error) {
 		return nil, err
 	}
 	if client != nil {
-		if err := x.checkRequestor(a.pac.pac, client); err != nil {
+		if err := x.checkRequestor(a.pac, client); err != nil {
 			return nil, err
 		}
 	}
@@ -109,7 +109,9 @@ func (x *exchange) tgs() ([]byte, error) {
 		return nil, err
 	}
 	t.crealm = a.tgt.CRealm
-	pacForTicket(t, a.pac, server)
+	if err := pacForTicket(t, a.pac, server); err != nil {
+		return nil, err
+	}
 	if opts.Has(krb5.KDCOptCanonicalize) {
 		t.srealm = k.realm
 	}
@@ -268,7 +270,9 @@ func (x *exchange) renew(a *tgsAuth) ([]byte, error) {
 		return nil, errTGTPAC(err)
 	}
 	t := &ticket{enc: enc, sname: *x.req.ReqBody.SName, crealm: a.tgt.CRealm, srealm: x.req.ReqBody.Realm, server: server, sessKey: sk}
-	pacForTicket(t, a.pac, server)
+	if err := pacForTicket(t, a.pac, server); err != nil {
+		return nil, err
+	}
 	x.res.EType = sk.EType()
 	replyKey, usage := a.sessKey, kcrypto.UsageTGSRepEncPartSessionKey
 	if a.subkey != nil {

@@ -70,9 +70,10 @@ type ticket struct {
 	// pac, when set, is signed and put first in the authorization-data
 	// by reply, once every other field of the ticket is final.
 	pac *pac.PAC
-	// pacFrom is the TGT PAC a service ticket's pac was copied from; it
-	// keeps the encoding that reply reuses.
-	pacFrom *verifiedPAC
+	// pacFrom, for a service ticket issued by the TGS, is the TGT PAC
+	// whose buffers its PAC carries; reply signs it through the encoding
+	// the TGT PAC keeps.
+	pacFrom *tgtPAC
 }
 
 // newTicket applies the request's options within the realm's limits (and
@@ -195,7 +196,7 @@ func truncTime(t time.Time) time.Time {
 // reply encrypts the ticket under the service's key and the enc-part
 // under the reply key, and encodes the KDC-REP.
 func (x *exchange) reply(mt krb5.MsgType, t *ticket, replyKey *kcrypto.Key, usage kcrypto.Usage, padata krb5.MethodData) ([]byte, error) {
-	if t.pac != nil {
+	if t.pac != nil || t.pacFrom != nil {
 		if err := x.signPAC(t); err != nil {
 			return nil, err
 		}
