@@ -239,9 +239,13 @@ func (a *Authenticator) fail(w http.ResponseWriter, r *http.Request, out []byte,
 	if e.Code == NoCredentials {
 		level = slog.LevelDebug // the first leg of every Negotiate exchange
 	}
+	var principal string
+	if ge := (*gss.Error)(nil); errors.As(err, &ge) {
+		principal = ge.Principal
+	}
 	a.log.Log(r.Context(), level, "authentication failed",
 		"op", "httpauth.negotiate", "code", e.logCode(), "reason", e.Reason, "hint", e.ErrorHint(),
-		"principal", "", "remote", r.RemoteAddr)
+		"principal", principal, "remote", r.RemoteAddr)
 	w.WriteHeader(http.StatusUnauthorized)
 	_, _ = w.Write([]byte("401 Unauthorized: " + e.Reason + "\n"))
 }

@@ -190,8 +190,17 @@ func fail(c Code, kc krb5.ErrorCode, hint, format string, args ...any) *Error {
 	return &Error{Code: c, Reason: reason, Hint: hint, Err: &krb5.Error{Code: kc, Reason: reason}}
 }
 
-func (a *Acceptor) accept(req *krb5.APReq, o AcceptOptions) (*Context, []byte, error) {
+func (a *Acceptor) accept(req *krb5.APReq, o AcceptOptions) (_ *Context, _ []byte, err error) {
 	now := a.cfg.Time()
+	// Once the ticket is open the client is known; failures after that
+	// name it for the server's log.
+	var client string
+	defer func() {
+		var ge *Error
+		if err != nil && client != "" && errors.As(err, &ge) && ge.Principal == "" {
+			ge.Principal = client
+		}
+	}()
 	t := &req.Ticket
 	service := t.SName.String() + "@" + t.Realm
 	if req.APOptions.Has(krb5.APOptUseSessionKey) {
@@ -227,7 +236,7 @@ func (a *Acceptor) accept(req *krb5.APReq, o AcceptOptions) (*Context, []byte, e
 	if err := auth.Unmarshal(plainAuth); err != nil {
 		return nil, nil, fail(DefectiveToken, krb5.KRBAPErrModified, "", "the authenticator is malformed")
 	}
-	client := etp.CName.String() + "@" + etp.CRealm
+	client = etp.CName.String() + "@" + etp.CRealm
 	if !auth.CName.Equal(etp.CName) || auth.CRealm != etp.CRealm {
 		return nil, nil, fail(DefectiveToken, krb5.KRBAPErrBadMatch, "",
 			"the authenticator names %s@%s but the ticket is for %s", auth.CName, auth.CRealm, client)

@@ -265,6 +265,9 @@ func TestReplay(t *testing.T) {
 	if CodeOf(err) != Replay || !strings.Contains(err.Error(), "request is a replay") {
 		t.Fatalf("replayed token: %v", err)
 	}
+	if ge := (*Error)(nil); !errors.As(err, &ge) || ge.Principal != "alice@"+testRealm {
+		t.Fatalf("the refusal does not name the client for the log: %+v", ge)
+	}
 	// A second, legitimately made token in the same microsecond from the
 	// same client is not a replay.
 	_, tok2 := initiatorAt(t, c, tNow, InitiatorConfig{})

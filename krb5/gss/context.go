@@ -73,8 +73,14 @@ func (c *Context) Identity() *auth.Identity {
 		if s := li.UserSID(); !s.IsZero() {
 			id.SID = s.String()
 		}
+		// Windows PACs list the primary group in GroupIds too; list
+		// each SID once.
+		seen := map[string]bool{}
 		for _, g := range li.GroupSIDs() {
-			id.Groups = append(id.Groups, auth.Group{SID: g.SID.String()})
+			if sid := g.SID.String(); !seen[sid] {
+				seen[sid] = true
+				id.Groups = append(id.Groups, auth.Group{SID: sid})
+			}
 		}
 		if c.PAC.UPNDNSInfo != nil && c.PAC.UPNDNSInfo.SamName != "" {
 			id.User = c.PAC.UPNDNSInfo.SamName

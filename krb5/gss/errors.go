@@ -163,6 +163,9 @@ type Error struct {
 	Reason string
 	Hint   string
 	Err    error
+	// Principal is the client ("alice@REALM") when the acceptor got far
+	// enough to know it (the ticket decrypted), for the server's log.
+	Principal string
 }
 
 // Error renders "CODE: reason: cause", leaving out empty parts. The hint
