@@ -87,7 +87,7 @@ func (e *pacDumpError) Error() string {
 	}
 	return e.reason
 }
-func (e *pacDumpError) Unwrap() error      { return e.err }
+func (e *pacDumpError) Unwrap() error     { return e.err }
 func (e *pacDumpError) ErrorHint() string { return e.hint }
 
 func runPACDump(cmd *cobra.Command, o pacDumpOptions) error {
