@@ -97,13 +97,22 @@ func StartKDC(t testing.TB, r *Realm, cfg kdc.Config, scfg kdc.ServeConfig) *KDC
 	if err != nil {
 		t.Fatal(err)
 	}
-	udp, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tcp, err := net.Listen("tcp", udp.LocalAddr().String())
-	if err != nil {
-		t.Fatal(err)
+	// UDP and TCP share one port number; the kernel picks a free UDP
+	// port whose TCP twin may be taken, so try a few.
+	var udp *net.UDPConn
+	var tcp net.Listener
+	for attempt := 0; ; attempt++ {
+		udp, err = net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tcp, err = net.Listen("tcp", udp.LocalAddr().String()); err == nil {
+			break
+		}
+		udp.Close()
+		if attempt == 20 {
+			t.Fatal(err)
+		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
