@@ -1,5 +1,6 @@
 // Package httpauth puts HTTP Negotiate (RFC 4559: Kerberos through
-// SPNEGO) in front of net/http handlers and behind net/http clients.
+// SPNEGO) and TLS client certificates in front of net/http handlers, and
+// Negotiate behind net/http clients.
 //
 // Server side: an Authenticator's Middleware verifies the
 // "Authorization: Negotiate <base64>" header of every request with a
@@ -23,6 +24,17 @@
 // fetched from the KDC with the cache's TGT when not cached), verifies the
 // server's mutual-authentication token before returning the response, and
 // retries once with a fresh ticket when the server refuses the first.
+//
+// Client certificates: a TLSAuthenticator checks the certificate of each
+// request's TLS connection against the realm CA (chain, validity,
+// clientAuth, revocation with hard fail, through a pki.Verifier) and maps
+// it to an account (pki.Mapper: strong mapping, disabled and locked
+// accounts refused, groups from the account DB), giving an identity with
+// Method auth.MethodTLS. ServerTLSConfig builds the server's tls.Config
+// (TLS 1.2/1.3, certificate required in the handshake). Refusals are
+// answered in HTTP, so the client reads the reason: 401 when the
+// certificate fails, 403 when its account is refused; verifying in the
+// handshake instead is an option, at the cost of a reasonless TLS alert.
 //
 // Failures are *Error values with a Code, a Reason safe to show the peer
 // and a Hint for the operator; GSS refusals wrap the *gss.Error that says

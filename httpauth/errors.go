@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/warden-auth/warden/krb5/gss"
+	"github.com/warden-auth/warden/pki"
 )
 
 // Code classifies an httpauth failure. New codes may be added at the end.
@@ -38,6 +39,13 @@ const (
 	// NoTicket: client side; no service ticket could be had for the
 	// server (no TGT, KDC refusal, ...).
 	NoTicket
+	// NoClientCertificate: client-certificate authentication, and the
+	// request came without TLS or without a client certificate.
+	NoClientCertificate
+	// CertificateRejected: the client certificate was refused; Err is
+	// the *pki.Error that says why (expired, revoked, unknown issuer,
+	// unmapped, disabled account, ...).
+	CertificateRejected
 )
 
 var codeNames = [...]string{
@@ -49,6 +57,8 @@ var codeNames = [...]string{
 	ConnectionStateRequired: "CONNECTION_STATE_REQUIRED",
 	MutualFailed:            "MUTUAL_FAILED",
 	NoTicket:                "NO_TICKET",
+	NoClientCertificate:     "NO_CLIENT_CERTIFICATE",
+	CertificateRejected:     "CERTIFICATE_REJECTED",
 }
 
 func (c Code) String() string {
@@ -69,22 +79,28 @@ type Error struct {
 }
 
 // Error renders "CODE: reason" (for Rejected, the GSS code: "KRB_AP_ERR_REPEAT:
-// request is a replay ..."), with the cause appended when it is not a GSS
-// error and adds something.
+// request is a replay ..."; for CertificateRejected, the PKI code:
+// "CERT_REVOKED: ..."), with the cause appended when it is neither and
+// adds something.
 func (e *Error) Error() string {
 	var b strings.Builder
 	var ge *gss.Error
+	var pe *pki.Error
 	isGSS := errors.As(e.Err, &ge)
-	if e.Code == Rejected && isGSS {
+	isPKI := !isGSS && errors.As(e.Err, &pe)
+	switch {
+	case e.Code == Rejected && isGSS:
 		b.WriteString(ge.Code.String())
-	} else {
+	case e.Code == CertificateRejected && isPKI:
+		b.WriteString(pe.Code.String())
+	default:
 		b.WriteString(e.Code.String())
 	}
 	if e.Reason != "" {
 		b.WriteString(": ")
 		b.WriteString(e.Reason)
 	}
-	if e.Err != nil && !isGSS {
+	if e.Err != nil && !isGSS && !isPKI {
 		if s := e.Err.Error(); !strings.Contains(e.Reason, s) {
 			b.WriteString(": ")
 			b.WriteString(s)
@@ -117,11 +133,16 @@ func (e *Error) ErrorHint() string {
 }
 
 // logCode is the code a log line names: the GSS code for a GSS refusal
-// (KRB_AP_ERR_REPEAT, ...), else the httpauth code.
+// (KRB_AP_ERR_REPEAT, ...), the PKI code for a certificate refusal
+// (CERT_REVOKED, ...), else the httpauth code.
 func (e *Error) logCode() string {
 	var ge *gss.Error
 	if errors.As(e.Err, &ge) {
 		return ge.Code.String()
+	}
+	var pe *pki.Error
+	if errors.As(e.Err, &pe) {
+		return pe.Code.String()
 	}
 	return e.Code.String()
 }
