@@ -65,6 +65,9 @@ func (s *Server) handler() http.Handler {
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
 	s.registerPKI(mux)
+	if err := s.registerPassthrough(mux); err != nil {
+		s.log.Error("passthrough validation unavailable", "op", "passthrough", "reason", err.Error())
+	}
 	return mux
 }
 
@@ -72,8 +75,11 @@ func (s *Server) handler() http.Handler {
 // down gracefully.
 func (s *Server) serveHTTPS(ctx context.Context) error {
 	srv := &http.Server{
-		Handler:           s.handler(),
-		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: s.tlsCert.get},
+		Handler: s.handler(),
+		TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: s.tlsCert.get,
+			// Application servers present their computer certificate for
+			// the passthrough API; it is checked there, not here.
+			ClientAuth: tls.RequestClientCert},
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,

@@ -1,0 +1,35 @@
+package server
+
+import (
+	"context"
+	"crypto/x509"
+	"net/http"
+
+	"github.com/warden-auth/warden/passthrough"
+	"github.com/warden-auth/warden/pki"
+)
+
+// registerPassthrough mounts the validation service for application
+// servers (NTLM today). Callers authenticate with a client certificate
+// of their computer account, issued by the realm CA; the listener asks
+// for one in every handshake but leaves checking it to the handler, so
+// that a refusal carries a readable reason.
+func (s *Server) registerPassthrough(mux *http.ServeMux) error {
+	if s.pki == nil {
+		return nil
+	}
+	svc, err := passthrough.New(passthrough.Config{Store: s.st})
+	if err != nil {
+		return err
+	}
+	v, err := pki.NewVerifier(pki.VerifierConfig{Roots: []*x509.Certificate{s.pki.CA()}, Revocation: s.pki})
+	if err != nil {
+		return err
+	}
+	m, err := pki.NewMapper(context.Background(), pki.MapperConfig{Store: s.st})
+	if err != nil {
+		return err
+	}
+	mux.Handle("POST "+passthrough.NTLMPath, passthrough.Handler(svc, passthrough.CertCaller(v, m), s.log))
+	return nil
+}
