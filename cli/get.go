@@ -29,6 +29,8 @@ type getOptions struct {
 	caCert   string
 	noMutual bool
 	timeout  time.Duration
+	cert     string
+	key      string
 }
 
 func newGetCmd() *cobra.Command {
@@ -41,26 +43,37 @@ presents a ticket for HTTP/<host> from the credential cache (getting one with
 the cache's TGT when needed, and storing it), and before printing anything it
 checks the server's proof of identity (mutual authentication). A refused
 ticket is retried once with a fresh one. Non-2xx answers are errors that quote
-the server's reason.`,
+the server's reason.
+
+With --auth tls it presents the client certificate of --cert/--key instead, and
+checks the server's certificate against the realm CA of --cacert for the host
+of URL: a certificate for other names, from another issuer or expired is
+refused before any request is sent, with the names and dates.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runGet(cmd, args[0], o) },
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.auth, "auth", "negotiate", "authentication method (negotiate)")
+	f.StringVar(&o.auth, "auth", "negotiate", "authentication method: negotiate (Kerberos) or tls (client certificate, with --cert and --key)")
+	f.StringVar(&o.cert, "cert", "", "--auth tls: PEM client certificate (warden cert issue --account NAME --out NAME writes NAME.crt)")
+	f.StringVar(&o.key, "key", "", "--auth tls: PEM private key of --cert")
 	f.StringVarP(&o.ccache, "cache", "c", "", "credential cache (default $KRB5CCNAME or /tmp/krb5cc_<uid>)")
 	f.StringVar(&o.ccache, "ccache", "", "same as --cache")
 	f.StringVarP(&o.output, "output", "o", "", "write the body to this file instead of standard output")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "describe the exchange on standard error")
 	f.StringVar(&o.spn, "spn", "", "service principal to authenticate to (default HTTP/<host of URL>)")
-	f.StringVar(&o.caCert, "cacert", "", "PEM file of certificate authorities to trust for HTTPS, besides the system's")
+	f.StringVar(&o.caCert, "cacert", "", "PEM file of certificate authorities to trust for HTTPS, besides the system's (--auth tls: the realm CA, instead of the system's, checking the server's name with Warden's reasons)")
 	f.BoolVar(&o.noMutual, "no-mutual", false, "do not require the server to prove its identity")
 	f.DurationVar(&o.timeout, "timeout", time.Minute, "give up after this long")
 	return cmd
 }
 
 func runGet(cmd *cobra.Command, rawURL string, o getOptions) error {
-	if err := checkAuthMethods(o.auth); err != nil {
+	methods, err := parseAuthMethods(o.auth, false)
+	if err != nil {
 		return err
+	}
+	if methods["tls"] {
+		return runGetTLS(cmd, rawURL, o)
 	}
 	path, err := resolveCCache(o.ccache)
 	if err != nil {

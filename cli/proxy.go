@@ -3,11 +3,14 @@ package cli
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
@@ -17,9 +20,12 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/warden-auth/warden/config"
 	"github.com/warden-auth/warden/httpauth"
 	"github.com/warden-auth/warden/krb5/gss"
+	"github.com/warden-auth/warden/pki"
 	"github.com/warden-auth/warden/proxy"
+	"github.com/warden-auth/warden/server"
 )
 
 type proxyOptions struct {
@@ -37,6 +43,16 @@ type proxyOptions struct {
 	logFormat    string
 	requirePAC   bool
 	maxHeaderLen int
+
+	// client certificates (--auth tls)
+	caFile    string
+	data      string
+	certOnly  bool
+	realm     string
+	ocspURL   string
+	crlURL    string
+	freshness time.Duration
+	verifyAt  string
 }
 
 func newProxyCmd() *cobra.Command {
@@ -58,11 +74,29 @@ Any such header sent by the client is removed first. --require-group
 PATH=GROUP (repeatable) answers 403 under PATH to users outside GROUP (a SID,
 as "warden group add" prints it). The keytab is re-read when the file
 changes, so "warden keytab export" after a key rotation needs no restart.
-SIGINT or SIGTERM stops the proxy after the requests in flight.`,
+SIGINT or SIGTERM stops the proxy after the requests in flight.
+
+--auth tls authenticates by TLS client certificate instead (HTTPS with
+--tls-cert/--tls-key): the certificate must chain to the realm CA (--ca, or the
+CA of --data), be valid now, allow clientAuth and not be revoked (OCSP, then
+the CRL, from --ocsp-url/--crl-url or the certificate's own URLs, cached for
+--revocation-freshness; unknown status is refused); it is then mapped to its
+account in the account DB of --data (SID extension or explicit binding;
+disabled and locked accounts refused; the account's groups passed upstream).
+A proxy that cannot reach the account DB can use --cert-identity-only: the
+user and SID come from the certificate, there are no groups, and a disabled
+account is only kept out by revoking its certificates. Refusals are answered
+401 (certificate) or 403 (account) with the reason; --tls-verify-at handshake
+refuses during the handshake instead (the client sees a bare TLS alert).
+--auth negotiate,tls takes a certificate when the client presents one, and
+Negotiate otherwise.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, stop := signal.NotifyContext(ctx(cmd), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
+			if f := cmd.Flags().Lookup("data"); (f != nil && f.Changed) || os.Getenv("WARDEN_DATA") != "" {
+				o.data = dataDir(cmd)
+			}
 			return runProxy(c, cmd.ErrOrStderr(), o, nil)
 		},
 	}
@@ -71,7 +105,7 @@ SIGINT or SIGTERM stops the proxy after the requests in flight.`,
 	f.StringVar(&o.upstream, "upstream", "", "URL of the application to forward to (required)")
 	f.StringVar(&o.keytab, "keytab", "", "the service's keytab, e.g. from warden service add HTTP/host --keytab F (default $KRB5_KTNAME)")
 	f.StringVar(&o.principal, "principal", "", "accept only tickets for this service principal (default: any in the keytab)")
-	f.StringVar(&o.auth, "auth", "negotiate", "authentication methods offered (negotiate)")
+	f.StringVar(&o.auth, "auth", "negotiate", "authentication methods: negotiate, tls (client certificates), or negotiate,tls (a certificate when the client has one, else Negotiate)")
 	f.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate (chain)")
 	f.StringVar(&o.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
 	f.StringArrayVar(&o.groups, "require-group", nil, "PATH=GROUP: only members of GROUP (SID) may use paths under PATH (repeatable)")
@@ -81,13 +115,21 @@ SIGINT or SIGTERM stops the proxy after the requests in flight.`,
 	f.IntVar(&o.maxHeaderLen, "max-token-header", httpauth.DefaultMaxHeaderBytes, "longest Authorization header accepted, in bytes")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug logs every authenticated request; info logs refusals and reloads")
 	f.StringVar(&o.logFormat, "log-format", "text", "text or json")
+	f.StringVar(&o.caFile, "ca", "", "--auth tls: the realm CA certificate (warden cert ca -o F) that client certificates must chain to (default: the CA of --data)")
+	f.BoolVar(&o.certOnly, "cert-identity-only", false, "--auth tls without --data: take the user and SID from the certificate alone (no groups; disabled accounts are not refused, revoke their certificates)")
+	f.StringVar(&o.realm, "realm", "", "--cert-identity-only: the realm of the users (default: from the certificate's UPN)")
+	f.StringVar(&o.ocspURL, "ocsp-url", "", "--auth tls: OCSP responder for revocation, e.g. https://aa.example.test:8443/pki/ocsp (default: the certificate's AIA)")
+	f.StringVar(&o.crlURL, "crl-url", "", "--auth tls: CRL used when OCSP fails, e.g. https://aa.example.test:8443/pki/crl (default: the certificate's distribution point)")
+	f.DurationVar(&o.freshness, "revocation-freshness", 5*time.Minute, "--auth tls: a revocation is seen at most this long after it is made (revocation answers are cached this long)")
+	f.StringVar(&o.verifyAt, "tls-verify-at", "http", "--auth tls: where bad client certificates are refused: http (401/403 with the reason) or handshake (TLS alert, reason in the log only)")
 	return cmd
 }
 
 // runProxy runs the proxy until c ends. ready, when set, gets the
 // listening address once requests are accepted.
 func runProxy(c context.Context, stderr io.Writer, o proxyOptions, ready func(addr string)) error {
-	if err := checkAuthMethods(o.auth); err != nil {
+	methods, err := parseAuthMethods(o.auth, true)
+	if err != nil {
 		return err
 	}
 	if o.upstream == "" {
@@ -97,10 +139,10 @@ func runProxy(c context.Context, stderr io.Writer, o proxyOptions, ready func(ad
 	if err != nil {
 		return withHint(fmt.Errorf("--upstream %q: %v", o.upstream, err), "e.g. --upstream http://127.0.0.1:8080")
 	}
-	if o.keytab == "" {
+	if methods["negotiate"] && o.keytab == "" {
 		o.keytab = strings.TrimPrefix(os.Getenv("KRB5_KTNAME"), "FILE:")
 	}
-	if o.keytab == "" {
+	if methods["negotiate"] && o.keytab == "" {
 		return withHint(errors.New("--keytab is required"), "export the service's keys: warden service add HTTP/host.example.test --keytab http.keytab")
 	}
 	log, err := newLogger(stderr, o.logLevel, o.logFormat)
@@ -113,36 +155,56 @@ func runProxy(c context.Context, stderr io.Writer, o proxyOptions, ready func(ad
 		if err != nil {
 			return err
 		}
-		if !strings.HasPrefix(strings.ToUpper(r.Group), "S-1-") {
+		if methods["negotiate"] && !strings.HasPrefix(strings.ToUpper(r.Group), "S-1-") {
 			log.Warn("group rule names a group by name; Kerberos tickets carry group SIDs only, so it matches nobody until names are resolved",
 				"op", "proxy.config", "rule", g, "hint", "use the SID that warden group add printed (warden group list)")
 		}
 		rules = append(rules, r)
 	}
 	var tlsCfg *tls.Config
+	var serverCert tls.Certificate
 	acfg := httpauth.Config{Logger: log, RequireChannelBindings: o.requireCB, MaxHeaderBytes: o.maxHeaderLen}
 	switch {
 	case o.tlsCert != "" && o.tlsKey != "":
-		cert, err := tls.LoadX509KeyPair(o.tlsCert, o.tlsKey)
+		serverCert, err = tls.LoadX509KeyPair(o.tlsCert, o.tlsKey)
 		if err != nil {
 			return withHint(fmt.Errorf("TLS certificate: %w", err), "--tls-cert and --tls-key must be the PEM certificate and its key")
 		}
-		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-		acfg.ServerCertificate = httpauth.StaticCertificate(cert.Leaf)
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{serverCert}, MinVersion: tls.VersionTLS12}
+		acfg.ServerCertificate = httpauth.StaticCertificate(serverCert.Leaf)
 	case o.tlsCert != "" || o.tlsKey != "":
 		return withHint(errors.New("--tls-cert and --tls-key go together"), "give both, or neither for plain HTTP")
+	case methods["tls"]:
+		return withHint(errors.New("--auth tls needs HTTPS"), "add --tls-cert and --tls-key (a server certificate: warden cert issue --dns HOST --out web)")
 	case o.requireCB:
 		return withHint(errors.New("--require-channel-bindings needs HTTPS"), "add --tls-cert and --tls-key")
 	}
-	w, err := proxy.NewKeytabWatcher(o.keytab, gss.AcceptorConfig{Principal: o.principal, RequirePAC: o.requirePAC})
-	if err != nil {
-		return err
+	c, cancel := context.WithCancel(c)
+	defer cancel()
+	var a proxy.Authenticator
+	var keys string
+	if methods["negotiate"] {
+		w, err := proxy.NewKeytabWatcher(o.keytab, gss.AcceptorConfig{Principal: o.principal, RequirePAC: o.requirePAC})
+		if err != nil {
+			return err
+		}
+		w.Interval, w.Logger = o.keytabPoll, log
+		acfg.Acceptor = w.Acceptor
+		neg, err := httpauth.New(acfg)
+		if err != nil {
+			return err
+		}
+		go w.Run(c)
+		a, keys = neg, w.Keys()
 	}
-	w.Interval, w.Logger = o.keytabPoll, log
-	acfg.Acceptor = w.Acceptor
-	a, err := httpauth.New(acfg)
-	if err != nil {
-		return err
+	if methods["tls"] {
+		ta, done, err := clientCertAuth(c, log, o, a)
+		if err != nil {
+			return err
+		}
+		defer done()
+		a = ta
+		tlsCfg = ta.ServerTLSConfig(httpauth.TLSServerOptions{Certificates: []tls.Certificate{serverCert}, VerifyAtHandshake: o.verifyAt == "handshake"})
 	}
 	p, err := proxy.New(proxy.Config{Upstream: up, Auth: a, Rules: rules, Logger: log})
 	if err != nil {
@@ -156,28 +218,152 @@ func runProxy(c context.Context, stderr io.Writer, o proxyOptions, ready func(ad
 	if tlsCfg != nil {
 		scheme = "https"
 	}
-	c, cancel := context.WithCancel(c)
-	defer cancel()
-	go w.Run(c)
-	log.Info("proxy listening", "op", "proxy.start", "listen", scheme+"://"+ln.Addr().String(), "upstream", up.String(), "keys", w.Keys(), "rules", len(rules))
+	log.Info("proxy listening", "op", "proxy.start", "listen", scheme+"://"+ln.Addr().String(), "upstream", up.String(), "auth", o.auth, "keys", keys, "rules", len(rules))
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
 	return p.Serve(c, ln, tlsCfg)
 }
 
-// checkAuthMethods accepts the methods this build implements.
-func checkAuthMethods(list string) error {
+// clientCertAuth builds the client-certificate authenticator of --auth
+// tls: the realm CA from --ca or --data (the persistent flag), revocation over OCSP/CRL from the
+// AA, mapping in the account DB of --data (or from the certificate alone).
+// fallback, when set, takes requests without a certificate. done closes
+// the account DB.
+func clientCertAuth(c context.Context, log *slog.Logger, o proxyOptions, fallback proxy.Authenticator) (*httpauth.TLSAuthenticator, func(), error) {
+	done := func() {}
+	if o.verifyAt != "http" && o.verifyAt != "handshake" {
+		return nil, done, withHint(fmt.Errorf("--tls-verify-at %q", o.verifyAt), "use http (readable 401/403) or handshake")
+	}
+	var roots []*x509.Certificate
+	if o.caFile != "" {
+		b, err := os.ReadFile(o.caFile)
+		if err != nil {
+			return nil, done, withHint(err, "export the realm CA with: warden cert ca -o ca.crt")
+		}
+		if roots, err = parsePEMCerts(b); err != nil || len(roots) == 0 {
+			return nil, done, withHint(fmt.Errorf("--ca %s holds no PEM certificate", o.caFile), "export the realm CA with: warden cert ca -o ca.crt")
+		}
+	}
+	tcfg := httpauth.TLSConfig{Logger: log, Realm: o.realm}
+	if neg, ok := fallback.(*httpauth.Authenticator); ok {
+		tcfg.Fallback = neg
+	}
+	mapping := "certificate only (no groups; disabled accounts not refused)"
+	switch {
+	case o.data != "":
+		cfg, err := config.Load(o.data)
+		if err != nil {
+			return nil, done, withHint(err, "--data names the realm's data directory (warden init --data DIR)")
+		}
+		st, err := server.OpenStore(cfg)
+		if err != nil {
+			return nil, done, err
+		}
+		done = func() { st.Close() }
+		if len(roots) == 0 {
+			rec, err := st.CA(c)
+			if err != nil {
+				done()
+				return nil, func() {}, withHint(fmt.Errorf("the realm in %s has no CA: %w", o.data, err), "create it with: warden cert ca -o ca.crt --data "+o.data)
+			}
+			ca, err := x509.ParseCertificate(rec.CertDER)
+			if err != nil {
+				done()
+				return nil, func() {}, err
+			}
+			roots = []*x509.Certificate{ca}
+		}
+		m, err := pki.NewMapper(c, pki.MapperConfig{Store: st, AllowUPN: cfg.PKI.AllowUPNMapping})
+		if err != nil {
+			done()
+			return nil, func() {}, err
+		}
+		tcfg.Mapper = m
+		mapping = "account DB in " + o.data
+		if o.certOnly {
+			done()
+			return nil, func() {}, withHint(errors.New("--cert-identity-only and --data exclude each other"), "with --data, certificates are mapped in the account DB")
+		}
+	case o.certOnly:
+		tcfg.CertificateIdentity = true
+	default:
+		return nil, done, withHint(errors.New("--auth tls needs the account DB to map certificates to accounts"),
+			"give --data DIR (the realm's data directory), or --cert-identity-only to trust the SID in the certificate without groups")
+	}
+	if len(roots) == 0 {
+		done()
+		return nil, func() {}, withHint(errors.New("--auth tls needs the realm CA"), "give --ca ca.crt (from warden cert ca -o ca.crt) or --data DIR")
+	}
+	pool := x509.NewCertPool()
+	for _, r := range roots {
+		pool.AddCert(r)
+	}
+	rc := pki.NewRemoteChecker(pki.RemoteConfig{OCSPURL: o.ocspURL, CRLURL: o.crlURL, Freshness: o.freshness,
+		HTTPClient: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}})
+	v, err := pki.NewVerifier(pki.VerifierConfig{Roots: roots, Revocation: rc})
+	if err != nil {
+		done()
+		return nil, func() {}, err
+	}
+	tcfg.Verifier = v
+	ta, err := httpauth.NewTLS(tcfg)
+	if err != nil {
+		done()
+		return nil, func() {}, err
+	}
+	ocsp, crl := o.ocspURL, o.crlURL
+	if ocsp == "" {
+		ocsp = "from each certificate"
+	}
+	if crl == "" {
+		crl = "from each certificate"
+	}
+	log.Info("client certificates", "op", "proxy.config", "ca", roots[0].Subject.String(), "mapping", mapping,
+		"ocsp", ocsp, "crl", crl, "freshness", rc.Freshness().String(), "refuse_at", o.verifyAt)
+	return ta, done, nil
+}
+
+// parsePEMCerts reads every CERTIFICATE block.
+func parsePEMCerts(b []byte) ([]*x509.Certificate, error) {
+	var out []*x509.Certificate
+	for {
+		var blk *pem.Block
+		blk, b = pem.Decode(b)
+		if blk == nil {
+			return out, nil
+		}
+		if blk.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(blk.Bytes)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+}
+
+// parseAuthMethods reads --auth: a comma-separated list when several are
+// allowed (the proxy), else one method.
+func parseAuthMethods(list string, several bool) (map[string]bool, error) {
+	out := map[string]bool{}
 	for _, m := range strings.Split(list, ",") {
 		switch m = strings.ToLower(strings.TrimSpace(m)); m {
 		case "negotiate", "kerberos":
-		case "ntlm", "digest", "tls":
-			return withHint(fmt.Errorf("--auth %s is not available in this build", m), "use --auth negotiate (Kerberos)")
+			out["negotiate"] = true
+		case "tls":
+			out["tls"] = true
+		case "ntlm", "digest":
+			return nil, withHint(fmt.Errorf("--auth %s is not available in this build", m), "use --auth negotiate (Kerberos) or tls (client certificates)")
 		default:
-			return withHint(fmt.Errorf("--auth %q: unknown method", m), "use --auth negotiate")
+			return nil, withHint(fmt.Errorf("--auth %q: unknown method", m), "use --auth negotiate or tls")
 		}
 	}
-	return nil
+	if !several && len(out) > 1 {
+		return nil, withHint(fmt.Errorf("--auth %s: choose one method", list), "use --auth negotiate or --auth tls")
+	}
+	return out, nil
 }
 
 func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {

@@ -1,8 +1,9 @@
 // Package proxy is the authenticating reverse proxy behind `warden
 // proxy`: it puts any HTTP application behind Kerberos single sign-on
-// (HTTP Negotiate, through httpauth) and passes the verified identity
-// upstream in headers, as Apache's mod_auth_gssapi or IIS do for the
-// applications behind them.
+// (HTTP Negotiate, through httpauth) or TLS client certificates
+// (httpauth.TLSAuthenticator) and passes the verified identity upstream
+// in headers, as Apache's mod_auth_gssapi or IIS do for the applications
+// behind them.
 //
 // Upstream receives, for every request that authenticated:
 //
@@ -13,9 +14,11 @@
 //	X-Warden-Realm        EXAMPLE.TEST
 //	X-Warden-User-SID     S-1-5-21-…-1104 (when the ticket has a PAC)
 //	X-Warden-Group-SIDs   the group SIDs, comma-separated
-//	X-Warden-Auth-Method  kerberos
-//	X-Warden-Mutual       true when the client was sent the AP-REP
-//	X-Warden-Expires      when the user's ticket expires (RFC 3339)
+//	X-Warden-Auth-Method  kerberos (or tls)
+//	X-Warden-Mutual       true when the client was sent the AP-REP (always
+//	                      for tls)
+//	X-Warden-Expires      when the user's ticket (or certificate) expires
+//	                      (RFC 3339)
 //
 // plus X-Forwarded-For/-Host/-Proto. Any header the client sent that
 // upstream could mistake for these — X-Forwarded-User, X-Forwarded-Groups
@@ -76,12 +79,28 @@ func (e *Error) Error() string { return e.Reason }
 // ErrorHint returns the advice for the operator.
 func (e *Error) ErrorHint() string { return e.Hint }
 
+// Authenticator authenticates requests for the proxy:
+// *httpauth.Authenticator (Negotiate) or *httpauth.TLSAuthenticator
+// (client certificates, optionally falling back to Negotiate).
+type Authenticator interface {
+	// Middleware runs next with the identity in the request context, or
+	// answers the refusal itself.
+	Middleware(next http.Handler) http.Handler
+	// ConnContext sets up per-connection state (http.Server.ConnContext).
+	ConnContext(ctx context.Context, c net.Conn) context.Context
+}
+
+var (
+	_ Authenticator = (*httpauth.Authenticator)(nil)
+	_ Authenticator = (*httpauth.TLSAuthenticator)(nil)
+)
+
 // Config configures a Proxy.
 type Config struct {
 	// Upstream is the application's base URL (http or https). Required.
 	Upstream *url.URL
 	// Auth authenticates requests. Required.
-	Auth *httpauth.Authenticator
+	Auth Authenticator
 	// Rules require groups for path prefixes; the longest matching
 	// prefix decides, and any of its groups suffices. Prefixes match
 	// whole path segments, ignoring letter case, after the path is
@@ -99,7 +118,7 @@ type Config struct {
 // Proxy is an authenticating reverse proxy. It is an http.Handler; Serve
 // runs it on a listener with the per-connection state Negotiate needs.
 type Proxy struct {
-	auth    *httpauth.Authenticator
+	auth    Authenticator
 	rules   []ruleSet
 	rp      *httputil.ReverseProxy
 	handler http.Handler
