@@ -62,6 +62,7 @@ type demoRealm struct {
 	kdcAddr string
 	client  *client.Client
 	svcKT   *keytab.Keytab
+	srv     *server.Server
 }
 
 const (
@@ -74,6 +75,7 @@ func runDemo(c context.Context, out io.Writer, dir string) error {
 	if err != nil {
 		return err
 	}
+	cfg.HTTPS.Addr = "127.0.0.1:0" // OCSP and CRL for the mutual TLS scenarios
 	srv, err := server.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		return err
@@ -108,7 +110,7 @@ func runDemo(c context.Context, out io.Writer, dir string) error {
 	if err != nil {
 		return err
 	}
-	d := &demoRealm{dir: dir, realm: cfg.Realm, kdcAddr: srv.KDCAddr(), client: cl, svcKT: kt}
+	d := &demoRealm{dir: dir, realm: cfg.Realm, kdcAddr: srv.KDCAddr(), client: cl, svcKT: kt, srv: srv}
 
 	var rows []demoRow
 	for _, s := range []struct {
@@ -123,6 +125,8 @@ func runDemo(c context.Context, out io.Writer, dir string) error {
 		{"Kerberos: unknown service (refused, reason told)", d.unknownService, true},
 		{"Kerberos (HTTP Negotiate, mutual): client → warden proxy → app", d.httpNegotiate, false},
 		{"Kerberos (HTTP Negotiate): replayed token (refused, reason told)", d.httpReplay, true},
+		{"Mutual TLS: client certificate → warden proxy (OCSP, mapping) → app", d.mutualTLS, false},
+		{"Mutual TLS: revoked client certificate (refused, reason told)", d.mutualTLSRevoked, true},
 	} {
 		start := time.Now()
 		seen, err := s.run(c)
