@@ -188,6 +188,10 @@ func TestProxyFlagErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("KRB5_KTNAME", "")
+	tc := testkit.NewTLSCert(t, "web.cli.test")
+	tlsArgs := func(extra ...string) []string {
+		return append([]string{"proxy", "--upstream", "http://x", "--auth", "tls", "--tls-cert", tc.CertFile, "--tls-key", tc.KeyFile}, extra...)
+	}
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -201,8 +205,16 @@ func TestProxyFlagErrors(t *testing.T) {
 		{[]string{"proxy", "--upstream", "http://x", "--keytab", ktPath, "--require-group", "admin"}, `group rule "admin" is not PATH=GROUP`},
 		{[]string{"proxy", "--upstream", "http://x", "--keytab", ktPath + ".none"}, "cannot read the keytab"},
 		{[]string{"proxy", "--upstream", "http://x", "--keytab", ktPath, "--principal", "HTTP/other.cli.test"}, "the keytab has no keys for HTTP/other.cli.test"},
+		{[]string{"proxy", "--upstream", "http://x", "--auth", "tls"}, "--auth tls needs HTTPS"},
+		{tlsArgs(), "--auth tls needs the account DB to map certificates to accounts"},
+		{tlsArgs("--cert-identity-only"), "--auth tls needs the realm CA"},
+		{tlsArgs("--cert-identity-only", "--ca", tc.KeyFile), "holds no PEM certificate"},
+		{tlsArgs("--cert-identity-only", "--ca", tc.CertFile, "--tls-verify-at", "later"), `--tls-verify-at "later"`},
 		{[]string{"get", "ftp://x/"}, "not an http:// or https:// URL"},
 		{[]string{"get", "http://x/", "--auth", "digest"}, "--auth digest is not available in this build"},
+		{[]string{"get", "http://x/", "--auth", "negotiate,tls"}, "choose one method"},
+		{[]string{"get", "http://x/", "--auth", "tls"}, "--auth tls needs an https:// URL"},
+		{[]string{"get", "https://x/", "--auth", "tls"}, "--auth tls needs --cert and --key"},
 	} {
 		code, _, errOut := clientRun(t, tc.args...)
 		if code != 1 || !strings.Contains(errOut, tc.want) {
@@ -211,14 +223,18 @@ func TestProxyFlagErrors(t *testing.T) {
 	}
 }
 
-// The demo's HTTP rows run the proxy and pass.
+// The demo's HTTP and mutual TLS rows run the proxy and pass. Runs of
+// spaces (the table's padding) compare as one.
 func TestDemoHTTP(t *testing.T) {
 	out := mustRun(t, "", "demo")
+	squeeze := func(s string) string { return strings.Join(strings.Fields(s), " ") }
 	for _, want := range []string{
-		"Kerberos (HTTP Negotiate, mutual): client → warden proxy → app     ok      app saw X-Forwarded-User: alice@WARDEN.TEST",
-		"replayed token (refused, reason told)   ok      401: request is a replay",
+		"Kerberos (HTTP Negotiate, mutual): client → warden proxy → app ok app saw X-Forwarded-User: alice@WARDEN.TEST",
+		"replayed token (refused, reason told) ok 401: request is a replay",
+		"Mutual TLS: client certificate → warden proxy (OCSP, mapping) → app ok app saw X-Forwarded-User: alice@WARDEN.TEST",
+		"Mutual TLS: revoked client certificate (refused, reason told) ok 401 Unauthorized: CERT_REVOKED:",
 	} {
-		if !strings.Contains(out, want) {
+		if !strings.Contains(squeeze(out), want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
 	}
