@@ -265,10 +265,7 @@ func showAccount(cmd *cobra.Command, a *admin.Admin, name string) error {
 	// What the account's PAC says: its primary group and every group
 	// it is in, nested memberships expanded.
 	dom := a.Realm().DomainSID
-	primary, primaryName := store.RIDDomainUsers, "Domain Users"
-	if acct.Kind == store.KindComputer {
-		primary, primaryName = store.RIDDomainComputers, "Domain Computers"
-	}
+	primary, primaryName := store.PrimaryGroup(acct.Kind)
 	fmt.Fprintf(w, "Primary group:\t%s (%s)\n", primaryName, store.SID(dom, primary))
 	var gn []string
 	for _, g := range groups {

@@ -158,9 +158,13 @@ func (s *Service) identity(ctx context.Context, a *store.Account, realm store.Re
 	if err != nil {
 		return nil, err
 	}
-	// Every user's primary group is Domain Users (RID 513), as in the PAC.
-	id.Groups = append(id.Groups, auth.Group{SID: store.SID(realm.DomainSID, 513), Name: "Domain Users"})
+	// The implicit primary group first, as in the PAC.
+	rid, name := store.PrimaryGroup(a.Kind)
+	id.Groups = append(id.Groups, auth.Group{SID: store.SID(realm.DomainSID, rid), Name: name})
 	for _, g := range groups {
+		if g.RID == rid {
+			continue
+		}
 		id.Groups = append(id.Groups, auth.Group{SID: store.SID(realm.DomainSID, g.RID), Name: g.Name})
 	}
 	return id, nil

@@ -27,7 +27,13 @@ func (m *Mapper) Identity(ctx context.Context, cert *x509.Certificate) (*auth.Id
 		Mutual:  true,
 		Expires: cert.NotAfter,
 	}
+	// The implicit primary group first, as in a PAC and in NTLM results.
+	rid, name := store.PrimaryGroup(mp.Account.Kind)
+	id.Groups = append(id.Groups, auth.Group{SID: store.SID(m.realm.DomainSID, rid), Name: name})
 	for _, g := range mp.Groups {
+		if g.RID == rid {
+			continue
+		}
 		id.Groups = append(id.Groups, auth.Group{SID: store.SID(m.realm.DomainSID, g.RID), Name: g.Name})
 	}
 	return id, nil

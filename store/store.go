@@ -314,3 +314,13 @@ const (
 	RIDDomainComputers uint32 = 515
 	FirstRID           uint32 = 1000
 )
+
+// PrimaryGroup is the group every account of a kind belongs to
+// implicitly (its PAC primary group): Domain Computers for computers,
+// Domain Users for everyone else. MemberOf does not list it.
+func PrimaryGroup(k Kind) (rid uint32, name string) {
+	if k == KindComputer {
+		return RIDDomainComputers, "Domain Computers"
+	}
+	return RIDDomainUsers, "Domain Users"
+}
