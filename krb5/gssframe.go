@@ -78,10 +78,10 @@ func (t TokID) String() string {
 // caps HTTP Negotiate headers at 48 KiB by default).
 const DefaultMaxGSSTokenSize = 64 << 10
 
-// gssValidOID reports whether b is exactly one well-formed DER OBJECT
+// ValidOID reports whether b is exactly one well-formed DER OBJECT
 // IDENTIFIER: tag 06, minimal length, non-empty content, each
 // sub-identifier minimally encoded and terminated.
-func gssValidOID(b []byte) bool {
+func ValidOID(b []byte) bool {
 	s := cryptobyte.String(b)
 	var c cryptobyte.String
 	if !s.ReadASN1(&c, cbasn1.OBJECT_IDENTIFIER) || !s.Empty() || len(c) == 0 {
@@ -102,7 +102,7 @@ func gssValidOID(b []byte) bool {
 // OID inside a krb5 token is the standard krb5 OID even when SPNEGO
 // negotiated the Microsoft one. It fails only for a malformed mech.
 func WrapGSSToken(mech []byte, id TokID, msg []byte) ([]byte, error) {
-	if !gssValidOID(mech) {
+	if !ValidOID(mech) {
 		return nil, malformed("InitialContextToken", "thisMech")
 	}
 	n := len(mech) + 2 + len(msg)
@@ -150,7 +150,7 @@ func UnwrapGSSToken(b []byte, maxSize int) (mech []byte, id TokID, msg []byte, e
 		return nil, 0, nil, malformed(typ, "thisMech")
 	}
 	mechDER := start[:len(start)-len(body)]
-	if !gssValidOID(mechDER) {
+	if !ValidOID(mechDER) {
 		return nil, 0, nil, malformed(typ, "thisMech")
 	}
 	var tok uint16

@@ -70,7 +70,7 @@ func TestGSSOIDs(t *testing.T) {
 		if !bytes.Equal([]byte(tt.oid), extHex(t, tt.hex)) {
 			t.Errorf("%s = %x", tt.name, tt.oid)
 		}
-		if !gssValidOID([]byte(tt.oid)) {
+		if !ValidOID([]byte(tt.oid)) {
 			t.Errorf("%s not valid", tt.name)
 		}
 		if IsKerberosMech([]byte(tt.oid)) != tt.krb {

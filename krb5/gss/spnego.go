@@ -130,7 +130,7 @@ func EncodeMechTypeList(mechs [][]byte) ([]byte, error) {
 func encodeMechTypeList(e *der.Encoder, mechs [][]byte) error {
 	seq := e.Open(der.TagSequence)
 	for i, m := range mechs {
-		if !validOID(m) {
+		if !krb5.ValidOID(m) {
 			return &Error{Code: BadMech, Reason: fmt.Sprintf("mechTypes[%d] is not a DER OBJECT IDENTIFIER: %x", i, m)}
 		}
 		e.Raw(m)
@@ -192,7 +192,7 @@ func (t *NegTokenResp) Marshal() ([]byte, error) {
 	if t.NegState > RequestMIC {
 		return nil, &Error{Code: Failure, Reason: fmt.Sprintf("cannot encode %v", t.NegState)}
 	}
-	if t.SupportedMech != nil && !validOID(t.SupportedMech) {
+	if t.SupportedMech != nil && !krb5.ValidOID(t.SupportedMech) {
 		return nil, &Error{Code: BadMech, Reason: fmt.Sprintf("supportedMech is not a DER OBJECT IDENTIFIER: %x", t.SupportedMech)}
 	}
 	e := der.NewEncoder(make([]byte, 0, 48+len(t.ResponseToken)+len(t.MechListMIC)))
@@ -266,7 +266,7 @@ func ParseNegTokenInit(b []byte, maxSize int) (*NegTokenInit, error) {
 		return nil, defective(typ, "not a GSS InitialContextToken (60 ...) spanning the whole input")
 	}
 	var mech cryptobyte.String
-	if !app.ReadASN1Element(&mech, cbasn1.OBJECT_IDENTIFIER) || !validOID(mech) {
+	if !app.ReadASN1Element(&mech, cbasn1.OBJECT_IDENTIFIER) || !krb5.ValidOID(mech) {
 		return nil, defective(typ, "thisMech is not a DER OBJECT IDENTIFIER")
 	}
 	if string(mech) != krb5.OIDSPNEGO {
@@ -386,7 +386,7 @@ func ParseNegTokenResp(b []byte, maxSize int) (*NegTokenResp, error) {
 	}
 	if present {
 		var oid cryptobyte.String
-		if !f.ReadASN1Element(&oid, cbasn1.OBJECT_IDENTIFIER) || !f.Empty() || !validOID(oid) {
+		if !f.ReadASN1Element(&oid, cbasn1.OBJECT_IDENTIFIER) || !f.Empty() || !krb5.ValidOID(oid) {
 			return nil, defective(typ, "supportedMech is not one DER OBJECT IDENTIFIER")
 		}
 		t.SupportedMech = oid
@@ -420,7 +420,7 @@ func parseMechTypeList(typ string, f cryptobyte.String) (mechs [][]byte, raw []b
 			return nil, nil, defective(typ, fmt.Sprintf("more than %d mechTypes", MaxMechTypes))
 		}
 		var oid cryptobyte.String
-		if !list.ReadASN1Element(&oid, cbasn1.OBJECT_IDENTIFIER) || !validOID(oid) {
+		if !list.ReadASN1Element(&oid, cbasn1.OBJECT_IDENTIFIER) || !krb5.ValidOID(oid) {
 			return nil, nil, defective(typ, fmt.Sprintf("mechTypes[%d] is not a DER OBJECT IDENTIFIER", len(mechs)))
 		}
 		mechs = append(mechs, oid)
@@ -507,25 +507,6 @@ func defective(typ, what string) *Error {
 	return &Error{Code: DefectiveToken, Reason: "malformed " + typ + ": " + what}
 }
 
-// validOID reports whether b is exactly one DER OBJECT IDENTIFIER: tag 06,
-// minimal length, non-empty content, every sub-identifier minimally
-// encoded and terminated.
-func validOID(b []byte) bool {
-	s := cryptobyte.String(b)
-	var c cryptobyte.String
-	if !s.ReadASN1(&c, cbasn1.OBJECT_IDENTIFIER) || !s.Empty() || len(c) == 0 {
-		return false
-	}
-	start := true
-	for _, x := range c {
-		if start && x == 0x80 {
-			return false
-		}
-		start = x&0x80 == 0
-	}
-	return start
-}
-
 // validBitString reports whether b is exactly one DER BIT STRING element
 // with a sane unused-bits octet.
 func validBitString(b []byte) bool {
@@ -561,7 +542,7 @@ func MechName(oid []byte) string {
 // OIDString returns the dotted form of a DER OBJECT IDENTIFIER, e.g.
 // "1.3.6.1.5.5.2", or "invalid-oid:<hex>" when b is not one.
 func OIDString(b []byte) string {
-	if !validOID(b) {
+	if !krb5.ValidOID(b) {
 		return fmt.Sprintf("invalid-oid:%x", b)
 	}
 	s := cryptobyte.String(b)
