@@ -205,33 +205,37 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err != nil {
 			return nil, err
 		}
-		if resp.StatusCode != http.StatusUnauthorized {
+		if !challenged(resp, &peer) {
 			return resp, nil
 		}
-		if ok, _, _ := NegotiateChallenge(resp.Header); !ok {
-			return resp, nil
-		}
-		if resp.TLS != nil && len(resp.TLS.PeerCertificates) > 0 {
-			peer = resp.TLS.PeerCertificates[0]
-		}
-		drain(resp)
 	}
 	for attempt := 0; ; attempt++ {
 		resp, err := t.negotiate(req, attempt > 0, replayable, peer, res)
 		if err != nil {
 			return nil, err
 		}
-		if resp.StatusCode != http.StatusUnauthorized || attempt == 1 || !replayable || res.Authenticated {
+		if attempt == 1 || !replayable || res.Authenticated || !challenged(resp, &peer) {
 			return resp, nil
 		}
-		if ok, _, _ := NegotiateChallenge(resp.Header); !ok {
-			return resp, nil
-		}
-		if resp.TLS != nil && len(resp.TLS.PeerCertificates) > 0 {
-			peer = resp.TLS.PeerCertificates[0]
-		}
-		drain(resp)
 	}
+}
+
+// challenged reports whether resp is a 401 asking for Negotiate. If so,
+// the caller answers it with a token: resp is drained, and the server's
+// certificate, when it shows one, is noted in peer for the channel
+// bindings.
+func challenged(resp *http.Response, peer **x509.Certificate) bool {
+	if resp.StatusCode != http.StatusUnauthorized {
+		return false
+	}
+	if ok, _, _ := NegotiateChallenge(resp.Header); !ok {
+		return false
+	}
+	if resp.TLS != nil && len(resp.TLS.PeerCertificates) > 0 {
+		*peer = resp.TLS.PeerCertificates[0]
+	}
+	drain(resp)
+	return true
 }
 
 func (t *Transport) base() http.RoundTripper {
