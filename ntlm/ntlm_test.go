@@ -314,3 +314,17 @@ func FuzzAVPairs(f *testing.F) {
 		}
 	})
 }
+
+// curl offers only OEM strings in NEGOTIATE and follows the server's
+// choice: the challenge selects Unicode.
+func TestOEMOnlyNegotiate(t *testing.T) {
+	neg := (&Negotiate{Flags: FlagOEM | FlagNTLM | FlagExtendedSessionSecurity | FlagAlwaysSign}).Marshal()
+	_, ch, err := NewChallenge(serverCfg(), neg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := ParseChallenge(ch)
+	if !c.Flags.Has(FlagUnicode) {
+		t.Fatalf("challenge flags %#x lack Unicode", c.Flags)
+	}
+}

@@ -36,9 +36,9 @@ func NewChallenge(cfg ServerConfig, negotiate []byte) (*ServerContext, []byte, e
 	if err != nil {
 		return nil, nil, err
 	}
-	if !n.Flags.Has(FlagUnicode) {
-		return nil, nil, invalid("the client does not support Unicode; only NTLMv2 clients are accepted")
-	}
+	// Clients such as curl offer only OEM in NEGOTIATE and follow the
+	// server's choice; the challenge always selects Unicode, and
+	// ParseAuthenticate refuses an answer in OEM.
 	now, rnd := time.Now, cfg.Rand
 	if cfg.Time != nil {
 		now = cfg.Time
