@@ -11,7 +11,7 @@ heimdal_libs=(libasn1-8-heimdal libgssapi3-heimdal libhcrypto5-heimdal libhdb9-h
   libheimntlm0-heimdal libhx509-5-heimdal libkadm5clnt7-heimdal libkadm5srv8-heimdal
   libkafs0-heimdal libkrb5-26-heimdal libotp0-heimdal libroken19-heimdal libsl0-heimdal libedit2)
 apt_pkgs=(krb5-user krb5-kdc krb5-admin-server krb5-gss-samples curl python3-gssapi python3-requests-kerberos
-  samba-testsuite openssl "${heimdal_libs[@]}")
+  samba-testsuite openssl python3-ntlm-auth "${heimdal_libs[@]}")
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
