@@ -57,14 +57,32 @@ func (x *Sealer) Seal(rid uint32, s Secrets) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]byte, 1+x.aead.NonceSize(), 1+x.aead.NonceSize()+len(plain)+x.aead.Overhead())
+	defer clear(plain)
+	return x.seal(plain, sealAAD(rid))
+}
+
+// seal encrypts plain bound to aad: version(1) | nonce(12) | GCM(ciphertext+tag).
+func (x *Sealer) seal(plain, aad []byte) ([]byte, error) {
+	n := x.aead.NonceSize()
+	out := make([]byte, 1+n, 1+n+len(plain)+x.aead.Overhead())
 	out[0] = sealVersion
 	if _, err := rand.Read(out[1:]); err != nil {
 		return nil, err
 	}
-	out = x.aead.Seal(out, out[1:1+x.aead.NonceSize()], plain, sealAAD(rid))
-	clear(plain)
-	return out, nil
+	return x.aead.Seal(out, out[1:1+n], plain, aad), nil
+}
+
+// open decrypts a blob written by seal with the same aad; any failure is ErrSealed.
+func (x *Sealer) open(blob, aad []byte) ([]byte, error) {
+	n := x.aead.NonceSize()
+	if len(blob) < 1+n+x.aead.Overhead() || blob[0] != sealVersion {
+		return nil, ErrSealed
+	}
+	plain, err := x.aead.Open(nil, blob[1:1+n], blob[1+n:], aad)
+	if err != nil {
+		return nil, ErrSealed
+	}
+	return plain, nil
 }
 
 // Open decrypts a blob written by Seal for the account with this RID.
@@ -73,13 +91,9 @@ func (x *Sealer) Open(rid uint32, blob []byte) (Secrets, error) {
 	if len(blob) == 0 {
 		return s, nil
 	}
-	n := x.aead.NonceSize()
-	if len(blob) < 1+n+x.aead.Overhead() || blob[0] != sealVersion {
-		return s, ErrSealed
-	}
-	plain, err := x.aead.Open(nil, blob[1:1+n], blob[1+n:], sealAAD(rid))
+	plain, err := x.open(blob, sealAAD(rid))
 	if err != nil {
-		return s, ErrSealed
+		return s, err
 	}
 	defer clear(plain)
 	if err := json.Unmarshal(plain, &s); err != nil {
@@ -129,26 +143,12 @@ func LoadMasterKey(path string) ([]byte, error) {
 func blobAAD(label string) []byte { return append([]byte("warden-blob-v1:"), label...) }
 
 // SealBlob encrypts a secret that is not an account's (the CA key), bound
-// to label so it cannot be moved to another row:
-// version(1) | nonce(12) | GCM(ciphertext+tag).
+// to label so it cannot be moved to another row, in Seal's format.
 func (x *Sealer) SealBlob(label string, plain []byte) ([]byte, error) {
-	out := make([]byte, 1+x.aead.NonceSize(), 1+x.aead.NonceSize()+len(plain)+x.aead.Overhead())
-	out[0] = sealVersion
-	if _, err := rand.Read(out[1:]); err != nil {
-		return nil, err
-	}
-	return x.aead.Seal(out, out[1:1+x.aead.NonceSize()], plain, blobAAD(label)), nil
+	return x.seal(plain, blobAAD(label))
 }
 
 // OpenBlob decrypts a blob written by SealBlob with the same label.
 func (x *Sealer) OpenBlob(label string, blob []byte) ([]byte, error) {
-	n := x.aead.NonceSize()
-	if len(blob) < 1+n+x.aead.Overhead() || blob[0] != sealVersion {
-		return nil, ErrSealed
-	}
-	plain, err := x.aead.Open(nil, blob[1:1+n], blob[1+n:], blobAAD(label))
-	if err != nil {
-		return nil, ErrSealed
-	}
-	return plain, nil
+	return x.open(blob, blobAAD(label))
 }
