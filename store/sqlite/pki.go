@@ -163,19 +163,23 @@ func (d *DB) Certs(ctx context.Context, f store.CertFilter) ([]*store.Cert, erro
 	if f.RevokedOnly {
 		q += ` AND revoked <> 0`
 	}
-	q += ` ORDER BY not_before, serial`
-	rows, err := d.db.QueryContext(ctx, q, args...)
+	return queryAll(ctx, d.db, scanCert, q+` ORDER BY not_before, serial`, args...)
+}
+
+// queryAll runs a query and scans every row with scan.
+func queryAll[T any](ctx context.Context, db *sql.DB, scan func(row) (T, error), q string, args ...any) ([]T, error) {
+	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []*store.Cert
+	var out []T
 	for rows.Next() {
-		c, err := scanCert(rows)
+		v, err := scan(rows)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, c)
+		out = append(out, v)
 	}
 	return out, rows.Err()
 }
@@ -284,18 +288,5 @@ func (d *DB) CertBindings(ctx context.Context, account string) ([]store.CertBind
 		q += ` WHERE a.name = ?`
 		args = append(args, account)
 	}
-	rows, err := d.db.QueryContext(ctx, q+` ORDER BY b.issuer, b.serial`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.CertBinding
-	for rows.Next() {
-		b, err := scanBinding(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, b)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, d.db, scanBinding, q+` ORDER BY b.issuer, b.serial`, args...)
 }
