@@ -1,7 +1,6 @@
 package ntlm
 
 import (
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rc4"
 	"encoding/binary"
@@ -125,6 +124,3 @@ func (c *Client) Authenticate(challenge []byte) ([]byte, *Session, error) {
 	}
 	return raw, newSession(exported, flags, true), nil
 }
-
-// equalMIC compares MICs in constant time.
-func equalMIC(a, b []byte) bool { return hmac.Equal(a, b) }

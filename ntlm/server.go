@@ -1,6 +1,7 @@
 package ntlm
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rc4"
 	"encoding/binary"
@@ -27,6 +28,7 @@ type ServerContext struct {
 	negotiate *Negotiate
 	challenge *Challenge
 	auth      *Authenticate
+	blob      *blob // the client's NTLMv2 blob, parsed once in Authenticate
 	used      bool
 }
 
@@ -85,7 +87,11 @@ func (s *ServerContext) Authenticate(authenticate []byte) (*Validation, error) {
 		return nil, &Error{Status: StatusNTLMBlocked, Reason: "the client answered with NTLMv1, which is refused",
 			Hint: "configure the client for NTLMv2 only (LmCompatibilityLevel 5)"}
 	}
-	s.auth = a
+	b, err := parseBlob(a.NTResponse[16:])
+	if err != nil {
+		return nil, err
+	}
+	s.auth, s.blob = a, b
 	return &Validation{ServerChallenge: s.challenge.ServerChallenge, User: a.User, Domain: a.Domain,
 		Workstation: a.Workstation, NTResponse: a.NTResponse, LMResponse: a.LMResponse}, nil
 }
@@ -97,13 +103,9 @@ func (s *ServerContext) Authenticate(authenticate []byte) (*Validation, error) {
 // bindings of the connection, nil when there are none; require refuses
 // clients that sent no bindings.
 func (s *ServerContext) Finish(sessionBaseKey [16]byte, bindings *[16]byte, require bool) (*Session, error) {
-	a := s.auth
+	a, b := s.auth, s.blob
 	if a == nil {
 		return nil, errorf(StatusLogonFailure, "Finish called before Authenticate")
-	}
-	b, err := parseBlob(a.NTResponse[16:])
-	if err != nil {
-		return nil, err
 	}
 	flags := a.Flags & s.challenge.Flags
 	exported := sessionBaseKey
@@ -121,7 +123,7 @@ func (s *ServerContext) Finish(sessionBaseKey [16]byte, bindings *[16]byte, requ
 		zeroed := append([]byte(nil), a.Raw...)
 		clear(zeroed[micOffset : micOffset+16])
 		want := hmacMD5(exported[:], s.negotiate.Raw, s.challenge.Raw, zeroed)
-		if !equalMIC(want, a.MIC) {
+		if !hmac.Equal(want, a.MIC) {
 			return nil, errorf(StatusMessageAltered, "the AUTHENTICATE message's MIC does not verify: a message of the exchange was altered")
 		}
 	}
@@ -142,14 +144,10 @@ func (s *ServerContext) Finish(sessionBaseKey [16]byte, bindings *[16]byte, requ
 // TargetSPN returns the service name the client said it was reaching,
 // and whether the client marked it untrusted.
 func (s *ServerContext) TargetSPN() (string, bool) {
-	if s.auth == nil {
+	if s.blob == nil {
 		return "", false
 	}
-	b, err := parseBlob(s.auth.NTResponse[16:])
-	if err != nil {
-		return "", false
-	}
-	return b.avPairs.String(AvTargetName), b.avPairs.Flags()&AvFlagUntrustedTarget != 0
+	return s.blob.avPairs.String(AvTargetName), s.blob.avPairs.Flags()&AvFlagUntrustedTarget != 0
 }
 
 // User returns the user and domain of the answer being validated.
