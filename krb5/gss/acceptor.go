@@ -183,6 +183,15 @@ func (a *Acceptor) errorToken(code krb5.ErrorCode, reason string, t *krb5.Ticket
 	return krb5.WrapKRB5Token(krb5.TokIDKRBError, b)
 }
 
+// Hints for refusals whose cause is on the client's side or in transit.
+const (
+	hintAltered  = "the token was altered on the way or made by a faulty client: get a fresh ticket (kinit, then retry) and check nothing rewrites the Authorization header"
+	hintEType    = "issue the service AES keys (warden service add/keytab export) and use an AES-capable client; RC4 needs AcceptorConfig.KeyOptions.AllowRC4"
+	hintBindings = "use a client that supports channel bindings (Extended Protection), or turn off RequireChannelBindings"
+	hintPAC      = "the ticket was altered, or issued with other keys than this keytab's: re-export the keytab if the service was re-keyed"
+	hintDeleg    = "retry without delegation (no -d / delegate flag) and report the client's version"
+)
+
 // fail builds an acceptor error carrying both the GSS code and the
 // Kerberos error code the KRB-ERROR token reports.
 func fail(c Code, kc krb5.ErrorCode, hint, format string, args ...any) *Error {
@@ -204,7 +213,7 @@ func (a *Acceptor) accept(req *krb5.APReq, o AcceptOptions) (_ *Context, _ []byt
 	t := &req.Ticket
 	service := t.SName.String() + "@" + t.Realm
 	if req.APOptions.Has(krb5.APOptUseSessionKey) {
-		return nil, nil, fail(Unavailable, krb5.KRBAPErrMethod, "", "user-to-user tickets (use-session-key) are not supported")
+		return nil, nil, fail(Unavailable, krb5.KRBAPErrMethod, "have the client request an ordinary service ticket", "user-to-user tickets (use-session-key) are not supported")
 	}
 	if a.want != nil && (!t.SName.Equal(*a.want) || a.realm != "" && t.Realm != a.realm) {
 		return nil, nil, fail(WrongService, krb5.KRBAPErrNotUs, "the client asked for the wrong service name, or this server is configured with the wrong principal",
@@ -222,23 +231,23 @@ func (a *Acceptor) accept(req *krb5.APReq, o AcceptOptions) (_ *Context, _ []byt
 	}
 	var etp krb5.EncTicketPart
 	if err := etp.Unmarshal(plain); err != nil {
-		return nil, nil, fail(DefectiveToken, krb5.KRBAPErrModified, "", "the ticket's encrypted part is malformed")
+		return nil, nil, fail(DefectiveToken, krb5.KRBAPErrModified, hintAltered, "the ticket's encrypted part is malformed")
 	}
 	sess, err := kcrypto.NewKey(etp.Key, a.cfg.KeyOptions)
 	if err != nil {
-		return nil, nil, fail(DefectiveCredential, krb5.KDCErrETypeNoSupp, "", "the ticket's session key is unusable: %v", err)
+		return nil, nil, fail(DefectiveCredential, krb5.KDCErrETypeNoSupp, hintEType, "the ticket's session key is unusable: %v", err)
 	}
 	plainAuth, err := sess.DecryptData(kcrypto.UsageAPReqAuthenticator, req.Authenticator)
 	if err != nil {
-		return nil, nil, fail(DefectiveToken, krb5.KRBAPErrBadIntegrity, "", "the authenticator does not decrypt with the ticket's session key")
+		return nil, nil, fail(DefectiveToken, krb5.KRBAPErrBadIntegrity, hintAltered, "the authenticator does not decrypt with the ticket's session key")
 	}
 	var auth krb5.Authenticator
 	if err := auth.Unmarshal(plainAuth); err != nil {
-		return nil, nil, fail(DefectiveToken, krb5.KRBAPErrModified, "", "the authenticator is malformed")
+		return nil, nil, fail(DefectiveToken, krb5.KRBAPErrModified, hintAltered, "the authenticator is malformed")
 	}
 	client = etp.CName.String() + "@" + etp.CRealm
 	if !auth.CName.Equal(etp.CName) || auth.CRealm != etp.CRealm {
-		return nil, nil, fail(DefectiveToken, krb5.KRBAPErrBadMatch, "",
+		return nil, nil, fail(DefectiveToken, krb5.KRBAPErrBadMatch, hintAltered,
 			"the authenticator names %s@%s but the ticket is for %s", auth.CName, auth.CRealm, client)
 	}
 	if err := a.checkTimes(&etp, &auth, now, client, service); err != nil {
@@ -272,17 +281,17 @@ func (a *Acceptor) accept(req *krb5.APReq, o AcceptOptions) (_ *Context, _ []byt
 			ctx.Flags &^= FlagDeleg
 		}
 	} else if o.RequireChannelBindings {
-		return nil, nil, fail(BadBindings, krb5.KRBAPErrModified, "", "channel bindings are required but the authenticator has no GSS checksum")
+		return nil, nil, fail(BadBindings, krb5.KRBAPErrModified, hintBindings, "channel bindings are required but the authenticator has no GSS checksum")
 	}
 	if req.APOptions.Has(krb5.APOptMutualRequired) {
 		ctx.Flags |= FlagMutual
 	}
 
 	if p, err := pac.FromTicket(&etp); err != nil {
-		return nil, nil, fail(DefectiveCredential, krb5.KRBAPErrModified, "", "the ticket's PAC is malformed: %v", err)
+		return nil, nil, fail(DefectiveCredential, krb5.KRBAPErrModified, hintPAC, "the ticket's PAC is malformed: %v", err)
 	} else if p != nil {
 		if err := p.VerifyServerSignature(pac.SigningKey{Key: skey, KVNO: kvno}); err != nil {
-			return nil, nil, fail(DefectiveCredential, krb5.KRBAPErrModified, "", "the ticket's PAC does not verify: %v", err)
+			return nil, nil, fail(DefectiveCredential, krb5.KRBAPErrModified, hintPAC, "the ticket's PAC does not verify: %v", err)
 		}
 		ctx.PAC = p
 	} else if a.cfg.RequirePAC {
@@ -294,7 +303,7 @@ func (a *Acceptor) accept(req *krb5.APReq, o AcceptOptions) (_ *Context, _ []byt
 	base, baseIsAcceptorSubkey := sess, false
 	if auth.Subkey != nil {
 		if base, err = kcrypto.NewKey(*auth.Subkey, a.cfg.KeyOptions); err != nil {
-			return nil, nil, fail(DefectiveToken, krb5.KDCErrETypeNoSupp, "", "the authenticator's subkey is unusable: %v", err)
+			return nil, nil, fail(DefectiveToken, krb5.KDCErrETypeNoSupp, hintEType, "the authenticator's subkey is unusable: %v", err)
 		}
 	}
 	initSeq := uint64(auth.SeqNumber)
@@ -417,7 +426,7 @@ func (a *Acceptor) checkTimes(etp *krb5.EncTicketPart, au *krb5.Authenticator, n
 func checkBindings(bnd [16]byte, o AcceptOptions) error {
 	if bnd == ([16]byte{}) {
 		if o.RequireChannelBindings {
-			return fail(BadBindings, krb5.KRBAPErrModified, "use a client that supports channel bindings (Extended Protection)",
+			return fail(BadBindings, krb5.KRBAPErrModified, hintBindings,
 				"channel bindings are required but the client sent none")
 		}
 		return nil
@@ -437,20 +446,20 @@ func checkBindings(bnd [16]byte, o AcceptOptions) error {
 func decodeDelegation(b []byte, sess *kcrypto.Key) (*Delegated, error) {
 	var cred krb5.KRBCred
 	if err := cred.Unmarshal(b); err != nil {
-		return nil, fail(DefectiveToken, krb5.KRBAPErrModified, "", "the delegated credentials are malformed")
+		return nil, fail(DefectiveToken, krb5.KRBAPErrModified, hintDeleg, "the delegated credentials are malformed")
 	}
 	plain, err := sess.DecryptData(kcrypto.UsageKrbCred, cred.EncPart)
 	if err != nil {
 		// Some clients send KRB-CRED with etype 0 (unencrypted), which
 		// RFC 4120 5.8 permits over a protected channel.
 		if cred.EncPart.EType != 0 {
-			return nil, fail(DefectiveToken, krb5.KRBAPErrBadIntegrity, "", "the delegated credentials do not decrypt with the session key")
+			return nil, fail(DefectiveToken, krb5.KRBAPErrBadIntegrity, hintDeleg, "the delegated credentials do not decrypt with the session key")
 		}
 		plain = cred.EncPart.Cipher
 	}
 	var part krb5.EncKrbCredPart
 	if err := part.Unmarshal(plain); err != nil || len(part.TicketInfo) == 0 || len(cred.Tickets) == 0 {
-		return nil, fail(DefectiveToken, krb5.KRBAPErrModified, "", "the delegated credentials are malformed")
+		return nil, fail(DefectiveToken, krb5.KRBAPErrModified, hintDeleg, "the delegated credentials are malformed")
 	}
 	return &Delegated{Ticket: cred.Tickets[0], Info: part.TicketInfo[0]}, nil
 }

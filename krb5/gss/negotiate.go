@@ -130,7 +130,7 @@ func (s *SPNEGOAcceptor) Step(in []byte) (out []byte, done bool, err error) {
 		return nil, false, err
 	}
 	if s.waitMIC {
-		return s.checkClientMIC(resp.MechListMIC, nil)
+		return s.checkClientMIC(resp.MechListMIC)
 	}
 	if resp.ResponseToken == nil {
 		return nil, false, &Error{Code: DefectiveToken, Reason: "the client's SPNEGO token carries no mechanism token"}
@@ -219,7 +219,7 @@ func (s *SPNEGOAcceptor) mechStep(tok, clientMIC []byte, first bool) ([]byte, bo
 			out, err := resp.Marshal()
 			return out, false, err
 		}
-		if _, _, err := s.checkClientMIC(clientMIC, nil); err != nil {
+		if _, _, err := s.checkClientMIC(clientMIC); err != nil {
 			return nil, false, err
 		}
 	}
@@ -229,7 +229,7 @@ func (s *SPNEGOAcceptor) mechStep(tok, clientMIC []byte, first bool) ([]byte, bo
 	return out, true, err
 }
 
-func (s *SPNEGOAcceptor) checkClientMIC(mic []byte, _ []byte) ([]byte, bool, error) {
+func (s *SPNEGOAcceptor) checkClientMIC(mic []byte) ([]byte, bool, error) {
 	if mic == nil {
 		return nil, false, &Error{Code: DefectiveToken, Reason: "the client did not send the mechListMIC that protects the mechanism choice"}
 	}
