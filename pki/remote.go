@@ -141,15 +141,7 @@ func (r *RemoteChecker) fetchOCSP(ctx context.Context, cert, issuer *x509.Certif
 		return Status{}, err
 	}
 	hreq.Header.Set("Content-Type", "application/ocsp-request")
-	resp, err := r.cfg.HTTPClient.Do(hreq)
-	if err != nil {
-		return Status{}, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return Status{}, fmt.Errorf("%s: HTTP %s", url, resp.Status)
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	body, err := r.fetch(hreq, "OCSP answer", maxOCSPAnswerSize)
 	if err != nil {
 		return Status{}, err
 	}
@@ -221,20 +213,9 @@ func (r *RemoteChecker) fetchCRL(ctx context.Context, url string, issuer *x509.C
 	if err != nil {
 		return nil, err
 	}
-	resp, err := r.cfg.HTTPClient.Do(hreq)
+	body, err := r.fetch(hreq, "CRL", r.cfg.MaxCRLSize)
 	if err != nil {
 		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s: HTTP %s", url, resp.Status)
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, r.cfg.MaxCRLSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(body)) > r.cfg.MaxCRLSize {
-		return nil, fmt.Errorf("CRL larger than %d bytes", r.cfg.MaxCRLSize)
 	}
 	list, err := x509.ParseRevocationList(body)
 	if err != nil {
@@ -247,4 +228,27 @@ func (r *RemoteChecker) fetchCRL(ctx context.Context, url string, issuer *x509.C
 		return nil, fmt.Errorf("CRL is stale (next update %s)", fmtTime(list.NextUpdate))
 	}
 	return list, nil
+}
+
+// maxOCSPAnswerSize caps a downloaded OCSP answer.
+const maxOCSPAnswerSize = 64 << 10
+
+// fetch sends hreq and returns the body of a 200 answer of at most limit bytes.
+func (r *RemoteChecker) fetch(hreq *http.Request, what string, limit int64) ([]byte, error) {
+	resp, err := r.cfg.HTTPClient.Do(hreq)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s: HTTP %s", hreq.URL, resp.Status)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(body)) > limit {
+		return nil, fmt.Errorf("%s from %s is larger than %d bytes", what, hreq.URL, limit)
+	}
+	return body, nil
 }
