@@ -253,7 +253,11 @@ func TestWardenInitiatorToMITGSSServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cred := &gss.Credential{Client: st.Client, Server: st.Server, Key: st.Key, Ticket: st.Ticket, AuthTime: st.AuthTime, EndTime: st.EndTime, Flags: st.Flags}
+	cc := st.CCache()
+	cred, err := gss.CredentialFromCCache(&cc)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	var conn net.Conn
 	for i := 0; i < 100; i++ {
