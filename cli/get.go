@@ -122,11 +122,7 @@ func runGet(cmd *cobra.Command, rawURL string, o getOptions) error {
 	}
 	resp, err := (&http.Client{Transport: tr, Timeout: o.timeout}).Do(req)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) && !ue.Timeout() {
-			return ue.Err // the cause, with its hint; the URL is the one given
-		}
-		return err
+		return urlCause(err)
 	}
 	defer resp.Body.Close()
 	if o.verbose {
@@ -136,22 +132,34 @@ func runGet(cmd *cobra.Command, rawURL string, o getOptions) error {
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return statusError(resp, &res)
 	}
-	out := cmd.OutOrStdout()
-	if o.output != "" {
-		f, err := os.Create(o.output)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		out = f
+	return writeBody(cmd, o.output, resp.Body)
+}
+
+// urlCause returns the cause of an http.Client error (with its hint; the
+// URL is the one given), or the error itself for a timeout.
+func urlCause(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) && !ue.Timeout() {
+		return ue.Err
 	}
-	if _, err := io.Copy(out, resp.Body); err != nil {
+	return err
+}
+
+// writeBody copies body to the --output file, or to standard output.
+func writeBody(cmd *cobra.Command, output string, body io.Reader) error {
+	if output == "" {
+		_, err := io.Copy(cmd.OutOrStdout(), body)
 		return err
 	}
-	if f, ok := out.(*os.File); ok && o.output != "" {
-		return f.Close()
+	f, err := os.Create(output)
+	if err != nil {
+		return err
 	}
-	return nil
+	defer f.Close()
+	if _, err := io.Copy(f, body); err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 func describeAuth(w io.Writer, res *httpauth.Result) {
@@ -176,22 +184,38 @@ func describeAuth(w io.Writer, res *httpauth.Result) {
 	}
 }
 
+// serverReason is the server's reason for a non-2xx answer: the first
+// line of a text body, without the status it repeats; "" when there is
+// none.
+func serverReason(resp *http.Response) string {
+	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
+		return ""
+	}
+	line, _ := bufio.NewReader(io.LimitReader(resp.Body, 4096)).ReadString('\n')
+	line = strings.TrimPrefix(strings.TrimSpace(line), resp.Status+": ")
+	if line == resp.Status {
+		return ""
+	}
+	return line
+}
+
+// httpError is "HTTP <status>: <reason>", or "HTTP <status>" with no
+// reason.
+func httpError(resp *http.Response, reason string) error {
+	if reason == "" {
+		return fmt.Errorf("HTTP %s", resp.Status)
+	}
+	return fmt.Errorf("HTTP %s: %s", resp.Status, reason)
+}
+
 // statusError turns a non-2xx answer into an error quoting the server's
 // reason (the first line of a text body).
 func statusError(resp *http.Response, res *httpauth.Result) error {
-	reason := ""
-	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
-		line, _ := bufio.NewReader(io.LimitReader(resp.Body, 4096)).ReadString('\n')
-		line = strings.TrimSpace(line)
-		line = strings.TrimPrefix(line, resp.Status+": ")
-		if line != "" && line != resp.Status {
-			reason = ": " + line
-		}
-	}
+	reason := serverReason(resp)
 	if reason == "" && res.Refusal != nil {
-		reason = ": " + res.Refusal.Error()
+		reason = res.Refusal.Error()
 	}
-	err := fmt.Errorf("HTTP %s%s", resp.Status, reason)
+	err := httpError(resp, reason)
 	switch {
 	case resp.StatusCode == http.StatusUnauthorized && res.Authenticated:
 		return withHint(err, "the server accepted the ticket for "+res.Service+"; the application behind it refused the request")

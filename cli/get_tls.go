@@ -1,11 +1,9 @@
 package cli
 
 import (
-	"bufio"
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -68,10 +66,7 @@ func runGetTLS(cmd *cobra.Command, rawURL string, o getOptions) error {
 	}
 	resp, err := (&http.Client{Transport: tr, Timeout: o.timeout}).Do(req)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) && !ue.Timeout() {
-			err = ue.Err
-		}
+		err = urlCause(err)
 		if pki.CodeOf(err) != 0 {
 			return err // server certificate refused: the reason and hint
 		}
@@ -92,33 +87,12 @@ func runGetTLS(cmd *cobra.Command, rawURL string, o getOptions) error {
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return tlsStatusError(resp)
 	}
-	out := cmd.OutOrStdout()
-	if o.output != "" {
-		f, err := os.Create(o.output)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if _, err := io.Copy(f, resp.Body); err != nil {
-			return err
-		}
-		return f.Close()
-	}
-	_, err = io.Copy(out, resp.Body)
-	return err
+	return writeBody(cmd, o.output, resp.Body)
 }
 
 // tlsStatusError quotes the server's reason for a non-2xx answer.
 func tlsStatusError(resp *http.Response) error {
-	reason := ""
-	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
-		line, _ := bufio.NewReader(io.LimitReader(resp.Body, 4096)).ReadString('\n')
-		line = strings.TrimPrefix(strings.TrimSpace(line), resp.Status+": ")
-		if line != "" && line != resp.Status {
-			reason = ": " + line
-		}
-	}
-	err := fmt.Errorf("HTTP %s%s", resp.Status, reason)
+	err := httpError(resp, serverReason(resp))
 	switch resp.StatusCode {
 	case http.StatusUnauthorized:
 		return withHint(err, "the server refused the client certificate; renew or re-issue it: warden cert issue --account NAME")
