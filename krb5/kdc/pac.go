@@ -333,7 +333,8 @@ func (x *exchange) verifyTGTPAC(a *tgsAuth, client *principal) (*tgtPAC, error) 
 	if err != nil {
 		return nil, errTGTPAC(err)
 	}
-	if err := p.VerifyServerSignature(pac.SigningKey{Key: a.tgtKey.key(), KVNO: a.tgtKey.kvno}); err != nil {
+	// A TGT's server signature is made with the krbtgt key: say so.
+	if err := p.VerifyServerSignature(pac.SigningKey{Key: a.tgtKey.key(), KVNO: a.tgtKey.kvno, Role: "krbtgt"}); err != nil {
 		return nil, errTGTPAC(err)
 	}
 	if err := verifyKDCKeyed(a.krbtgt, a.tgtKey, p.KDCSignature, p.VerifyKDCSignature); err != nil {

@@ -602,7 +602,7 @@ func TestTGTPACRefusals(t *testing.T) {
 			withPAC(x, resign(x, func(*pac.PAC) {}, pac.SignOptions{ServerKey: x.e.signingKey(service, aes256)}))
 		}, wantCode: krb5.KRBAPErrModified,
 			wantReason: func(*fix) string {
-				return "TGT PAC rejected: PAC server signature does not verify with the service key (kvno 1, aes256-cts-hmac-sha1-96)"
+				return "TGT PAC rejected: PAC server signature does not verify with the krbtgt key (kvno 1, aes256-cts-hmac-sha1-96)"
 			}},
 		{name: "PAC from another logon", change: func(x *fix) { x.etp.AuthTime = x.etp.AuthTime.Add(-time.Minute) },
 			wantCode: krb5.KRBAPErrModified,

@@ -327,6 +327,8 @@ func TestVerifyErrors(t *testing.T) {
 			"PAC server signature does not verify with the service key (kvno 3, aes256-cts-hmac-sha1-96)"},
 		{"service key of another enctype", p.VerifyServerSignature(SigningKey{Key: rc4, KVNO: 4}), KindSignature,
 			"PAC server signature is of type hmac-sha1-96-aes256 but the service key (kvno 4, arcfour-hmac) takes hmac-md5-arcfour"},
+		{"wrong krbtgt key (server signature of a TGT)", p.VerifyServerSignature(SigningKey{Key: other, KVNO: 2, Role: "krbtgt"}), KindSignature,
+			"PAC server signature does not verify with the krbtgt key (kvno 2, aes256-cts-hmac-sha1-96)"},
 		{"wrong krbtgt key", p.VerifyKDCSignature(SigningKey{Key: other, KVNO: 2}), KindSignature,
 			"PAC KDC signature does not verify with the krbtgt key (kvno 2, aes256-cts-hmac-sha1-96)"},
 		{"wrong krbtgt key (full)", p.VerifyFullSignature(SigningKey{Key: other, KVNO: 2}), KindSignature,

@@ -16,6 +16,11 @@ import (
 type SigningKey struct {
 	Key  *kcrypto.Key
 	KVNO uint32
+	// Role names the key in error reasons ("the krbtgt key (kvno 2,
+	// ...)"). Empty means the usual key of the signature: "service" for
+	// the server signature, "krbtgt" for the others. Set it to "krbtgt"
+	// when verifying the server signature of a TGT's PAC.
+	Role string
 }
 
 func (k SigningKey) describe(role string) string {
@@ -178,6 +183,9 @@ func (p *PAC) zeroed(types ...BufferType) []byte {
 // verify checks signature buffer t over data with key k.
 func (p *PAC) verify(t BufferType, k SigningKey, role string, data func() ([]byte, error)) error {
 	name := signatureNames[t]
+	if k.Role != "" {
+		role = k.Role
+	}
 	if p.Raw == nil {
 		return &Error{Kind: KindMissing, Buffer: t, Offset: -1,
 			Reason: fmt.Sprintf("cannot verify the PAC %s: the PAC was neither decoded nor signed", name)}
