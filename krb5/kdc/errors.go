@@ -86,6 +86,13 @@ func errWrongRealm(got, want string) *krb5.Error {
 		Hint:   "check default_realm and [realms] in krb5.conf"}
 }
 
+// errNoKrbtgtKey is the refusal when the TGS principal has no usable key
+// to sign or check a PAC with.
+func errNoKrbtgtKey() *krb5.Error {
+	return &krb5.Error{Code: krb5.KDCErrNullKey, Reason: "the realm's krbtgt account has no keys",
+		Hint: "the krbtgt account has no key of an enabled enctype: check its keys in the account DB (RC4-only keys need RC4 enabled)"}
+}
+
 func errBadOption(what string) *krb5.Error {
 	return &krb5.Error{Code: krb5.KDCErrBadOption, Reason: what}
 }

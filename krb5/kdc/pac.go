@@ -214,7 +214,7 @@ func (x *exchange) signPAC(t *ticket) error {
 	}
 	kk, ok := krbtgt.ticketKey()
 	if !ok {
-		return &krb5.Error{Code: krb5.KDCErrNullKey, Reason: "the realm's krbtgt account has no keys"}
+		return errNoKrbtgtKey()
 	}
 	sk, _ := t.server.ticketKey()
 	ad, err := pac.WithPAC(t.enc.AuthorizationData, nil)
@@ -443,7 +443,7 @@ func verifyKDCKeyed(krbtgt *principal, prefer *principalKey, sig *pac.SignatureD
 	if prefer == nil {
 		var ok bool
 		if prefer, ok = krbtgt.ticketKey(); !ok {
-			return &krb5.Error{Code: krb5.KDCErrNullKey, Reason: "the realm's krbtgt account has no keys"}
+			return errNoKrbtgtKey()
 		}
 	}
 	return verify(pac.SigningKey{Key: prefer.key(), KVNO: prefer.kvno})

@@ -53,7 +53,7 @@ const logonTimeOffset = 16 + 4
 func (x *exchange) tgtPAC(client, krbtgt *principal, cname krb5.PrincipalName, authTime time.Time, attrs uint32) (krb5.ADEntry, error) {
 	key, ok := krbtgt.ticketKey()
 	if !ok {
-		return krb5.ADEntry{}, &krb5.Error{Code: krb5.KDCErrNullKey, Reason: "the realm's krbtgt account has no keys"}
+		return krb5.ADEntry{}, errNoKrbtgtKey()
 	}
 	sk := pac.SigningKey{Key: key.key(), KVNO: key.kvno}
 	ct, _ := kcrypto.ChecksumTypeFor(key.etype)
