@@ -211,7 +211,7 @@ func (x *exchange) checkClientState(client *principal, sname *krb5.PrincipalName
 	if !a.PasswordExpires.IsZero() && !x.now.Before(a.PasswordExpires) && a.Flags&store.FlagPasswordNeverExpires == 0 {
 		// Only the password-changing service may be reached with an
 		// expired password.
-		if !(len(sname.NameString) == 2 && sname.NameString[0] == "kadmin" && sname.NameString[1] == "changepw") {
+		if !isChangepw(*sname) {
 			return errPasswordExpired(name, a.PasswordExpires)
 		}
 	}
