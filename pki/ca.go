@@ -137,6 +137,8 @@ type Authority struct {
 	ca    *x509.Certificate
 	key   crypto.Signer
 	ids   issuerIDs
+	// caSigner signs OCSP answers when there is no delegated responder.
+	caSigner *responder
 
 	mu        sync.Mutex // guards the fields below
 	crlDER    []byte
@@ -194,7 +196,11 @@ func New(ctx context.Context, cfg Config) (*Authority, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Authority{cfg: cfg, st: cfg.Store, realm: realm, ca: ca, key: key, ids: ids}, nil
+	caSigner, err := newResponder(key, ca, false)
+	if err != nil {
+		return nil, fmt.Errorf("realm CA key: %w", err)
+	}
+	return &Authority{cfg: cfg, st: cfg.Store, realm: realm, ca: ca, key: key, ids: ids, caSigner: caSigner}, nil
 }
 
 // CA returns the realm CA certificate.

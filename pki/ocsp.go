@@ -7,9 +7,9 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
-	"crypto/sha1"
-	"crypto/sha256"
-	"crypto/sha512"
+	_ "crypto/sha1" // hashes of OCSP CertIDs
+	_ "crypto/sha256"
+	_ "crypto/sha512"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -61,34 +61,34 @@ var hashOIDs = []struct {
 type issuerIDs map[crypto.Hash][2][]byte
 
 func newIssuerIDs(ca *x509.Certificate) (issuerIDs, error) {
-	var spki struct {
-		Algorithm pkix.AlgorithmIdentifier
-		PublicKey asn1.BitString
-	}
-	if _, err := asn1.Unmarshal(ca.RawSubjectPublicKeyInfo, &spki); err != nil {
+	pub, err := publicKeyBits(ca)
+	if err != nil {
 		return nil, err
 	}
 	ids := issuerIDs{}
 	for _, h := range hashOIDs {
-		ids[h.hash] = [2][]byte{digest(h.hash, ca.RawSubject), digest(h.hash, spki.PublicKey.RightAlign())}
+		ids[h.hash] = [2][]byte{digest(h.hash, ca.RawSubject), digest(h.hash, pub)}
 	}
 	return ids, nil
 }
 
-func digest(h crypto.Hash, b []byte) []byte {
-	switch h {
-	case crypto.SHA1:
-		s := sha1.Sum(b)
-		return s[:]
-	case crypto.SHA256:
-		s := sha256.Sum256(b)
-		return s[:]
-	case crypto.SHA384:
-		s := sha512.Sum384(b)
-		return s[:]
+// publicKeyBits returns the subjectPublicKey BIT STRING of a certificate,
+// what OCSP's issuerKeyHash and responderID byKey hash.
+func publicKeyBits(c *x509.Certificate) ([]byte, error) {
+	var spki struct {
+		Algorithm pkix.AlgorithmIdentifier
+		PublicKey asn1.BitString
 	}
-	s := sha512.Sum512(b)
-	return s[:]
+	if _, err := asn1.Unmarshal(c.RawSubjectPublicKeyInfo, &spki); err != nil {
+		return nil, err
+	}
+	return spki.PublicKey.RightAlign(), nil
+}
+
+func digest(h crypto.Hash, b []byte) []byte {
+	d := h.New()
+	d.Write(b)
+	return d.Sum(nil)
 }
 
 // OCSPCertID is one CertID of an OCSP request.
@@ -257,7 +257,7 @@ func (a *Authority) RespondOCSP(ctx context.Context, der []byte) ([]byte, OCSPAn
 	if err != nil {
 		return statusOnly(ocspMalformedRequest), OCSPAnswer{Refused: "malformedRequest"}, err
 	}
-	signer, signerCert, err := a.ocspSigner(ctx)
+	signer, err := a.ocspSigner(ctx)
 	if err != nil {
 		return statusOnly(ocspInternalError), OCSPAnswer{Refused: "internalError"}, err
 	}
@@ -278,7 +278,7 @@ func (a *Authority) RespondOCSP(ctx context.Context, der []byte) ([]byte, OCSPAn
 		}
 		singles = append(singles, singleResponse(id, st, now, now.Add(a.cfg.OCSPLifetime)))
 	}
-	resp, err := basicResponse(signer, signerCert, a.ca, singles, req.Nonce, now)
+	resp, err := signer.basicResponse(singles, req.Nonce, now)
 	if err != nil {
 		return statusOnly(ocspInternalError), OCSPAnswer{Serial: ans.Serial, Refused: "internalError"}, err
 	}
@@ -344,18 +344,10 @@ func singleResponse(id OCSPCertID, st certStatus, this, next time.Time) []byte {
 // basicResponse signs a ResponseData (responderID byKey) and wraps it in
 // a successful OCSPResponse, with the signer's certificate when it is a
 // delegated responder.
-func basicResponse(signer crypto.Signer, signerCert, ca *x509.Certificate, singles [][]byte, nonce []byte, produced time.Time) ([]byte, error) {
-	var spki struct {
-		Algorithm pkix.AlgorithmIdentifier
-		PublicKey asn1.BitString
-	}
-	if _, err := asn1.Unmarshal(signerCert.RawSubjectPublicKeyInfo, &spki); err != nil {
-		return nil, err
-	}
-	keyHash := sha1.Sum(spki.PublicKey.RightAlign())
+func (r *responder) basicResponse(singles [][]byte, nonce []byte, produced time.Time) ([]byte, error) {
 	var tb cryptobyte.Builder
 	tb.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1(cbasn1.Tag(2).ContextSpecific().Constructed(), func(b *cryptobyte.Builder) { b.AddASN1OctetString(keyHash[:]) })
+		b.AddASN1(cbasn1.Tag(2).ContextSpecific().Constructed(), func(b *cryptobyte.Builder) { b.AddASN1OctetString(r.keyHash) })
 		addGeneralizedTime(b, produced)
 		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
 			for _, s := range singles {
@@ -377,26 +369,22 @@ func basicResponse(signer crypto.Signer, signerCert, ca *x509.Certificate, singl
 	if err != nil {
 		return nil, err
 	}
-	algID, hash, err := signatureAlgorithmID(signer)
-	if err != nil {
-		return nil, err
-	}
 	signed := tbs
-	if hash != 0 {
-		signed = digest(hash, tbs)
+	if r.hash != 0 {
+		signed = digest(r.hash, tbs)
 	}
-	sig, err := signer.Sign(nil, signed, hash)
+	sig, err := r.key.Sign(nil, signed, r.hash)
 	if err != nil {
 		return nil, err
 	}
 	var bb cryptobyte.Builder
 	bb.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
 		b.AddBytes(tbs)
-		b.AddBytes(algID)
+		b.AddBytes(r.algID)
 		b.AddASN1BitString(sig)
-		if signerCert != ca {
+		if r.delegated {
 			b.AddASN1(cbasn1.Tag(0).ContextSpecific().Constructed(), func(b *cryptobyte.Builder) {
-				b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { b.AddBytes(signerCert.Raw) })
+				b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { b.AddBytes(r.cert.Raw) })
 			})
 		}
 	})

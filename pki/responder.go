@@ -10,25 +10,42 @@ import (
 	"github.com/warden-auth/warden/store"
 )
 
-// responder is a delegated OCSP responder: a key held in memory only and
-// its certificate from the CA.
+// responder signs OCSP answers: the CA's key, or a delegated responder's
+// (held in memory only) with its certificate from the CA. What every
+// answer needs of it (responderID, signature algorithm) is computed once.
 type responder struct {
-	key  crypto.Signer
-	cert *x509.Certificate
+	key       crypto.Signer
+	cert      *x509.Certificate
+	delegated bool        // include cert in answers
+	keyHash   []byte      // SHA-1 of the public key: the responderID byKey
+	algID     []byte      // DER AlgorithmIdentifier of the signature
+	hash      crypto.Hash // hash signed, 0 for Ed25519
 }
 
-// ocspSigner returns the key and certificate that sign OCSP answers: the
-// CA's, or a delegated responder's, issued on first use and re-issued
-// when less than half its lifetime is left.
-func (a *Authority) ocspSigner(ctx context.Context) (crypto.Signer, *x509.Certificate, error) {
+func newResponder(key crypto.Signer, cert *x509.Certificate, delegated bool) (*responder, error) {
+	pub, err := publicKeyBits(cert)
+	if err != nil {
+		return nil, err
+	}
+	algID, hash, err := signatureAlgorithmID(key)
+	if err != nil {
+		return nil, err
+	}
+	return &responder{key: key, cert: cert, delegated: delegated, keyHash: digest(crypto.SHA1, pub), algID: algID, hash: hash}, nil
+}
+
+// ocspSigner returns what signs OCSP answers: the CA, or a delegated
+// responder, issued on first use and re-issued when less than half its
+// lifetime is left.
+func (a *Authority) ocspSigner(ctx context.Context) (*responder, error) {
 	if !a.cfg.DelegatedResponder {
-		return a.key, a.ca, nil
+		return a.caSigner, nil
 	}
 	now := a.now()
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if r := a.responder; r != nil && now.Before(r.cert.NotAfter.Add(-DefaultResponderLife/2)) {
-		return r.key, r.cert, nil
+		return r, nil
 	}
 	tmpl := &x509.Certificate{
 		Subject:         pkix.Name{CommonName: a.realm.Name + " OCSP responder", Organization: []string{a.realm.Name}},
@@ -38,10 +55,14 @@ func (a *Authority) ocspSigner(ctx context.Context) (crypto.Signer, *x509.Certif
 	}
 	iss, err := a.issue(ctx, tmpl, sanNames{}, store.CertResponder, "", IssueRequest{Lifetime: DefaultResponderLife})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	a.responder = &responder{key: iss.Key, cert: iss.Cert}
-	return iss.Key, iss.Cert, nil
+	r, err := newResponder(iss.Key, iss.Cert, true)
+	if err != nil {
+		return nil, err
+	}
+	a.responder = r
+	return r, nil
 }
 
 // Status is the revocation status of a certificate as a checker found it.
