@@ -84,15 +84,22 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	if k.Realm() != cfg.Realm {
 		log.Warn("realm in the configuration differs from the account DB; serving the DB's", "config", cfg.Realm, "db", k.Realm())
 	}
-	ca, created, err := OpenPKI(context.Background(), cfg, st)
-	if err != nil {
-		k.Close()
-		st.Close()
-		return nil, err
-	}
-	if created {
-		log.Info("created the realm CA (it had none)", "op", "pki_ca", "realm", k.Realm(),
-			"subject", ca.CA().Subject.String(), "not_after", ca.CA().NotAfter.UTC().Format(time.RFC3339))
+	// The CA serves only over HTTPS (its endpoints, the listener's own
+	// certificate, passthrough callers); without the listener it is left
+	// alone, and not created.
+	var ca *pki.Authority
+	if cfg.HTTPS.Addr != "" {
+		var created bool
+		ca, created, err = OpenPKI(context.Background(), cfg, st)
+		if err != nil {
+			k.Close()
+			st.Close()
+			return nil, err
+		}
+		if created {
+			log.Info("created the realm CA (it had none)", "op", "pki_ca", "realm", k.Realm(),
+				"subject", ca.CA().Subject.String(), "not_after", ca.CA().NotAfter.UTC().Format(time.RFC3339))
+		}
 	}
 	m := newMetrics()
 	return &Server{cfg: cfg, log: log, st: st, kdc: k, metrics: m, pki: ca, pkiMetrics: newPKIMetrics(m.reg)}, nil
@@ -150,7 +157,7 @@ func (s *Server) KDCAddr() string { return s.tcp.Addr().String() }
 // Store returns the account DB.
 func (s *Server) Store() store.Store { return s.st }
 
-// PKI returns the realm CA.
+// PKI returns the realm CA; nil when HTTPS is off.
 func (s *Server) PKI() *pki.Authority { return s.pki }
 
 // KDC returns the KDC engine.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -159,5 +160,23 @@ func TestConfigRefusesUnknownKeys(t *testing.T) {
 	_, err := config.Load(cfg.Dir)
 	if err == nil || !strings.Contains(err.Error(), `unknown field "relam"`) {
 		t.Errorf("got %v", err)
+	}
+}
+
+// Without the HTTPS listener the daemon neither opens nor creates the
+// realm CA: nothing would serve it.
+func TestServeWithoutHTTPSLeavesTheCA(t *testing.T) {
+	cfg := newRealmDir(t)
+	cfg.HTTPS.Addr = ""
+	s, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Store().Close()
+	if s.PKI() != nil {
+		t.Error("PKI opened without HTTPS")
+	}
+	if _, err := s.Store().CA(context.Background()); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("CA after New without HTTPS: %v, want ErrNotFound", err)
 	}
 }
