@@ -57,12 +57,11 @@ type demoRow struct {
 
 // demoRealm is the running demo AA with its accounts.
 type demoRealm struct {
-	dir     string
-	realm   string
-	kdcAddr string
-	client  *client.Client
-	svcKT   *keytab.Keytab
-	srv     *server.Server
+	dir    string
+	realm  string
+	client *client.Client
+	svcKT  *keytab.Keytab
+	srv    *server.Server
 }
 
 const (
@@ -110,7 +109,7 @@ func runDemo(c context.Context, out io.Writer, dir string) error {
 	if err != nil {
 		return err
 	}
-	d := &demoRealm{dir: dir, realm: cfg.Realm, kdcAddr: srv.KDCAddr(), client: cl, svcKT: kt, srv: srv}
+	d := &demoRealm{dir: dir, realm: cfg.Realm, client: cl, svcKT: kt, srv: srv}
 
 	var rows []demoRow
 	for _, s := range []struct {
