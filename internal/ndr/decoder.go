@@ -229,6 +229,31 @@ func (d *Decoder) Conformance(field string, minElem int) int {
 	return int(n)
 }
 
+// CountedArray reads a count field and the unique pointer after it to a
+// conformant array (a "ULONG Count; [size_is(Count)] T* Array" pair).
+// The pointee, read once the enclosing construct is complete, must have a
+// maximum count equal to the count; elems then reads its n elements, each
+// at least minElem bytes long (see Conformance). A NULL pointer is
+// accepted for a count of 0 only.
+func (d *Decoder) CountedArray(field string, minElem int, elems func(d *Decoder, n int)) {
+	d.field = field
+	n := d.Uint32()
+	nonNull := d.Pointer(field, func(d *Decoder) {
+		m := d.Conformance(field, minElem)
+		if d.err != nil {
+			return
+		}
+		if uint64(m) != uint64(n) {
+			d.Fail(field, "array of %d elements for a count of %d", m, n)
+			return
+		}
+		elems(d, m)
+	})
+	if !nonNull && n != 0 {
+		d.Fail(field, "count %d but the array pointer is NULL", n)
+	}
+}
+
 // Variance reads the offset and actual count of a conformant varying
 // array whose maximum count is max. The offset must be 0 (no PAC writer
 // uses another) and the actual count at most max.

@@ -130,6 +130,22 @@ func (e *Encoder) Conformance(field string, n int) {
 	e.Uint32(uint32(n))
 }
 
+// CountedArray writes a count field and the unique pointer after it to a
+// conformant array of that many elements (a "ULONG Count; [size_is(Count)]
+// T* Array" pair): NULL when n is 0, otherwise a pointee that is the
+// maximum count followed by the elements, which elems writes.
+func (e *Encoder) CountedArray(field string, n int, elems func(e *Encoder)) {
+	e.Conformance(field, n)
+	if n == 0 {
+		e.Pointer(nil)
+		return
+	}
+	e.Pointer(func(e *Encoder) {
+		e.Conformance(field, n)
+		elems(e)
+	})
+}
+
 // Variance writes the offset and actual count of a varying array.
 func (e *Encoder) Variance(field string, offset, actual int) {
 	e.Conformance(field, offset)

@@ -278,3 +278,64 @@ func FuzzUnmarshal(f *testing.F) {
 		}
 	})
 }
+
+// CountedArray: a count, a pointer (NULL for none) and the conformant
+// array, whose maximum count must equal the count.
+func TestCountedArray(t *testing.T) {
+	enc := func(vals []uint32) []byte {
+		t.Helper()
+		b, err := Marshal(0, func(e *Encoder) {
+			e.Pointer(func(e *Encoder) {
+				e.CountedArray("Vals", len(vals), func(e *Encoder) {
+					for _, v := range vals {
+						e.Uint32(v)
+					}
+				})
+			})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	dec := func(b []byte) ([]uint32, error) {
+		var out []uint32
+		err := Unmarshal(b, "top", func(d *Decoder) {
+			d.Pointer("top", func(d *Decoder) {
+				d.CountedArray("Vals", 4, func(d *Decoder, n int) {
+					out = make([]uint32, n)
+					for i := range out {
+						out[i] = d.Uint32()
+					}
+				})
+			})
+		})
+		return out, err
+	}
+	// Stream: headers 0..16, top referent 16, count 20, pointer 24,
+	// maximum count 28, elements from 32.
+	if h := hex.EncodeToString(enc([]uint32{7, 8})[16:]); h != "00000200"+"02000000"+"04000200"+"02000000"+"07000000"+"08000000" {
+		t.Errorf("encoding %s", h)
+	}
+	if h := hex.EncodeToString(enc(nil)[16:]); h != "00000200"+"00000000"+"00000000"+"00000000" {
+		t.Errorf("empty: NULL pointer expected, got %s", h)
+	}
+	if got, err := dec(enc([]uint32{7, 8})); err != nil || !reflect.DeepEqual(got, []uint32{7, 8}) {
+		t.Errorf("round trip: %v %v", got, err)
+	}
+	for _, tc := range []struct {
+		name   string
+		in     []byte
+		offset int
+		reason string
+	}{
+		{"count disagrees", func() []byte { b := enc([]uint32{7, 8}); b[20] = 3; return b }(), 32, "array of 2 elements for a count of 3"},
+		{"NULL with a count", func() []byte { b := enc(nil); b[20] = 1; return b }(), 28, "count 1 but the array pointer is NULL"},
+	} {
+		_, err := dec(tc.in)
+		var ne *Error
+		if !errors.As(err, &ne) || ne.Field != "Vals" || ne.Offset != tc.offset || !strings.Contains(ne.Reason, tc.reason) {
+			t.Errorf("%s: got %v (%+v), want Vals at %d: %s", tc.name, err, ne, tc.offset, tc.reason)
+		}
+	}
+}

@@ -82,17 +82,13 @@ func DecodeClaims(b []byte) (*ClaimsSet, error) {
 	)
 	err := ndr.Unmarshal(b, "CLAIMS_SET_METADATA", func(d *ndr.Decoder) {
 		topLevel(d, "CLAIMS_SET_METADATA", func(d *ndr.Decoder) {
-			d.Field("ulClaimsSetSize")
-			n := d.Uint32()
-			getByteArray(d, "ClaimsSet", n, &setBytes)
+			getByteArray(d, "ClaimsSet", &setBytes)
 			d.Field("usCompressionFormat")
 			format = CompressionFormat(d.Uint16())
 			uncompressed = d.Uint32()
 			d.Uint16() // usReservedType
-			d.Field("ulReservedFieldSize")
-			rn := d.Uint32()
 			var reserved []byte
-			getByteArray(d, "ReservedField", rn, &reserved)
+			getByteArray(d, "ReservedField", &reserved)
 		})
 	})
 	if err != nil {
@@ -115,70 +111,35 @@ func DecodeClaims(b []byte) (*ClaimsSet, error) {
 	return cs, nil
 }
 
-// getByteArray reads a pointer to BYTE[n] (a conformant byte array).
-func getByteArray(d *ndr.Decoder, field string, n uint32, dst *[]byte) {
-	if !d.Pointer(field, func(d *ndr.Decoder) {
-		m := d.Conformance(field, 1)
-		if d.Err() == nil && uint64(m) != uint64(n) {
-			d.Fail(field, "array of %d bytes for a size of %d", m, n)
-			return
-		}
-		*dst = d.Bytes(m)
-	}) && n != 0 {
-		d.Fail(field, "size %d but the pointer is NULL", n)
-	}
+// getByteArray reads a size and a pointer to BYTE[size] (a conformant
+// byte array).
+func getByteArray(d *ndr.Decoder, field string, dst *[]byte) {
+	d.CountedArray(field, 1, func(d *ndr.Decoder, n int) { *dst = d.Bytes(n) })
 }
 
 func putByteArray(e *ndr.Encoder, field string, b []byte) {
-	count(e, field, len(b))
-	if len(b) == 0 {
-		e.Pointer(nil)
-		return
-	}
-	e.Pointer(func(e *ndr.Encoder) {
-		e.Conformance(field, len(b))
-		e.Raw(b)
-	})
+	e.CountedArray(field, len(b), func(e *ndr.Encoder) { e.Raw(b) })
 }
 
 func (cs *ClaimsSet) decode(d *ndr.Decoder) {
-	d.Field("ulClaimsArrayCount")
-	n := d.Uint32()
-	if !d.Pointer("ClaimsArrays", func(d *ndr.Decoder) {
-		m := d.Conformance("ClaimsArrays", 12)
-		if d.Err() == nil && uint64(m) != uint64(n) {
-			d.Fail("ClaimsArrays", "array of %d elements for a count of %d", m, n)
-			return
-		}
-		arrays := make([]ClaimsArray, m)
+	d.CountedArray("ClaimsArrays", 12, func(d *ndr.Decoder, n int) {
+		arrays := make([]ClaimsArray, n)
 		for i := range arrays {
 			a := &arrays[i]
 			d.Field("usClaimsSourceType")
 			a.Source = ClaimsSourceType(d.Uint16())
-			d.Field("ulClaimsCount")
-			cnt := d.Uint32()
-			if !d.Pointer("ClaimEntries", func(d *ndr.Decoder) { a.Claims = decodeEntries(d, cnt) }) && cnt != 0 {
-				d.Fail("ClaimEntries", "count %d but the pointer is NULL", cnt)
-			}
+			d.CountedArray("ClaimEntries", 16, func(d *ndr.Decoder, n int) { a.Claims = decodeEntries(d, n) })
 		}
 		cs.Arrays = arrays
-	}) && n != 0 {
-		d.Fail("ClaimsArrays", "count %d but the pointer is NULL", n)
-	}
+	})
 	d.Field("usReservedType")
 	cs.ReservedType = d.Uint16()
-	d.Field("ulReservedFieldSize")
-	rn := d.Uint32()
-	getByteArray(d, "ReservedField", rn, &cs.ReservedField)
+	getByteArray(d, "ReservedField", &cs.ReservedField)
 }
 
-func decodeEntries(d *ndr.Decoder, n uint32) []ClaimEntry {
-	m := d.Conformance("ClaimEntries", 16)
-	if d.Err() == nil && uint64(m) != uint64(n) {
-		d.Fail("ClaimEntries", "array of %d elements for a count of %d", m, n)
-		return nil
-	}
-	entries := make([]ClaimEntry, m)
+// decodeEntries reads the n CLAIM_ENTRY elements of a ClaimEntries array.
+func decodeEntries(d *ndr.Decoder, n int) []ClaimEntry {
+	entries := make([]ClaimEntry, n)
 	for i := range entries {
 		c := &entries[i]
 		if !d.Pointer("Id", func(d *ndr.Decoder) { c.ID = d.WideStringZ("Id") }) {
@@ -199,38 +160,30 @@ func decodeEntries(d *ndr.Decoder, n uint32) []ClaimEntry {
 			}
 			return nil
 		}
-		d.Field("ValueCount")
-		vc := d.Uint32()
-		if !d.Pointer("Values", func(d *ndr.Decoder) { c.decodeValues(d, vc) }) && vc != 0 {
-			d.Fail("Values", "count %d but the pointer is NULL", vc)
+		elem := 8
+		if c.Type == ClaimTypeString {
+			elem = 4 // a pointer per string
 		}
+		d.CountedArray("Values", elem, c.decodeValues)
 	}
 	return entries
 }
 
-func (c *ClaimEntry) decodeValues(d *ndr.Decoder, n uint32) {
-	elem := 8
-	if c.Type == ClaimTypeString {
-		elem = 4
-	}
-	m := d.Conformance("Values", elem)
-	if d.Err() == nil && uint64(m) != uint64(n) {
-		d.Fail("Values", "array of %d values for a count of %d", m, n)
-		return
-	}
+// decodeValues reads the n elements of the claim's Values array.
+func (c *ClaimEntry) decodeValues(d *ndr.Decoder, n int) {
 	switch c.Type {
 	case ClaimTypeInt64:
-		c.Int64s = make([]int64, m)
+		c.Int64s = make([]int64, n)
 		for i := range c.Int64s {
 			c.Int64s[i] = int64(d.Uint64())
 		}
 	case ClaimTypeUint64, ClaimTypeBoolean:
-		c.Uint64s = make([]uint64, m)
+		c.Uint64s = make([]uint64, n)
 		for i := range c.Uint64s {
 			c.Uint64s[i] = d.Uint64()
 		}
 	case ClaimTypeString:
-		c.Strings = make([]string, m)
+		c.Strings = make([]string, n)
 		for i := range c.Strings {
 			if !d.Pointer("Values", func(d *ndr.Decoder) { c.Strings[i] = d.WideStringZ("Values") }) {
 				d.Fail("Values", "string value is NULL")
@@ -291,43 +244,25 @@ func (c *ClaimEntry) values() int {
 }
 
 func (cs *ClaimsSet) encode(e *ndr.Encoder) {
-	count(e, "ClaimsArrays", len(cs.Arrays))
-	if len(cs.Arrays) == 0 {
-		e.Pointer(nil)
-	} else {
-		e.Pointer(func(e *ndr.Encoder) {
-			e.Conformance("ClaimsArrays", len(cs.Arrays))
-			for _, a := range cs.Arrays {
-				e.Uint16(uint16(a.Source))
-				count(e, "ClaimEntries", len(a.Claims))
-				if len(a.Claims) == 0 {
-					e.Pointer(nil)
-					continue
+	e.CountedArray("ClaimsArrays", len(cs.Arrays), func(e *ndr.Encoder) {
+		for _, a := range cs.Arrays {
+			e.Uint16(uint16(a.Source))
+			e.CountedArray("ClaimEntries", len(a.Claims), func(e *ndr.Encoder) {
+				for _, c := range a.Claims {
+					e.Pointer(func(e *ndr.Encoder) { e.WideStringZ("Id", c.ID) })
+					e.Uint16(uint16(c.Type))
+					e.Uint16(uint16(c.Type)) // the union discriminant, repeated
+					e.CountedArray("Values", c.values(), c.encodeValues)
 				}
-				e.Pointer(func(e *ndr.Encoder) {
-					e.Conformance("ClaimEntries", len(a.Claims))
-					for _, c := range a.Claims {
-						e.Pointer(func(e *ndr.Encoder) { e.WideStringZ("Id", c.ID) })
-						e.Uint16(uint16(c.Type))
-						e.Uint16(uint16(c.Type)) // the union discriminant, repeated
-						n := c.values()
-						count(e, "Values", n)
-						if n == 0 {
-							e.Pointer(nil)
-							continue
-						}
-						e.Pointer(func(e *ndr.Encoder) { c.encodeValues(e) })
-					}
-				})
-			}
-		})
-	}
+			})
+		}
+	})
 	e.Uint16(cs.ReservedType)
 	putByteArray(e, "ReservedField", cs.ReservedField)
 }
 
+// encodeValues writes the elements of the claim's Values array.
 func (c *ClaimEntry) encodeValues(e *ndr.Encoder) {
-	e.Conformance("Values", c.values())
 	switch c.Type {
 	case ClaimTypeInt64:
 		for _, v := range c.Int64s {

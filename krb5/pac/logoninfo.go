@@ -254,20 +254,8 @@ func ndrError(t BufferType, what string, err error) *Error {
 	return malformedf(t, -1, "malformed "+what, err)
 }
 
-// count converts a slice length to a 32-bit count field, recording an
-// encoding error when it does not fit.
-func count(e *ndr.Encoder, field string, n int) {
-	e.Conformance(field, n) // same 32-bit check and wire form
-}
-
 func putGroups(e *ndr.Encoder, field string, g []GroupMembership) {
-	count(e, field, len(g))
-	if len(g) == 0 {
-		e.Pointer(nil)
-		return
-	}
-	e.Pointer(func(e *ndr.Encoder) {
-		e.Conformance(field, len(g))
+	e.CountedArray(field, len(g), func(e *ndr.Encoder) {
 		for _, m := range g {
 			e.Uint32(m.RID)
 			e.Uint32(m.Attributes)
@@ -277,15 +265,8 @@ func putGroups(e *ndr.Encoder, field string, g []GroupMembership) {
 
 // getGroups reads a count and a pointer to GROUP_MEMBERSHIP[count].
 func getGroups(d *ndr.Decoder, field string, dst *[]GroupMembership) {
-	d.Field(field)
-	n := d.Uint32()
-	if !d.Pointer(field, func(d *ndr.Decoder) {
-		m := d.Conformance(field, 8)
-		if d.Err() == nil && uint64(m) != uint64(n) {
-			d.Fail(field, "array of %d elements for a count of %d", m, n)
-			return
-		}
-		g := make([]GroupMembership, m)
+	d.CountedArray(field, 8, func(d *ndr.Decoder, n int) {
+		g := make([]GroupMembership, n)
 		for i := range g {
 			g[i].RID = d.Uint32()
 			g[i].Attributes = d.Uint32()
@@ -293,9 +274,7 @@ func getGroups(d *ndr.Decoder, field string, dst *[]GroupMembership) {
 		if d.Err() == nil {
 			*dst = g
 		}
-	}) && n != 0 {
-		d.Fail(field, "count %d but the array pointer is NULL", n)
-	}
+	})
 }
 
 func putSIDPointer(e *ndr.Encoder, field string, s SID) {
@@ -316,13 +295,7 @@ func getSIDPointer(d *ndr.Decoder, field string, dst *SID) {
 }
 
 func putSIDAndAttrs(e *ndr.Encoder, field string, s []SIDAndAttributes) {
-	count(e, field, len(s))
-	if len(s) == 0 {
-		e.Pointer(nil)
-		return
-	}
-	e.Pointer(func(e *ndr.Encoder) {
-		e.Conformance(field, len(s))
+	e.CountedArray(field, len(s), func(e *ndr.Encoder) {
 		for _, x := range s {
 			putSIDPointer(e, field+".Sid", x.SID)
 			e.Uint32(x.Attributes)
@@ -333,23 +306,14 @@ func putSIDAndAttrs(e *ndr.Encoder, field string, s []SIDAndAttributes) {
 // getSIDAndAttrs reads a count and a pointer to
 // KERB_SID_AND_ATTRIBUTES[count]; each SID follows the array.
 func getSIDAndAttrs(d *ndr.Decoder, field string, dst *[]SIDAndAttributes) {
-	d.Field(field)
-	n := d.Uint32()
-	if !d.Pointer(field, func(d *ndr.Decoder) {
-		m := d.Conformance(field, 8)
-		if d.Err() == nil && uint64(m) != uint64(n) {
-			d.Fail(field, "array of %d elements for a count of %d", m, n)
-			return
-		}
-		s := make([]SIDAndAttributes, m)
+	d.CountedArray(field, 8, func(d *ndr.Decoder, n int) {
+		s := make([]SIDAndAttributes, n)
 		for i := range s {
 			getSIDPointer(d, field+".Sid", &s[i].SID)
 			s[i].Attributes = d.Uint32()
 		}
 		*dst = s // the SIDs are filled in as their pointees are read
-	}) && n != 0 {
-		d.Fail(field, "count %d but the array pointer is NULL", n)
-	}
+	})
 }
 
 // DomainGroupMembership is a DOMAIN_GROUP_MEMBERSHIP: groups of one
@@ -381,13 +345,7 @@ func (di *DeviceInfo) Marshal() ([]byte, error) {
 			putSIDPointer(e, "AccountDomainId", di.AccountDomainID)
 			putGroups(e, "AccountGroupIds", di.AccountGroupIDs)
 			putSIDAndAttrs(e, "ExtraSids", di.ExtraSIDs)
-			count(e, "DomainGroup", len(di.DomainGroups))
-			if len(di.DomainGroups) == 0 {
-				e.Pointer(nil)
-				return
-			}
-			e.Pointer(func(e *ndr.Encoder) {
-				e.Conformance("DomainGroup", len(di.DomainGroups))
+			e.CountedArray("DomainGroup", len(di.DomainGroups), func(e *ndr.Encoder) {
 				for _, g := range di.DomainGroups {
 					putSIDPointer(e, "DomainGroup.DomainId", g.DomainID)
 					putGroups(e, "DomainGroup.GroupIds", g.GroupIDs)
@@ -413,23 +371,14 @@ func (di *DeviceInfo) Unmarshal(b []byte) error {
 			getSIDPointer(d, "AccountDomainId", &v.AccountDomainID)
 			getGroups(d, "AccountGroupIds", &v.AccountGroupIDs)
 			getSIDAndAttrs(d, "ExtraSids", &v.ExtraSIDs)
-			d.Field("DomainGroupCount")
-			n := d.Uint32()
-			if !d.Pointer("DomainGroup", func(d *ndr.Decoder) {
-				m := d.Conformance("DomainGroup", 12)
-				if d.Err() == nil && uint64(m) != uint64(n) {
-					d.Fail("DomainGroup", "array of %d elements for a count of %d", m, n)
-					return
-				}
-				g := make([]DomainGroupMembership, m)
+			d.CountedArray("DomainGroup", 12, func(d *ndr.Decoder, n int) {
+				g := make([]DomainGroupMembership, n)
 				for i := range g {
 					getSIDPointer(d, "DomainGroup.DomainId", &g[i].DomainID)
 					getGroups(d, "DomainGroup.GroupIds", &g[i].GroupIDs)
 				}
 				v.DomainGroups = g
-			}) && n != 0 {
-				d.Fail("DomainGroup", "count %d but the array pointer is NULL", n)
-			}
+			})
 		})
 	})
 	if err != nil {
