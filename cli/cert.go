@@ -30,9 +30,9 @@ func createRealmCA(ctx context.Context, st store.Store, cfg *config.Config) (*x5
 	return pki.CreateCA(ctx, st, pki.CAOptions{Realm: cfg.Realm, KeyType: kt})
 }
 
-// withPKI opens the realm CA for one command. Without a CA it fails with
-// the command to run (warden cert ca creates it).
-func withPKI(run func(cmd *cobra.Command, args []string, a *pki.Authority) error) func(*cobra.Command, []string) error {
+// withStore opens the realm's configuration and account DB for one
+// command and closes the DB when the command returns.
+func withStore(run func(cmd *cobra.Command, args []string, cfg *config.Config, st store.Store) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		cfg, err := loadConfig(cmd)
 		if err != nil {
@@ -43,6 +43,14 @@ func withPKI(run func(cmd *cobra.Command, args []string, a *pki.Authority) error
 			return err
 		}
 		defer st.Close()
+		return run(cmd, args, cfg, st)
+	}
+}
+
+// withPKI opens the realm CA for one command. Without a CA it fails with
+// the command to run (warden cert ca creates it).
+func withPKI(run func(cmd *cobra.Command, args []string, a *pki.Authority) error) func(*cobra.Command, []string) error {
+	return withStore(func(cmd *cobra.Command, args []string, cfg *config.Config, st store.Store) error {
 		a, err := pki.New(ctx(cmd), server.PKIConfig(cfg, st))
 		if err != nil {
 			var pe *pki.Error
@@ -52,7 +60,7 @@ func withPKI(run func(cmd *cobra.Command, args []string, a *pki.Authority) error
 			return err
 		}
 		return run(cmd, args, a)
-	}
+	})
 }
 
 func pemCert(der []byte) []byte {
@@ -67,16 +75,7 @@ func newCertCmd() *cobra.Command {
 		Use:   "ca [-o FILE]",
 		Short: "Export the realm CA certificate (PEM), creating the CA if the realm has none",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(cmd)
-			if err != nil {
-				return err
-			}
-			st, err := server.OpenStore(cfg)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
+		RunE: withStore(func(cmd *cobra.Command, _ []string, cfg *config.Config, st store.Store) error {
 			if caKeyType != "" {
 				cfg.PKI.KeyType = caKeyType
 			}
@@ -99,7 +98,7 @@ func newCertCmd() *cobra.Command {
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: %s, serial %s, valid until %s\n", caOut, ca.Subject, pki.SerialString(ca.SerialNumber), ca.NotAfter.UTC().Format(time.DateOnly))
 			return nil
-		},
+		}),
 	}
 	caCmd.Flags().StringVarP(&caOut, "out", "o", "", "write the CA certificate here (default stdout)")
 	caCmd.Flags().StringVar(&caKeyType, "key-type", "", "key of a CA created now: ecdsa-p256 (default) or rsa-3072")
