@@ -230,10 +230,13 @@ func runProxy(c context.Context, stderr io.Writer, o proxyOptions, ready func(ad
 // AA, mapping in the account DB of --data (or from the certificate alone).
 // fallback, when set, takes requests without a certificate. done closes
 // the account DB.
-func clientCertAuth(c context.Context, log *slog.Logger, o proxyOptions, fallback proxy.Authenticator) (*httpauth.TLSAuthenticator, func(), error) {
-	done := func() {}
+func clientCertAuth(c context.Context, log *slog.Logger, o proxyOptions, fallback proxy.Authenticator) (_ *httpauth.TLSAuthenticator, done func(), err error) {
+	done = func() {}
 	if o.verifyAt != "http" && o.verifyAt != "handshake" {
 		return nil, done, withHint(fmt.Errorf("--tls-verify-at %q", o.verifyAt), "use http (readable 401/403) or handshake")
+	}
+	if o.data != "" && o.certOnly {
+		return nil, done, withHint(errors.New("--cert-identity-only and --data exclude each other"), "with --data, certificates are mapped in the account DB")
 	}
 	var roots []*x509.Certificate
 	if o.caFile != "" {
@@ -260,31 +263,28 @@ func clientCertAuth(c context.Context, log *slog.Logger, o proxyOptions, fallbac
 		if err != nil {
 			return nil, done, err
 		}
+		defer func() {
+			if err != nil {
+				st.Close()
+				done = func() {}
+			}
+		}()
 		done = func() { st.Close() }
 		if len(roots) == 0 {
 			rec, err := st.CA(c)
 			if err != nil {
-				done()
-				return nil, func() {}, withHint(fmt.Errorf("the realm in %s has no CA: %w", o.data, err), "create it with: warden cert ca -o ca.crt --data "+o.data)
+				return nil, done, withHint(fmt.Errorf("the realm in %s has no CA: %w", o.data, err), "create it with: warden cert ca -o ca.crt --data "+o.data)
 			}
 			ca, err := x509.ParseCertificate(rec.CertDER)
 			if err != nil {
-				done()
-				return nil, func() {}, err
+				return nil, done, err
 			}
 			roots = []*x509.Certificate{ca}
 		}
-		m, err := pki.NewMapper(c, pki.MapperConfig{Store: st, AllowUPN: cfg.PKI.AllowUPNMapping})
-		if err != nil {
-			done()
-			return nil, func() {}, err
+		if tcfg.Mapper, err = pki.NewMapper(c, pki.MapperConfig{Store: st, AllowUPN: cfg.PKI.AllowUPNMapping}); err != nil {
+			return nil, done, err
 		}
-		tcfg.Mapper = m
 		mapping = "account DB in " + o.data
-		if o.certOnly {
-			done()
-			return nil, func() {}, withHint(errors.New("--cert-identity-only and --data exclude each other"), "with --data, certificates are mapped in the account DB")
-		}
 	case o.certOnly:
 		tcfg.CertificateIdentity = true
 	default:
@@ -292,8 +292,7 @@ func clientCertAuth(c context.Context, log *slog.Logger, o proxyOptions, fallbac
 			"give --data DIR (the realm's data directory), or --cert-identity-only to trust the SID in the certificate without groups")
 	}
 	if len(roots) == 0 {
-		done()
-		return nil, func() {}, withHint(errors.New("--auth tls needs the realm CA"), "give --ca ca.crt (from warden cert ca -o ca.crt) or --data DIR")
+		return nil, done, withHint(errors.New("--auth tls needs the realm CA"), "give --ca ca.crt (from warden cert ca -o ca.crt) or --data DIR")
 	}
 	pool := x509.NewCertPool()
 	for _, r := range roots {
@@ -301,16 +300,12 @@ func clientCertAuth(c context.Context, log *slog.Logger, o proxyOptions, fallbac
 	}
 	rc := pki.NewRemoteChecker(pki.RemoteConfig{OCSPURL: o.ocspURL, CRLURL: o.crlURL, Freshness: o.freshness,
 		HTTPClient: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}})
-	v, err := pki.NewVerifier(pki.VerifierConfig{Roots: roots, Revocation: rc})
-	if err != nil {
-		done()
-		return nil, func() {}, err
+	if tcfg.Verifier, err = pki.NewVerifier(pki.VerifierConfig{Roots: roots, Revocation: rc}); err != nil {
+		return nil, done, err
 	}
-	tcfg.Verifier = v
 	ta, err := httpauth.NewTLS(tcfg)
 	if err != nil {
-		done()
-		return nil, func() {}, err
+		return nil, done, err
 	}
 	ocsp, crl := o.ocspURL, o.crlURL
 	if ocsp == "" {
