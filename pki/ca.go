@@ -84,24 +84,26 @@ func CreateCA(ctx context.Context, st store.CertStore, o CAOptions) (*x509.Certi
 // EnsureCA returns the realm CA, creating it first if the realm has none
 // (data directories made before the PKI existed); created tells which.
 func EnsureCA(ctx context.Context, st store.CertStore, o CAOptions) (cert *x509.Certificate, created bool, err error) {
-	ca, err := st.CA(ctx)
-	if err == nil {
-		c, err := x509.ParseCertificate(ca.CertDER)
+	c, err := loadCA(ctx, st)
+	if !errors.Is(err, store.ErrNotFound) {
 		return c, false, err
 	}
-	if !errors.Is(err, store.ErrNotFound) {
-		return nil, false, err
-	}
-	c, err := CreateCA(ctx, st, o)
+	c, err = CreateCA(ctx, st, o)
 	if errors.Is(err, store.ErrExists) { // another process won the race
-		ca, err := st.CA(ctx)
-		if err != nil {
-			return nil, false, err
-		}
-		c, err := x509.ParseCertificate(ca.CertDER)
+		c, err = loadCA(ctx, st)
 		return c, false, err
 	}
 	return c, err == nil, err
+}
+
+// loadCA returns the stored realm CA certificate.
+func loadCA(ctx context.Context, st store.CertStore) (*x509.Certificate, error) {
+	ca, err := st.CA(ctx)
+	clear(ca.KeyDER)
+	if err != nil {
+		return nil, err
+	}
+	return x509.ParseCertificate(ca.CertDER)
 }
 
 // Config configures an Authority. Zero values are the documented defaults.
@@ -174,7 +176,7 @@ func New(ctx context.Context, cfg Config) (*Authority, error) {
 	rec, err := cfg.Store.CA(ctx)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, newErr(CodeNoCA, "realm "+realm.Name+" has no certificate authority yet",
-			"create it with: warden cert ca -o ca.crt (warden serve also creates it on start)", err)
+			"create it with: warden cert ca -o ca.crt (warden serve with HTTPS on also creates it on start)", err)
 	}
 	if err != nil {
 		return nil, err
