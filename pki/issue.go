@@ -333,14 +333,17 @@ func (a *Authority) Revoke(ctx context.Context, serial string, reason Reason) (*
 		return nil, err
 	}
 	err = a.st.RevokeCert(ctx, c.Serial, a.now(), int(reason))
-	if errors.Is(err, store.ErrExists) {
-		c, _ = a.st.Cert(ctx, c.Serial)
-		return c, newErr(CodeAlreadyRevoked, fmt.Sprintf("certificate %s was already revoked at %s", c.Serial, fmtTime(c.Revoked)), "", err)
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, store.ErrExists) {
 		return nil, err
 	}
-	return a.st.Cert(ctx, c.Serial)
+	rec, rerr := a.st.Cert(ctx, c.Serial)
+	if rerr != nil {
+		return nil, rerr
+	}
+	if err != nil {
+		return rec, newErr(CodeAlreadyRevoked, fmt.Sprintf("certificate %s was already revoked at %s", rec.Serial, fmtTime(rec.Revoked)), "", err)
+	}
+	return rec, nil
 }
 
 // RevokeAccount revokes every unrevoked, unexpired certificate of an
