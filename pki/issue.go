@@ -12,6 +12,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"slices"
 	"strings"
@@ -416,12 +417,19 @@ func (r Reason) String() string {
 
 func (r Reason) check() error {
 	if _, ok := reasonNames[r]; !ok {
-		return newErr(CodeBadRequest, fmt.Sprintf("revocation reason %d is not offered", int(r)), reasonHint, nil)
+		return newErr(CodeBadRequest, fmt.Sprintf("revocation reason %d is not offered", int(r)), reasonHint(), nil)
 	}
 	return nil
 }
 
-const reasonHint = "use one of unspecified, keyCompromise, cACompromise, affiliationChanged, superseded, cessationOfOperation, privilegeWithdrawn"
+// reasonHint lists the offered reasons, in RFC 5280 order.
+func reasonHint() string {
+	var names []string
+	for _, r := range slices.Sorted(maps.Keys(reasonNames)) {
+		names = append(names, reasonNames[r])
+	}
+	return "use one of " + strings.Join(names, ", ")
+}
 
 // ParseReason reads a reason name, case-insensitively and with or
 // without dashes ("key-compromise", "keyCompromise").
@@ -435,5 +443,5 @@ func ParseReason(s string) (Reason, error) {
 			return r, nil
 		}
 	}
-	return 0, newErr(CodeBadRequest, fmt.Sprintf("%q is not a revocation reason", s), reasonHint, nil)
+	return 0, newErr(CodeBadRequest, fmt.Sprintf("%q is not a revocation reason", s), reasonHint(), nil)
 }
