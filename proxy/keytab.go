@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -84,10 +85,11 @@ func (w *KeytabWatcher) Check() (bool, error) {
 	w.sum = sum // a bad file is reported once, not at every check
 	kt, err := keytab.Parse(b)
 	if err != nil {
-		return false, fmt.Errorf("keytab %s changed but does not parse (the old keys stay in use): %w", w.Path, err)
+		return false, &Error{Reason: fmt.Sprintf("keytab %s changed but does not parse (the old keys stay in use): %v", w.Path, err), Err: err,
+			Hint: "if it was being written, it is read again when it changes; else export it again: warden keytab export SPN -o FILE"}
 	}
 	if err := w.Acceptor.SetKeytab(kt); err != nil {
-		return false, fmt.Errorf("keytab %s changed but is unusable (the old keys stay in use): %w", w.Path, err)
+		return false, &Error{Reason: fmt.Sprintf("keytab %s changed but is unusable (the old keys stay in use): %v", w.Path, err), Err: err}
 	}
 	w.loaded = kt
 	return true, nil
@@ -114,11 +116,20 @@ func (w *KeytabWatcher) Run(ctx context.Context) {
 		changed, err := w.Check()
 		switch {
 		case err != nil:
-			log.Error("keytab reload failed", "op", "proxy.keytab", "code", "KEYTAB_RELOAD", "reason", err.Error(), "path", w.Path)
+			log.Error("keytab reload failed", "op", "proxy.keytab", "code", "KEYTAB_RELOAD", "reason", err.Error(), "hint", hintOf(err), "path", w.Path)
 		case changed:
 			log.Info("keytab reloaded", "op", "proxy.keytab", "path", w.Path, "keys", w.Keys())
 		}
 	}
+}
+
+// hintOf is the advice an error carries, or "".
+func hintOf(err error) string {
+	var h interface{ ErrorHint() string }
+	if errors.As(err, &h) {
+		return h.ErrorHint()
+	}
+	return ""
 }
 
 // Keys lists the loaded keys as "principal kvno N", once per principal

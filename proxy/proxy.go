@@ -68,16 +68,27 @@ func ParseRule(s string) (Rule, error) {
 	return Rule{Path: p, Group: g}, nil
 }
 
-// Error is a configuration error of the proxy, with a hint.
+// Error is a configuration error of the proxy (or of its keytab), with a
+// hint and the cause.
 type Error struct {
 	Reason string
 	Hint   string
+	Err    error
 }
 
 func (e *Error) Error() string { return e.Reason }
 
-// ErrorHint returns the advice for the operator.
-func (e *Error) ErrorHint() string { return e.Hint }
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// ErrorHint returns the advice for the operator: the Hint, else that of
+// the cause.
+func (e *Error) ErrorHint() string {
+	if e.Hint != "" {
+		return e.Hint
+	}
+	return hintOf(e.Err)
+}
 
 // Authenticator authenticates requests for the proxy:
 // *httpauth.Authenticator (Negotiate) or *httpauth.TLSAuthenticator
