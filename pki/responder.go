@@ -86,14 +86,16 @@ type RevocationChecker interface {
 func (a *Authority) Status(ctx context.Context, cert, issuer *x509.Certificate) (Status, error) {
 	now := a.now()
 	if !issuer.Equal(a.ca) {
-		return Status{}, newErr(CodeRevocationUnknown, "the certificate's issuer "+issuer.Subject.String()+" is not this realm's CA", "", nil)
+		return Status{}, newErr(CodeRevocationUnknown, "the certificate's issuer "+issuer.Subject.String()+" is not this realm's CA",
+			"this AA knows the revocation status of its own CA's certificates only", nil)
 	}
 	st, err := a.localStatus(ctx, cert.SerialNumber)
 	if err != nil {
-		return Status{}, newErr(CodeRevocationUnknown, "account DB unavailable", "", err)
+		return Status{}, newErr(CodeRevocationUnknown, "account DB unavailable", "check the account DB (the AA's log says more); the request can be retried", err)
 	}
 	if st.status == OCSPUnknown {
-		return Status{}, newErr(CodeRevocationUnknown, "serial "+SerialString(cert.SerialNumber)+" was not issued by this CA (no record)", "", nil)
+		return Status{}, newErr(CodeRevocationUnknown, "serial "+SerialString(cert.SerialNumber)+" was not issued by this CA (no record)",
+			"the account DB may be older than the certificate (restored from a backup?); issue a new one: warden cert issue", nil)
 	}
 	return Status{Revoked: st.status == OCSPRevoked, RevokedAt: st.revokedAt, Reason: st.reason,
 		Source: "local", ThisUpdate: now, NextUpdate: now}, nil
