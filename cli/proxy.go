@@ -140,10 +140,9 @@ func runProxy(c context.Context, stderr io.Writer, o proxyOptions, ready func(ad
 		return withHint(fmt.Errorf("--upstream %q: %v", o.upstream, err), "e.g. --upstream http://127.0.0.1:8080")
 	}
 	if methods["negotiate"] && o.keytab == "" {
-		o.keytab = strings.TrimPrefix(os.Getenv("KRB5_KTNAME"), "FILE:")
-	}
-	if methods["negotiate"] && o.keytab == "" {
-		return withHint(errors.New("--keytab is required"), "export the service's keys: warden service add HTTP/host.example.test --keytab http.keytab")
+		if o.keytab = strings.TrimPrefix(os.Getenv("KRB5_KTNAME"), "FILE:"); o.keytab == "" {
+			return withHint(errors.New("--keytab is required"), "export the service's keys: warden service add HTTP/host.example.test --keytab http.keytab")
+		}
 	}
 	log, err := newLogger(stderr, o.logLevel, o.logFormat)
 	if err != nil {
@@ -182,6 +181,7 @@ func runProxy(c context.Context, stderr io.Writer, o proxyOptions, ready func(ad
 	c, cancel := context.WithCancel(c)
 	defer cancel()
 	var a proxy.Authenticator
+	var neg *httpauth.Authenticator // Negotiate, and the fallback of --auth negotiate,tls
 	var keys string
 	if methods["negotiate"] {
 		w, err := proxy.NewKeytabWatcher(o.keytab, gss.AcceptorConfig{Principal: o.principal, RequirePAC: o.requirePAC})
@@ -190,15 +190,14 @@ func runProxy(c context.Context, stderr io.Writer, o proxyOptions, ready func(ad
 		}
 		w.Interval, w.Logger = o.keytabPoll, log
 		acfg.Acceptor = w.Acceptor
-		neg, err := httpauth.New(acfg)
-		if err != nil {
+		if neg, err = httpauth.New(acfg); err != nil {
 			return err
 		}
 		go w.Run(c)
 		a, keys = neg, w.Keys()
 	}
 	if methods["tls"] {
-		ta, done, err := clientCertAuth(c, log, o, a)
+		ta, done, err := clientCertAuth(c, log, o, neg)
 		if err != nil {
 			return err
 		}
@@ -230,7 +229,7 @@ func runProxy(c context.Context, stderr io.Writer, o proxyOptions, ready func(ad
 // AA, mapping in the account DB of --data (or from the certificate alone).
 // fallback, when set, takes requests without a certificate. done closes
 // the account DB.
-func clientCertAuth(c context.Context, log *slog.Logger, o proxyOptions, fallback proxy.Authenticator) (_ *httpauth.TLSAuthenticator, done func(), err error) {
+func clientCertAuth(c context.Context, log *slog.Logger, o proxyOptions, fallback *httpauth.Authenticator) (_ *httpauth.TLSAuthenticator, done func(), err error) {
 	done = func() {}
 	if o.verifyAt != "http" && o.verifyAt != "handshake" {
 		return nil, done, withHint(fmt.Errorf("--tls-verify-at %q", o.verifyAt), "use http (readable 401/403) or handshake")
@@ -248,10 +247,7 @@ func clientCertAuth(c context.Context, log *slog.Logger, o proxyOptions, fallbac
 			return nil, done, withHint(fmt.Errorf("--ca %s holds no PEM certificate", o.caFile), "export the realm CA with: warden cert ca -o ca.crt")
 		}
 	}
-	tcfg := httpauth.TLSConfig{Logger: log, Realm: o.realm}
-	if neg, ok := fallback.(*httpauth.Authenticator); ok {
-		tcfg.Fallback = neg
-	}
+	tcfg := httpauth.TLSConfig{Logger: log, Realm: o.realm, Fallback: fallback}
 	mapping := "certificate only (no groups; disabled accounts not refused)"
 	switch {
 	case o.data != "":
