@@ -305,6 +305,11 @@ func (a *Authority) localStatus(ctx context.Context, serial *big.Int) (certStatu
 	return certStatus{status: OCSPGood}, nil
 }
 
+// MalformedOCSPResponse is the OCSPResponse refusing a request that
+// could not be read (malformedRequest), for a transport that fails
+// before RespondOCSP sees the request.
+func MalformedOCSPResponse() []byte { return statusOnly(ocspMalformedRequest) }
+
 func statusOnly(status int) []byte {
 	var b cryptobyte.Builder
 	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { b.AddASN1Enum(int64(status)) })

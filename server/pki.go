@@ -220,38 +220,42 @@ func (s *Server) registerPKI(mux *http.ServeMux) {
 			http.Error(w, "reading the request failed", http.StatusBadRequest)
 			return
 		}
-		s.answerOCSP(w, r, body)
+		s.answerOCSP(w, r, body, nil)
 	})
-	ocspGet := func(w http.ResponseWriter, r *http.Request) {
-		enc := strings.TrimPrefix(r.URL.Path, "/pki/ocsp/")
-		if len(enc) > 2*pki.MaxOCSPRequestSize {
-			s.answerOCSP(w, r, make([]byte, pki.MaxOCSPRequestSize+1))
-			return
-		}
-		der, err := decodeOCSPGet(enc)
-		if err != nil {
-			s.answerOCSP(w, r, nil)
-			return
-		}
-		s.answerOCSP(w, r, der)
-	}
-	mux.HandleFunc("GET /pki/ocsp/", ocspGet)
+	mux.HandleFunc("GET /pki/ocsp/", func(w http.ResponseWriter, r *http.Request) {
+		der, err := decodeOCSPGet(strings.TrimPrefix(r.URL.Path, "/pki/ocsp/"))
+		s.answerOCSP(w, r, der, err)
+	})
 }
 
 // decodeOCSPGet decodes the base64 of a GET request (RFC 6960 A.1);
 // the path is already URL-decoded. Padding and URL-safe alphabets are
 // tolerated.
 func decodeOCSPGet(s string) ([]byte, error) {
+	if len(s) > 2*pki.MaxOCSPRequestSize {
+		return nil, &pki.Error{Code: pki.CodeBadRequest,
+			Reason: fmt.Sprintf("OCSP GET request of %d base64 characters; at most %d are accepted", len(s), 2*pki.MaxOCSPRequestSize),
+			Hint:   "send large requests with POST"}
+	}
 	s = strings.TrimRight(s, "=")
 	if b, err := base64.RawStdEncoding.DecodeString(s); err == nil {
 		return b, nil
 	}
-	return base64.RawURLEncoding.DecodeString(s)
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return nil, &pki.Error{Code: pki.CodeBadRequest, Reason: "OCSP GET request is not base64 (RFC 6960 A.1)", Err: err}
+	}
+	return b, nil
 }
 
-func (s *Server) answerOCSP(w http.ResponseWriter, r *http.Request, req []byte) {
+// answerOCSP answers an OCSP request, or a malformedRequest when reading
+// it already failed with reqErr, and logs one line.
+func (s *Server) answerOCSP(w http.ResponseWriter, r *http.Request, req []byte, reqErr error) {
 	start := time.Now()
-	der, ans, err := s.pki.RespondOCSP(r.Context(), req)
+	der, ans, err := pki.MalformedOCSPResponse(), pki.OCSPAnswer{Refused: "malformedRequest"}, reqErr
+	if reqErr == nil {
+		der, ans, err = s.pki.RespondOCSP(r.Context(), req)
+	}
 	result := ans.Status
 	if ans.Refused != "" {
 		result = ans.Refused

@@ -148,6 +148,19 @@ func TestPKIEndpoints(t *testing.T) {
 	if _, err := ocsp.ParseResponse(b, nil); err != (ocsp.ResponseError{Status: ocsp.Malformed}) {
 		t.Fatalf("junk: %v", err)
 	}
+	// A GET that is not base64, or too long, is refused the same way,
+	// and the log says which.
+	for _, c := range []struct{ path, reason string }{
+		{"/pki/ocsp/" + url.PathEscape("not*base64"), "OCSP GET request is not base64"},
+		{"/pki/ocsp/" + strings.Repeat("A", 2*pki.MaxOCSPRequestSize+1), "base64 characters; at most"},
+	} {
+		if _, err := ocsp.ParseResponse(get(c.path), nil); err != (ocsp.ResponseError{Status: ocsp.Malformed}) {
+			t.Fatalf("GET %.40s: %v", c.path, err)
+		}
+		if !strings.Contains(logs.String(), c.reason) {
+			t.Fatalf("GET %.40s: log lacks %q:\n%s", c.path, c.reason, logs)
+		}
+	}
 	if !strings.Contains(logs.String(), "ocsp request refused") || !strings.Contains(string(get("/metrics")), `warden_pki_requests_total{op="ocsp",result="revoked"} 2`) {
 		t.Fatalf("OCSP not logged or counted:\n%s", logs)
 	}
