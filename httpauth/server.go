@@ -214,6 +214,14 @@ func gssReason(err error) string {
 	return "the token was refused"
 }
 
+// refusalHeaders marks an answer that refuses: a short text reason, never
+// sniffed as something else, never cached.
+func refusalHeaders(h http.Header) {
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-store")
+}
+
 // fail answers 401 with the Negotiate challenge (carrying the acceptor's
 // token when there is one) and the reason as a short text body, and logs
 // the failure once.
@@ -224,9 +232,7 @@ func (a *Authenticator) fail(w http.ResponseWriter, r *http.Request, out []byte,
 	} else {
 		h.Add("WWW-Authenticate", schemeNegotiate)
 	}
-	h.Set("Content-Type", "text/plain; charset=utf-8")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Cache-Control", "no-store")
+	refusalHeaders(h)
 	if errors.Is(err, errContinue) {
 		w.WriteHeader(http.StatusUnauthorized)
 		return

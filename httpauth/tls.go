@@ -220,9 +220,7 @@ func (a *TLSAuthenticator) refuse(w http.ResponseWriter, r *http.Request, err er
 	if a.cfg.Fallback != nil && status == http.StatusUnauthorized {
 		h.Add("WWW-Authenticate", schemeNegotiate)
 	}
-	h.Set("Content-Type", "text/plain; charset=utf-8")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Cache-Control", "no-store")
+	refusalHeaders(h)
 	w.WriteHeader(status)
 	_, _ = fmt.Fprintf(w, "%d %s: %s\n", status, http.StatusText(status), oneLine(e.Error()))
 }
