@@ -229,13 +229,14 @@ func (d *Decoder) Conformance(field string, minElem int) int {
 	return int(n)
 }
 
-// CountedArray reads a count field and the unique pointer after it to a
-// conformant array (a "ULONG Count; [size_is(Count)] T* Array" pair).
-// The pointee, read once the enclosing construct is complete, must have a
-// maximum count equal to the count; elems then reads its n elements, each
-// at least minElem bytes long (see Conformance). A NULL pointer is
-// accepted for a count of 0 only.
-func (d *Decoder) CountedArray(field string, minElem int, elems func(d *Decoder, n int)) {
+// GetArray reads a count field and the unique pointer after it to a
+// conformant array (a "ULONG Count; [size_is(Count)] T* Array" pair) into
+// *dst. The pointee, read once the enclosing construct is complete, must
+// have a maximum count equal to the count; get then fills the elements of
+// a slice of that length, each at least minElem bytes on the wire (see
+// Conformance). A NULL pointer is accepted for a count of 0 only, and
+// leaves *dst alone. As with PutArray, pass a get that captures nothing.
+func GetArray[T any](d *Decoder, field string, minElem int, dst *[]T, get func(d *Decoder, s []T)) {
 	d.field = field
 	n := d.Uint32()
 	nonNull := d.Pointer(field, func(d *Decoder) {
@@ -247,7 +248,9 @@ func (d *Decoder) CountedArray(field string, minElem int, elems func(d *Decoder,
 			d.Fail(field, "array of %d elements for a count of %d", m, n)
 			return
 		}
-		elems(d, m)
+		s := make([]T, m)
+		get(d, s)
+		*dst = s
 	})
 	if !nonNull && n != 0 {
 		d.Fail(field, "count %d but the array pointer is NULL", n)

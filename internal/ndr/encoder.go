@@ -130,19 +130,21 @@ func (e *Encoder) Conformance(field string, n int) {
 	e.Uint32(uint32(n))
 }
 
-// CountedArray writes a count field and the unique pointer after it to a
-// conformant array of that many elements (a "ULONG Count; [size_is(Count)]
-// T* Array" pair): NULL when n is 0, otherwise a pointee that is the
-// maximum count followed by the elements, which elems writes.
-func (e *Encoder) CountedArray(field string, n int, elems func(e *Encoder)) {
-	e.Conformance(field, n)
-	if n == 0 {
+// PutArray writes a count field and the unique pointer after it to a
+// conformant array of the elements of s (a "ULONG Count; [size_is(Count)]
+// T* Array" pair): NULL when s is empty, otherwise a pointee that is the
+// maximum count followed by the elements, which put writes. Pass a put
+// that captures nothing (a function or method expression): then the
+// pointee is the only allocation, and an empty array costs none.
+func PutArray[T any](e *Encoder, field string, s []T, put func(e *Encoder, s []T)) {
+	e.Conformance(field, len(s))
+	if len(s) == 0 {
 		e.Pointer(nil)
 		return
 	}
 	e.Pointer(func(e *Encoder) {
-		e.Conformance(field, n)
-		elems(e)
+		e.Conformance(field, len(s))
+		put(e, s)
 	})
 }
 

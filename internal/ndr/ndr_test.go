@@ -279,16 +279,16 @@ func FuzzUnmarshal(f *testing.F) {
 	})
 }
 
-// CountedArray: a count, a pointer (NULL for none) and the conformant
-// array, whose maximum count must equal the count.
-func TestCountedArray(t *testing.T) {
+// PutArray and GetArray: a count, a pointer (NULL for none) and the
+// conformant array, whose maximum count must equal the count.
+func TestArray(t *testing.T) {
 	enc := func(vals []uint32) []byte {
 		t.Helper()
 		b, err := Marshal(0, func(e *Encoder) {
 			e.Pointer(func(e *Encoder) {
-				e.CountedArray("Vals", len(vals), func(e *Encoder) {
-					for _, v := range vals {
-						e.Uint32(v)
+				PutArray(e, "Vals", vals, func(e *Encoder, v []uint32) {
+					for _, x := range v {
+						e.Uint32(x)
 					}
 				})
 			})
@@ -302,10 +302,9 @@ func TestCountedArray(t *testing.T) {
 		var out []uint32
 		err := Unmarshal(b, "top", func(d *Decoder) {
 			d.Pointer("top", func(d *Decoder) {
-				d.CountedArray("Vals", 4, func(d *Decoder, n int) {
-					out = make([]uint32, n)
-					for i := range out {
-						out[i] = d.Uint32()
+				GetArray(d, "Vals", 4, &out, func(d *Decoder, v []uint32) {
+					for i := range v {
+						v[i] = d.Uint32()
 					}
 				})
 			})
@@ -322,6 +321,9 @@ func TestCountedArray(t *testing.T) {
 	}
 	if got, err := dec(enc([]uint32{7, 8})); err != nil || !reflect.DeepEqual(got, []uint32{7, 8}) {
 		t.Errorf("round trip: %v %v", got, err)
+	}
+	if got, err := dec(enc(nil)); err != nil || got != nil {
+		t.Errorf("empty round trip: %v %v", got, err)
 	}
 	for _, tc := range []struct {
 		name   string

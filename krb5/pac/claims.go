@@ -99,7 +99,7 @@ func DecodeClaims(b []byte) (*ClaimsSet, error) {
 			Reason: fmt.Sprintf("claims set is compressed (format %d, %d bytes uncompressed); only uncompressed claims are decoded", format, uncompressed)}
 	}
 	cs := &ClaimsSet{}
-	if setBytes == nil {
+	if len(setBytes) == 0 {
 		return cs, nil
 	}
 	err = ndr.Unmarshal(setBytes, "CLAIMS_SET", func(d *ndr.Decoder) {
@@ -114,81 +114,68 @@ func DecodeClaims(b []byte) (*ClaimsSet, error) {
 // getByteArray reads a size and a pointer to BYTE[size] (a conformant
 // byte array).
 func getByteArray(d *ndr.Decoder, field string, dst *[]byte) {
-	d.CountedArray(field, 1, func(d *ndr.Decoder, n int) { *dst = d.Bytes(n) })
+	ndr.GetArray(d, field, 1, dst, (*ndr.Decoder).Raw)
 }
 
 func putByteArray(e *ndr.Encoder, field string, b []byte) {
-	e.CountedArray(field, len(b), func(e *ndr.Encoder) { e.Raw(b) })
+	ndr.PutArray(e, field, b, (*ndr.Encoder).Raw)
 }
 
 func (cs *ClaimsSet) decode(d *ndr.Decoder) {
-	d.CountedArray("ClaimsArrays", 12, func(d *ndr.Decoder, n int) {
-		arrays := make([]ClaimsArray, n)
+	ndr.GetArray(d, "ClaimsArrays", 12, &cs.Arrays, func(d *ndr.Decoder, arrays []ClaimsArray) {
 		for i := range arrays {
 			a := &arrays[i]
 			d.Field("usClaimsSourceType")
 			a.Source = ClaimsSourceType(d.Uint16())
-			d.CountedArray("ClaimEntries", 16, func(d *ndr.Decoder, n int) { a.Claims = decodeEntries(d, n) })
+			ndr.GetArray(d, "ClaimEntries", 16, &a.Claims, decodeEntries)
 		}
-		cs.Arrays = arrays
 	})
 	d.Field("usReservedType")
 	cs.ReservedType = d.Uint16()
 	getByteArray(d, "ReservedField", &cs.ReservedField)
 }
 
-// decodeEntries reads the n CLAIM_ENTRY elements of a ClaimEntries array.
-func decodeEntries(d *ndr.Decoder, n int) []ClaimEntry {
-	entries := make([]ClaimEntry, n)
+// decodeEntries reads the CLAIM_ENTRY elements of a ClaimEntries array.
+func decodeEntries(d *ndr.Decoder, entries []ClaimEntry) {
 	for i := range entries {
 		c := &entries[i]
 		if !d.Pointer("Id", func(d *ndr.Decoder) { c.ID = d.WideStringZ("Id") }) {
 			d.Fail("Id", "claim ID is NULL")
-			return nil
+			return
 		}
 		d.Field("Type")
 		c.Type = ClaimType(d.Uint16())
 		if disc := ClaimType(d.Uint16()); d.Err() == nil && disc != c.Type {
 			d.Fail("Type", "union discriminant %d differs from the claim type %d", disc, c.Type)
-			return nil
+			return
 		}
 		switch c.Type {
-		case ClaimTypeInt64, ClaimTypeUint64, ClaimTypeBoolean, ClaimTypeString:
+		case ClaimTypeInt64:
+			ndr.GetArray(d, "Values", 8, &c.Int64s, func(d *ndr.Decoder, v []int64) {
+				for i := range v {
+					v[i] = int64(d.Uint64())
+				}
+			})
+		case ClaimTypeUint64, ClaimTypeBoolean:
+			ndr.GetArray(d, "Values", 8, &c.Uint64s, func(d *ndr.Decoder, v []uint64) {
+				for i := range v {
+					v[i] = d.Uint64()
+				}
+			})
+		case ClaimTypeString:
+			ndr.GetArray(d, "Values", 4, &c.Strings, func(d *ndr.Decoder, v []string) {
+				for i := range v {
+					if !d.Pointer("Values", func(d *ndr.Decoder) { v[i] = d.WideStringZ("Values") }) {
+						d.Fail("Values", "string value is NULL")
+						return
+					}
+				}
+			})
 		default:
 			if d.Err() == nil {
 				d.Fail("Type", "unknown claim type %d", c.Type)
 			}
-			return nil
-		}
-		elem := 8
-		if c.Type == ClaimTypeString {
-			elem = 4 // a pointer per string
-		}
-		d.CountedArray("Values", elem, c.decodeValues)
-	}
-	return entries
-}
-
-// decodeValues reads the n elements of the claim's Values array.
-func (c *ClaimEntry) decodeValues(d *ndr.Decoder, n int) {
-	switch c.Type {
-	case ClaimTypeInt64:
-		c.Int64s = make([]int64, n)
-		for i := range c.Int64s {
-			c.Int64s[i] = int64(d.Uint64())
-		}
-	case ClaimTypeUint64, ClaimTypeBoolean:
-		c.Uint64s = make([]uint64, n)
-		for i := range c.Uint64s {
-			c.Uint64s[i] = d.Uint64()
-		}
-	case ClaimTypeString:
-		c.Strings = make([]string, n)
-		for i := range c.Strings {
-			if !d.Pointer("Values", func(d *ndr.Decoder) { c.Strings[i] = d.WideStringZ("Values") }) {
-				d.Fail("Values", "string value is NULL")
-				return
-			}
+			return
 		}
 	}
 }
@@ -233,48 +220,42 @@ func (c *ClaimEntry) check() error {
 	return fmt.Errorf("claim %q has unknown type %d", c.ID, c.Type)
 }
 
-func (c *ClaimEntry) values() int {
-	switch c.Type {
-	case ClaimTypeInt64:
-		return len(c.Int64s)
-	case ClaimTypeString:
-		return len(c.Strings)
-	}
-	return len(c.Uint64s)
-}
-
 func (cs *ClaimsSet) encode(e *ndr.Encoder) {
-	e.CountedArray("ClaimsArrays", len(cs.Arrays), func(e *ndr.Encoder) {
-		for _, a := range cs.Arrays {
+	ndr.PutArray(e, "ClaimsArrays", cs.Arrays, func(e *ndr.Encoder, arrays []ClaimsArray) {
+		for _, a := range arrays {
 			e.Uint16(uint16(a.Source))
-			e.CountedArray("ClaimEntries", len(a.Claims), func(e *ndr.Encoder) {
-				for _, c := range a.Claims {
-					e.Pointer(func(e *ndr.Encoder) { e.WideStringZ("Id", c.ID) })
-					e.Uint16(uint16(c.Type))
-					e.Uint16(uint16(c.Type)) // the union discriminant, repeated
-					e.CountedArray("Values", c.values(), c.encodeValues)
-				}
-			})
+			ndr.PutArray(e, "ClaimEntries", a.Claims, encodeEntries)
 		}
 	})
 	e.Uint16(cs.ReservedType)
 	putByteArray(e, "ReservedField", cs.ReservedField)
 }
 
-// encodeValues writes the elements of the claim's Values array.
-func (c *ClaimEntry) encodeValues(e *ndr.Encoder) {
-	switch c.Type {
-	case ClaimTypeInt64:
-		for _, v := range c.Int64s {
-			e.Uint64(uint64(v))
-		}
-	case ClaimTypeString:
-		for _, s := range c.Strings {
-			e.Pointer(func(e *ndr.Encoder) { e.WideStringZ("Values", s) })
-		}
-	default:
-		for _, v := range c.Uint64s {
-			e.Uint64(v)
+// encodeEntries writes the CLAIM_ENTRY elements of a ClaimEntries array.
+func encodeEntries(e *ndr.Encoder, entries []ClaimEntry) {
+	for _, c := range entries {
+		e.Pointer(func(e *ndr.Encoder) { e.WideStringZ("Id", c.ID) })
+		e.Uint16(uint16(c.Type))
+		e.Uint16(uint16(c.Type)) // the union discriminant, repeated
+		switch c.Type {
+		case ClaimTypeInt64:
+			ndr.PutArray(e, "Values", c.Int64s, func(e *ndr.Encoder, v []int64) {
+				for _, x := range v {
+					e.Uint64(uint64(x))
+				}
+			})
+		case ClaimTypeString:
+			ndr.PutArray(e, "Values", c.Strings, func(e *ndr.Encoder, v []string) {
+				for _, s := range v {
+					e.Pointer(func(e *ndr.Encoder) { e.WideStringZ("Values", s) })
+				}
+			})
+		default:
+			ndr.PutArray(e, "Values", c.Uint64s, func(e *ndr.Encoder, v []uint64) {
+				for _, x := range v {
+					e.Uint64(x)
+				}
+			})
 		}
 	}
 }

@@ -168,7 +168,7 @@ func (li *LogonInfo) Marshal() ([]byte, error) {
 			e.FileTime(uint64(li.LastFailedILogon))
 			e.Uint32(li.FailedILogonCount)
 			e.Uint32(li.Reserved3)
-			putSIDAndAttrs(e, "ExtraSids", li.ExtraSIDs)
+			putExtraSIDs(e, li.ExtraSIDs)
 			putSIDPointer(e, "ResourceGroupDomainSid", li.ResourceGroupDomainSID)
 			putGroups(e, "ResourceGroupIds", li.ResourceGroupIDs)
 		})
@@ -219,7 +219,7 @@ func (li *LogonInfo) Unmarshal(b []byte) error {
 			v.LastFailedILogon = FileTime(d.FileTime())
 			v.FailedILogonCount = d.Uint32()
 			v.Reserved3 = d.Uint32()
-			getSIDAndAttrs(d, "ExtraSids", &v.ExtraSIDs)
+			getExtraSIDs(d, &v.ExtraSIDs)
 			getSIDPointer(d, "ResourceGroupDomainSid", &v.ResourceGroupDomainSID)
 			getGroups(d, "ResourceGroupIds", &v.ResourceGroupIDs)
 		})
@@ -254,8 +254,9 @@ func ndrError(t BufferType, what string, err error) *Error {
 	return malformedf(t, -1, "malformed "+what, err)
 }
 
+// putGroups writes a count and a pointer to GROUP_MEMBERSHIP[count].
 func putGroups(e *ndr.Encoder, field string, g []GroupMembership) {
-	e.CountedArray(field, len(g), func(e *ndr.Encoder) {
+	ndr.PutArray(e, field, g, func(e *ndr.Encoder, g []GroupMembership) {
 		for _, m := range g {
 			e.Uint32(m.RID)
 			e.Uint32(m.Attributes)
@@ -265,14 +266,10 @@ func putGroups(e *ndr.Encoder, field string, g []GroupMembership) {
 
 // getGroups reads a count and a pointer to GROUP_MEMBERSHIP[count].
 func getGroups(d *ndr.Decoder, field string, dst *[]GroupMembership) {
-	d.CountedArray(field, 8, func(d *ndr.Decoder, n int) {
-		g := make([]GroupMembership, n)
+	ndr.GetArray(d, field, 8, dst, func(d *ndr.Decoder, g []GroupMembership) {
 		for i := range g {
 			g[i].RID = d.Uint32()
 			g[i].Attributes = d.Uint32()
-		}
-		if d.Err() == nil {
-			*dst = g
 		}
 	})
 }
@@ -294,25 +291,25 @@ func getSIDPointer(d *ndr.Decoder, field string, dst *SID) {
 	})
 }
 
-func putSIDAndAttrs(e *ndr.Encoder, field string, s []SIDAndAttributes) {
-	e.CountedArray(field, len(s), func(e *ndr.Encoder) {
+// putExtraSIDs writes the ExtraSids count and pointer to
+// KERB_SID_AND_ATTRIBUTES[count] (of the logon and the device info).
+func putExtraSIDs(e *ndr.Encoder, s []SIDAndAttributes) {
+	ndr.PutArray(e, "ExtraSids", s, func(e *ndr.Encoder, s []SIDAndAttributes) {
 		for _, x := range s {
-			putSIDPointer(e, field+".Sid", x.SID)
+			putSIDPointer(e, "ExtraSids.Sid", x.SID)
 			e.Uint32(x.Attributes)
 		}
 	})
 }
 
-// getSIDAndAttrs reads a count and a pointer to
-// KERB_SID_AND_ATTRIBUTES[count]; each SID follows the array.
-func getSIDAndAttrs(d *ndr.Decoder, field string, dst *[]SIDAndAttributes) {
-	d.CountedArray(field, 8, func(d *ndr.Decoder, n int) {
-		s := make([]SIDAndAttributes, n)
+// getExtraSIDs reads what putExtraSIDs writes; each SID follows the
+// array.
+func getExtraSIDs(d *ndr.Decoder, dst *[]SIDAndAttributes) {
+	ndr.GetArray(d, "ExtraSids", 8, dst, func(d *ndr.Decoder, s []SIDAndAttributes) {
 		for i := range s {
-			getSIDPointer(d, field+".Sid", &s[i].SID)
+			getSIDPointer(d, "ExtraSids.Sid", &s[i].SID) // filled in as the pointee is read
 			s[i].Attributes = d.Uint32()
 		}
-		*dst = s // the SIDs are filled in as their pointees are read
 	})
 }
 
@@ -344,9 +341,9 @@ func (di *DeviceInfo) Marshal() ([]byte, error) {
 			e.Uint32(di.PrimaryGroupID)
 			putSIDPointer(e, "AccountDomainId", di.AccountDomainID)
 			putGroups(e, "AccountGroupIds", di.AccountGroupIDs)
-			putSIDAndAttrs(e, "ExtraSids", di.ExtraSIDs)
-			e.CountedArray("DomainGroup", len(di.DomainGroups), func(e *ndr.Encoder) {
-				for _, g := range di.DomainGroups {
+			putExtraSIDs(e, di.ExtraSIDs)
+			ndr.PutArray(e, "DomainGroup", di.DomainGroups, func(e *ndr.Encoder, dg []DomainGroupMembership) {
+				for _, g := range dg {
 					putSIDPointer(e, "DomainGroup.DomainId", g.DomainID)
 					putGroups(e, "DomainGroup.GroupIds", g.GroupIDs)
 				}
@@ -370,14 +367,12 @@ func (di *DeviceInfo) Unmarshal(b []byte) error {
 			v.PrimaryGroupID = d.Uint32()
 			getSIDPointer(d, "AccountDomainId", &v.AccountDomainID)
 			getGroups(d, "AccountGroupIds", &v.AccountGroupIDs)
-			getSIDAndAttrs(d, "ExtraSids", &v.ExtraSIDs)
-			d.CountedArray("DomainGroup", 12, func(d *ndr.Decoder, n int) {
-				g := make([]DomainGroupMembership, n)
+			getExtraSIDs(d, &v.ExtraSIDs)
+			ndr.GetArray(d, "DomainGroup", 12, &v.DomainGroups, func(d *ndr.Decoder, g []DomainGroupMembership) {
 				for i := range g {
 					getSIDPointer(d, "DomainGroup.DomainId", &g[i].DomainID)
 					getGroups(d, "DomainGroup.GroupIds", &g[i].GroupIDs)
 				}
-				v.DomainGroups = g
 			})
 		})
 	})
