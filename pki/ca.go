@@ -141,6 +141,8 @@ type Authority struct {
 	ids   issuerIDs
 	// caSigner signs OCSP answers when there is no delegated responder.
 	caSigner *responder
+	// responderSeed derives delegated responder keys (from the CA key).
+	responderSeed []byte
 
 	mu        sync.Mutex // guards the fields below
 	crlDER    []byte
@@ -186,6 +188,7 @@ func New(ctx context.Context, cfg Config) (*Authority, error) {
 		return nil, fmt.Errorf("realm CA certificate: %w", err)
 	}
 	k, err := x509.ParsePKCS8PrivateKey(rec.KeyDER)
+	seed := responderSeed(rec.KeyDER)
 	clear(rec.KeyDER)
 	if err != nil {
 		return nil, fmt.Errorf("realm CA key: %w", err)
@@ -202,7 +205,7 @@ func New(ctx context.Context, cfg Config) (*Authority, error) {
 	if err != nil {
 		return nil, fmt.Errorf("realm CA key: %w", err)
 	}
-	return &Authority{cfg: cfg, st: cfg.Store, realm: realm, ca: ca, key: key, ids: ids, caSigner: caSigner}, nil
+	return &Authority{cfg: cfg, st: cfg.Store, realm: realm, ca: ca, key: key, ids: ids, caSigner: caSigner, responderSeed: seed}, nil
 }
 
 // CA returns the realm CA certificate.

@@ -75,6 +75,8 @@ type IssueRequest struct {
 	CSR      []byte        // PEM or DER PKCS#10; nil: generate a key
 	KeyType  KeyType       // for a generated key (default ECDSA P-256)
 	Lifetime time.Duration // 0: Config.LeafLifetime
+
+	key crypto.Signer // a key chosen by the Authority itself (delegated responder)
 }
 
 // Issued is a new certificate with its record, and the generated key
@@ -87,6 +89,9 @@ type Issued struct {
 
 // publicKey returns the key to certify: the CSR's or a new one.
 func (a *Authority) publicKey(r IssueRequest) (crypto.PublicKey, crypto.Signer, error) {
+	if r.key != nil {
+		return r.key.Public(), r.key, nil
+	}
 	if r.CSR != nil {
 		csr, err := ParseCSR(r.CSR)
 		if err != nil {

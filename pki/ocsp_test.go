@@ -18,6 +18,7 @@ import (
 	"golang.org/x/crypto/ocsp"
 
 	"github.com/warden-auth/warden/admin"
+	"github.com/warden-auth/warden/store"
 )
 
 // withNonce adds a nonce extension to a request made by x/crypto/ocsp
@@ -218,5 +219,55 @@ func TestRemoteChecker(t *testing.T) {
 	wantCode(t, "both down", err, CodeRevocationUnknown, "OCSP:", "CRL:")
 	if !strings.Contains(err.Error(), "503") {
 		t.Fatalf("error does not carry the HTTP status: %v", err)
+	}
+}
+
+// A delegated responder outlives the process that issued it: a restarted
+// Authority (or another AA node on the same DB) signs with the current
+// one instead of issuing another; one is issued again only when less
+// than half its lifetime is left.
+func TestDelegatedResponderReused(t *testing.T) {
+	f := newFixture(t, Config{DelegatedResponder: true})
+	f.user(t, "alice", admin.UserOptions{})
+	iss := f.issue(t, "alice")
+	req, err := ocsp.CreateRequest(iss.Cert, f.auth.CA(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer := func(a *Authority) *x509.Certificate {
+		t.Helper()
+		der, _, err := a.RespondOCSP(t.Context(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := ocsp.ParseResponseForCert(der, iss.Cert, a.CA())
+		if err != nil || resp.Status != ocsp.Good || resp.Certificate == nil {
+			t.Fatalf("answer: %v", err)
+		}
+		return resp.Certificate
+	}
+	restart := func() *Authority {
+		t.Helper()
+		a, err := New(t.Context(), Config{Store: f.realm.Store, Time: f.clk.Now, DelegatedResponder: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	responders := func() int {
+		t.Helper()
+		rs, err := f.realm.Store.Certs(t.Context(), store.CertFilter{Kind: store.CertResponder})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(rs)
+	}
+	first := signer(f.auth)
+	if again := signer(restart()); !again.Equal(first) || responders() != 1 {
+		t.Fatalf("after a restart: same responder %v, %d responders", again.Equal(first), responders())
+	}
+	f.clk.Add(DefaultResponderLife/2 + time.Minute)
+	if next := signer(restart()); next.Equal(first) || responders() != 2 {
+		t.Fatalf("past half its life: same responder %v, %d responders", next.Equal(first), responders())
 	}
 }

@@ -3,8 +3,16 @@ package pki
 import (
 	"context"
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/hmac"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/hex"
+	"errors"
+	"io"
+	"slices"
 	"time"
 
 	"github.com/warden-auth/warden/store"
@@ -35,25 +43,47 @@ func newResponder(key crypto.Signer, cert *x509.Certificate, delegated bool) (*r
 }
 
 // ocspSigner returns what signs OCSP answers: the CA, or a delegated
-// responder, issued on first use and re-issued when less than half its
-// lifetime is left.
+// responder, re-issued when less than half its lifetime is left. A
+// process starting up reuses a current responder from the account DB
+// (one that another process or an earlier run issued), so that restarts
+// do not pile up responder certificates.
 func (a *Authority) ocspSigner(ctx context.Context) (*responder, error) {
 	if !a.cfg.DelegatedResponder {
 		return a.caSigner, nil
 	}
 	now := a.now()
+	current := func(c *x509.Certificate) bool { return now.Before(c.NotAfter.Add(-DefaultResponderLife / 2)) }
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if r := a.responder; r != nil && now.Before(r.cert.NotAfter.Add(-DefaultResponderLife/2)) {
+	if r := a.responder; r != nil && current(r.cert) {
 		return r, nil
 	}
+	if a.responder == nil {
+		r, err := a.storedResponder(ctx, current)
+		if err != nil {
+			return nil, err
+		}
+		if r != nil {
+			a.responder = r
+			return r, nil
+		}
+	}
+	var nonce [16]byte
+	if _, err := io.ReadFull(a.cfg.Rand, nonce[:]); err != nil {
+		return nil, err
+	}
+	id := hex.EncodeToString(nonce[:])
+	key, err := a.responderKey(id)
+	if err != nil {
+		return nil, err
+	}
 	tmpl := &x509.Certificate{
-		Subject:         pkix.Name{CommonName: a.realm.Name + " OCSP responder", Organization: []string{a.realm.Name}},
+		Subject:         pkix.Name{CommonName: a.realm.Name + " OCSP responder", Organization: []string{a.realm.Name}, SerialNumber: id},
 		KeyUsage:        x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:     []x509.ExtKeyUsage{x509.ExtKeyUsageOCSPSigning},
 		ExtraExtensions: []pkix.Extension{{Id: OIDOCSPNoCheck, Value: []byte{0x05, 0x00}}},
 	}
-	iss, err := a.issue(ctx, tmpl, sanNames{}, store.CertResponder, "", IssueRequest{Lifetime: DefaultResponderLife})
+	iss, err := a.issue(ctx, tmpl, sanNames{}, store.CertResponder, "", IssueRequest{Lifetime: DefaultResponderLife, key: key})
 	if err != nil {
 		return nil, err
 	}
@@ -63,6 +93,58 @@ func (a *Authority) ocspSigner(ctx context.Context) (*responder, error) {
 	}
 	a.responder = r
 	return r, nil
+}
+
+// storedResponder returns the newest current, unrevoked responder of the
+// account DB whose key this CA derives, or nil.
+func (a *Authority) storedResponder(ctx context.Context, current func(*x509.Certificate) bool) (*responder, error) {
+	recs, err := a.st.Certs(ctx, store.CertFilter{Kind: store.CertResponder})
+	if err != nil {
+		return nil, err
+	}
+	for _, rec := range slices.Backward(recs) {
+		if rec.IsRevoked() {
+			continue
+		}
+		c, err := x509.ParseCertificate(rec.DER)
+		if err != nil || !current(c) || c.CheckSignatureFrom(a.ca) != nil {
+			continue
+		}
+		key, err := a.responderKey(c.Subject.SerialNumber)
+		if err != nil || !key.PublicKey.Equal(c.PublicKey) {
+			continue // issued before responder keys were derived
+		}
+		return newResponder(key, c, true)
+	}
+	return nil, nil
+}
+
+// responderSeed is the secret delegated responder keys are derived from:
+// an HMAC of the CA's private key, so only the CA's holders can derive
+// them and a responder key tells nothing of the CA key.
+func responderSeed(caKeyDER []byte) []byte {
+	m := hmac.New(sha256.New, caKeyDER)
+	m.Write([]byte("warden ocsp responder keys v1"))
+	return m.Sum(nil)
+}
+
+// responderKey derives the ECDSA P-256 key of the responder whose
+// certificate's subject serialNumber is id (random, chosen at issuance),
+// so that a responder outlives the process that issued it without its
+// key being stored.
+func (a *Authority) responderKey(id string) (*ecdsa.PrivateKey, error) {
+	if id == "" {
+		return nil, errors.New("responder certificate without an id")
+	}
+	for i := byte(0); ; i++ {
+		m := hmac.New(sha256.New, a.responderSeed)
+		m.Write([]byte(id))
+		m.Write([]byte{i})
+		k, err := ecdsa.ParseRawPrivateKey(elliptic.P256(), m.Sum(nil))
+		if err == nil || i == 255 {
+			return k, err
+		}
+	}
 }
 
 // Status is the revocation status of a certificate as a checker found it.

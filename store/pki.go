@@ -45,8 +45,9 @@ func (c *Cert) IsRevoked() bool { return !c.Revoked.IsZero() }
 
 // CertFilter selects certificates in Certs; the zero value selects all.
 type CertFilter struct {
-	Account     string // only those issued to this account (case-insensitive)
-	RevokedOnly bool   // only revoked ones
+	Account     string   // only those issued to this account (case-insensitive)
+	Kind        CertKind // only those of this kind
+	RevokedOnly bool     // only revoked ones
 }
 
 // CertBinding maps one certificate, named by its issuer and serial, to an

@@ -160,6 +160,10 @@ func (d *DB) Certs(ctx context.Context, f store.CertFilter) ([]*store.Cert, erro
 		q += ` AND account = ?`
 		args = append(args, f.Account)
 	}
+	if f.Kind != "" {
+		q += ` AND kind = ?`
+		args = append(args, string(f.Kind))
+	}
 	if f.RevokedOnly {
 		q += ` AND revoked <> 0`
 	}

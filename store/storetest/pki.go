@@ -80,6 +80,11 @@ func testCerts(t *testing.T, s store.Store) {
 	if len(mine) != 2 || mine[0].Serial != "a1" || mine[1].Serial != "a2" {
 		t.Fatalf("Certs(alice) = %v", serials(mine))
 	}
+	servers, err := s.Certs(ctx, store.CertFilter{Kind: store.CertServer})
+	ok(t, err)
+	if len(servers) != 1 || servers[0].Serial != "5e" {
+		t.Fatalf("Certs(kind server) = %v", serials(servers))
+	}
 
 	// Deleting the account keeps its certificates: the CRL must still
 	// list their revocations.
