@@ -414,7 +414,7 @@ func runKvno(cmd *cobra.Command, path string, services []string) error {
 				errs = append(errs, err)
 				continue
 			}
-			storeCredential(cache, creds.CCache())
+			cache.Store(creds.CCache())
 			changed = true
 		}
 		fmt.Fprintf(cmd.OutOrStdout(), "%s: kvno = %d\n", svc, creds.Ticket.EncPart.KVNO)
@@ -439,18 +439,6 @@ func cachedTicket(cache *ccache.Cache, svc ccache.Principal, now time.Time) (*cl
 		return nil, false
 	}
 	return creds, true
-}
-
-// storeCredential replaces the cache's entry for the same client and
-// server, or appends one.
-func storeCredential(cache *ccache.Cache, cr ccache.Credential) {
-	for i, old := range cache.Credentials {
-		if !old.IsConfig() && old.Server.Equal(cr.Server) && old.Client.Equal(cr.Client) {
-			cache.Credentials[i] = cr
-			return
-		}
-	}
-	cache.Credentials = append(cache.Credentials, cr)
 }
 
 func newKdestroyCmd() *cobra.Command {

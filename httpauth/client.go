@@ -102,16 +102,7 @@ func (c *CCache) Credential(ctx context.Context, spn string, fresh bool) (*gss.C
 		return nil, &Error{Code: NoTicket, Reason: err.Error(), Err: err}
 	}
 	cc := creds.CCache()
-	stored := false
-	for i, old := range cache.Credentials {
-		if !old.IsConfig() && old.Server.Equal(cc.Server) && old.Client.Equal(cc.Client) {
-			cache.Credentials[i], stored = cc, true
-			break
-		}
-	}
-	if !stored {
-		cache.Credentials = append(cache.Credentials, cc)
-	}
+	cache.Store(cc)
 	if err := cache.WriteFile(path); err != nil {
 		return nil, &Error{Code: NoTicket, Reason: "cannot store the new ticket in " + path, Err: err,
 			Hint: "the credential cache must be writable by this user"}

@@ -96,6 +96,19 @@ func (c *Cache) Find(server Principal) (*Credential, error) {
 	return nil, fmt.Errorf("credential cache has no ticket for %s (it holds: %s)", server, strings.Join(have, ", "))
 }
 
+// Store replaces the ticket for the same client and server, or appends
+// it, as kinit and kvno do when they cache a new ticket.
+func (c *Cache) Store(cr Credential) {
+	for i := range c.Credentials {
+		old := &c.Credentials[i]
+		if !old.IsConfig() && old.Server.Equal(cr.Server) && old.Client.Equal(cr.Client) {
+			*old = cr
+			return
+		}
+	}
+	c.Credentials = append(c.Credentials, cr)
+}
+
 func configServer(key, principal string) Principal {
 	p := Principal{Realm: ConfigRealm, Name: krb5.PrincipalName{NameType: krb5.NameTypePrincipal, NameString: []string{ConfigPrefix, key}}}
 	if principal != "" {

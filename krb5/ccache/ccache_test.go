@@ -210,3 +210,19 @@ func FuzzCCacheParse(f *testing.F) {
 		}
 	})
 }
+
+func TestStoreReplacesOrAppends(t *testing.T) {
+	alice := Principal{Realm: "R", Name: krb5.NewPrincipalName(krb5.NameTypePrincipal, "alice")}
+	web := Principal{Realm: "R", Name: krb5.NewPrincipalName(krb5.NameTypeSrvHst, "HTTP/web")}
+	db := Principal{Realm: "R", Name: krb5.NewPrincipalName(krb5.NameTypeSrvHst, "postgres/db")}
+	c := &Cache{DefaultPrincipal: alice}
+	c.Store(Credential{Client: alice, Server: web, Ticket: []byte{1}})
+	c.Store(Credential{Client: alice, Server: db, Ticket: []byte{2}})
+	c.Store(Credential{Client: alice, Server: web, Ticket: []byte{3}})
+	if len(c.Credentials) != 2 {
+		t.Fatalf("%d entries, want 2", len(c.Credentials))
+	}
+	if got, _ := c.Find(web); got.Ticket[0] != 3 {
+		t.Fatalf("ticket for web not replaced: %v", got.Ticket)
+	}
+}
