@@ -98,12 +98,11 @@ func (x *exchange) as() ([]byte, error) {
 	// A TGT always carries a PAC; a service ticket unless the client
 	// declined it or the service wants none (MS-KILE 3.3.5.3).
 	if isKrbtgt(server) {
-		// No ticket signature in a TGT: the PAC can be signed now.
-		ad, err := x.tgtPAC(client, server, t.enc.CName, t.enc.AuthTime, pacAttrs)
-		if err != nil {
+		// No ticket signature in a TGT: the PAC can be signed now (or,
+		// from the client's template, once the ticket is encoded).
+		if err := x.setTGTPAC(t, client, server, pacAttrs); err != nil {
 			return nil, err
 		}
-		t.enc.AuthorizationData = krb5.AuthorizationData{ad}
 	} else if pacAttrs != 0 && server.acct.Flags&store.FlagNoPAC == 0 {
 		t.pac = x.newPAC(client, t.enc.CName, t.enc.AuthTime, pacAttrs, false)
 	}

@@ -229,6 +229,11 @@ type exchange struct {
 	res   Result
 	eData []byte
 	cname *krb5.PrincipalName
+	// tgtPACAttrs are the PAC_ATTRIBUTES_INFO flags reply writes into a
+	// TGT PAC made from a template (ticket.tgtPACTemplate). Kept here
+	// rather than on the ticket, which they would push into a larger
+	// allocation size class.
+	tgtPACAttrs uint32
 }
 
 func (x *exchange) errCName() *krb5.PrincipalName {

@@ -3,6 +3,7 @@ package kdc
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"time"
 
 	"github.com/warden-auth/warden/krb5"
@@ -47,56 +48,72 @@ type pacTemplate struct {
 // referent (pac.md §3.1, §4).
 const logonTimeOffset = 16 + 4
 
-// tgtPAC returns the authorization-data element that carries the signed
-// PAC of a TGT for client, made through the client's template when it has
-// a usable one.
-func (x *exchange) tgtPAC(client, krbtgt *principal, cname krb5.PrincipalName, authTime time.Time, attrs uint32) (krb5.ADEntry, error) {
+// setTGTPAC puts the signed PAC of a TGT for client in t's
+// authorization-data. With a usable template, it puts the template there
+// as is and leaves the per-logon fields and the signatures to reply,
+// which fills them in the encoded ticket (pacTemplate.fill): the PAC is
+// then copied once, by the ticket's encoding.
+func (x *exchange) setTGTPAC(t *ticket, client, krbtgt *principal, attrs uint32) error {
 	key, ok := krbtgt.ticketKey()
 	if !ok {
-		return krb5.ADEntry{}, errNoKrbtgtKey()
+		return errNoKrbtgtKey()
 	}
 	sk := pac.SigningKey{Key: key.key(), KVNO: key.kvno}
 	ct, _ := kcrypto.ChecksumTypeFor(key.etype)
-	name := cname.String()
+	name := t.enc.CName.String()
 	tp := client.tgtPAC.Load()
 	if tp == nil || tp.name != name || tp.serverType != ct || tp.kdcType != ct {
-		p := x.newPAC(client, cname, authTime, attrs, true)
+		p := x.newPAC(client, t.enc.CName, t.enc.AuthTime, attrs, true)
 		raw, err := p.Sign(pac.SignOptions{ServerKey: sk, KDCKey: sk})
 		if err != nil {
-			return krb5.ADEntry{}, err
+			return err
 		}
 		ad := pac.ADEntry(raw)
 		if tp = newPACTemplate(p, name, ad.Data); tp != nil {
 			client.tgtPAC.Store(tp)
 		}
-		return ad, nil
+		t.enc.AuthorizationData = krb5.AuthorizationData{ad}
+		return nil
 	}
-	ad := make([]byte, len(tp.adData))
-	copy(ad, tp.adData)
-	b := ad[tp.pac:]
+	t.enc.AuthorizationData = krb5.AuthorizationData{{Type: krb5.ADIfRelevant, Data: tp.adData}}
+	t.tgtPACTemplate, x.tgtPACAttrs = tp, attrs
+	return nil
+}
+
+// fill finishes the PAC that setTGTPAC left as the bare template tp in a
+// TGT: in encTkt, the encoded EncTicketPart, whose authorization-data is
+// that template alone (so its last bytes are tp.adData), it sets the
+// per-logon fields and the signatures, made with key, the krbtgt key the
+// TGT is encrypted with.
+func (tp *pacTemplate) fill(encTkt []byte, key *kcrypto.Key, authTime time.Time, attrs uint32) error {
+	at := len(encTkt) - len(tp.adData)
+	if at < 0 || !bytes.Equal(encTkt[at:], tp.adData) {
+		return errors.New("kdc: the TGT PAC template is not at the end of the encoded ticket")
+	}
+	b := encTkt[at+tp.pac:]
 	ft := uint64(pac.NewFileTime(authTime))
 	binary.LittleEndian.PutUint64(b[tp.logonTime:], ft)
 	binary.LittleEndian.PutUint64(b[tp.clientID:], ft)
 	binary.LittleEndian.PutUint32(b[tp.attrFlags:], attrs)
 	// MS-PAC 2.8: the server signature over the PAC with both signatures
 	// zero, then the KDC signature over the server signature.
-	c, err := sk.Key.Checksum(kcrypto.UsagePACSignature, b)
+	c, err := key.Checksum(kcrypto.UsagePACSignature, b)
 	if err != nil {
-		return krb5.ADEntry{}, err
+		return err
 	}
 	if len(c.Checksum) != tp.serverLen {
-		return krb5.ADEntry{}, &krb5.Error{Code: krb5.KDCErrSumTypeNoSupp, Reason: "PAC server signature has an unexpected length"}
+		return &krb5.Error{Code: krb5.KDCErrSumTypeNoSupp, Reason: "PAC server signature has an unexpected length"}
 	}
 	copy(b[tp.serverSig:], c.Checksum)
-	c, err = sk.Key.Checksum(kcrypto.UsagePACSignature, c.Checksum)
+	c, err = key.Checksum(kcrypto.UsagePACSignature, c.Checksum)
 	if err != nil {
-		return krb5.ADEntry{}, err
+		return err
 	}
 	if len(c.Checksum) != tp.kdcLen {
-		return krb5.ADEntry{}, &krb5.Error{Code: krb5.KDCErrSumTypeNoSupp, Reason: "PAC KDC signature has an unexpected length"}
+		return &krb5.Error{Code: krb5.KDCErrSumTypeNoSupp, Reason: "PAC KDC signature has an unexpected length"}
 	}
 	copy(b[tp.kdcSig:], c.Checksum)
-	return krb5.ADEntry{Type: krb5.ADIfRelevant, Data: ad}, nil
+	return nil
 }
 
 // newPACTemplate turns a TGT PAC signed by pac.Sign (p, with its Raw and

@@ -74,6 +74,12 @@ type ticket struct {
 	// whose buffers its PAC carries; reply signs it through the encoding
 	// the TGT PAC keeps.
 	pacFrom *tgtPAC
+	// tgtPACTemplate, for a TGT whose PAC comes from the client's
+	// template, is that template, which the authorization-data holds
+	// unsigned: reply fills in the authtime, the attributes
+	// (exchange.tgtPACAttrs) and the signatures once the ticket is
+	// encoded (setTGTPAC).
+	tgtPACTemplate *pacTemplate
 }
 
 // newTicket applies the request's options within the realm's limits (and
@@ -205,6 +211,11 @@ func (x *exchange) reply(mt krb5.MsgType, t *ticket, replyKey *kcrypto.Key, usag
 	encTkt, err := t.enc.Marshal()
 	if err != nil {
 		return nil, err
+	}
+	if tp := t.tgtPACTemplate; tp != nil {
+		if err := tp.fill(encTkt, sk.key(), t.enc.AuthTime, x.tgtPACAttrs); err != nil {
+			return nil, err
+		}
 	}
 	tktCipher, err := sk.key().EncryptData(x.k.rand, kcrypto.UsageTicket, encTkt, sk.kvno, true)
 	if err != nil {
