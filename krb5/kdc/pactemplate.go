@@ -33,14 +33,16 @@ type pacTemplate struct {
 	// What the template was built for; a request that differs (the
 	// client typed its name in another case, the krbtgt key changed
 	// enctype) builds a new one.
-	name                string
-	serverType, kdcType krb5.ChecksumType
+	name string
+	// sumType is the checksum type of both signatures, which the
+	// krbtgt key makes, and sigLen their length.
+	sumType             krb5.ChecksumType
+	sigLen              int
 	adData              []byte // DER AuthorizationData{{AD-WIN2K-PAC, PAC}}
 	pac                 int    // offset of the PAC in adData; the offsets below are from there
 	logonTime, clientID int    // offsets of the FILETIMEs
 	attrFlags           int    // offset of the PAC_ATTRIBUTES_INFO flags word
 	serverSig, kdcSig   int    // offsets of the signature bytes
-	serverLen, kdcLen   int
 }
 
 // logonTimeOffset is where LogonTime sits in the logon info buffer: after
@@ -62,7 +64,7 @@ func (x *exchange) setTGTPAC(t *ticket, client, krbtgt *principal, attrs uint32)
 	ct, _ := kcrypto.ChecksumTypeFor(key.etype)
 	name := t.enc.CName.String()
 	tp := client.tgtPAC.Load()
-	if tp == nil || tp.name != name || tp.serverType != ct || tp.kdcType != ct {
+	if tp == nil || tp.name != name || tp.sumType != ct {
 		p := x.newPAC(client, t.enc.CName, t.enc.AuthTime, attrs, true)
 		raw, err := p.Sign(pac.SignOptions{ServerKey: sk, KDCKey: sk})
 		if err != nil {
@@ -101,7 +103,7 @@ func (tp *pacTemplate) fill(encTkt []byte, key *kcrypto.Key, authTime time.Time,
 	if err != nil {
 		return err
 	}
-	if len(c.Checksum) != tp.serverLen {
+	if len(c.Checksum) != tp.sigLen {
 		return &krb5.Error{Code: krb5.KDCErrSumTypeNoSupp, Reason: "PAC server signature has an unexpected length"}
 	}
 	copy(b[tp.serverSig:], c.Checksum)
@@ -109,7 +111,7 @@ func (tp *pacTemplate) fill(encTkt []byte, key *kcrypto.Key, authTime time.Time,
 	if err != nil {
 		return err
 	}
-	if len(c.Checksum) != tp.kdcLen {
+	if len(c.Checksum) != tp.sigLen {
 		return &krb5.Error{Code: krb5.KDCErrSumTypeNoSupp, Reason: "PAC KDC signature has an unexpected length"}
 	}
 	copy(b[tp.kdcSig:], c.Checksum)
@@ -127,9 +129,11 @@ func newPACTemplate(p *pac.PAC, name string, adData []byte) *pacTemplate {
 	if base < 0 || !bytes.Equal(adData[base:], p.Raw) {
 		return nil
 	}
-	tp := &pacTemplate{name: name, adData: bytes.Clone(adData), pac: base,
-		serverType: p.ServerSignature.Type, kdcType: p.KDCSignature.Type,
-		serverLen: len(p.ServerSignature.Signature), kdcLen: len(p.KDCSignature.Signature)}
+	ss, ks := p.ServerSignature, p.KDCSignature
+	if ss.Type != ks.Type || len(ss.Signature) != len(ks.Signature) {
+		return nil // not one key for both
+	}
+	tp := &pacTemplate{name: name, adData: bytes.Clone(adData), pac: base, sumType: ss.Type, sigLen: len(ss.Signature)}
 	found := 0
 	for _, bi := range p.Layout {
 		switch bi.Type {
@@ -157,8 +161,8 @@ func newPACTemplate(p *pac.PAC, name string, adData []byte) *pacTemplate {
 		binary.LittleEndian.Uint32(b[tp.attrFlags:]) != p.Attributes.Flags {
 		return nil
 	}
-	clear(b[tp.serverSig : tp.serverSig+tp.serverLen])
-	clear(b[tp.kdcSig : tp.kdcSig+tp.kdcLen])
+	clear(b[tp.serverSig : tp.serverSig+tp.sigLen])
+	clear(b[tp.kdcSig : tp.kdcSig+tp.sigLen])
 	return tp
 }
 
@@ -201,18 +205,20 @@ func (x *exchange) signServicePAC(t *ticket, opt pac.SignOptions) ([]byte, error
 		return nil, err
 	}
 	b := bytes.Clone(tp.raw)
+	// Each input is a view of b where it covers the PAC, so it holds the
+	// signatures computed before it.
 	for _, s := range []struct {
 		key  *kcrypto.Key
-		data func() []byte
+		data []byte
 		at   int
 		n    int
 	}{
-		{opt.KDCKey.Key, func() []byte { return in }, tp.ticketSig, tp.kdcLen},
-		{opt.KDCKey.Key, func() []byte { return b }, tp.fullSig, tp.kdcLen},
-		{opt.ServerKey.Key, func() []byte { return b }, tp.serverSig, tp.serverLen},
-		{opt.KDCKey.Key, func() []byte { return b[tp.serverSig : tp.serverSig+tp.serverLen] }, tp.kdcSig, tp.kdcLen},
+		{opt.KDCKey.Key, in, tp.ticketSig, tp.kdcLen},
+		{opt.KDCKey.Key, b, tp.fullSig, tp.kdcLen},
+		{opt.ServerKey.Key, b, tp.serverSig, tp.serverLen},
+		{opt.KDCKey.Key, b[tp.serverSig : tp.serverSig+tp.serverLen], tp.kdcSig, tp.kdcLen},
 	} {
-		c, err := s.key.Checksum(kcrypto.UsagePACSignature, s.data())
+		c, err := s.key.Checksum(kcrypto.UsagePACSignature, s.data)
 		if err != nil {
 			return nil, err
 		}
