@@ -53,14 +53,11 @@ const (
 
 // KDC answers AS and TGS requests for one realm.
 type KDC struct {
-	cfg   Config
+	cfg   Config // defaults filled in
 	realm string
 	dir   *directory
-	now   func() time.Time
-	rand  io.Reader
 	// krbtgtName is "krbtgt/REALM", the lookup key of the TGS principal.
-	krbtgtName  string
-	logonServer string
+	krbtgtName string
 }
 
 // New returns a KDC over the store's realm. Close releases it.
@@ -87,7 +84,7 @@ func New(cfg Config) (*KDC, error) {
 	if cfg.LogonServer == "" {
 		cfg.LogonServer = defaultLogonServer()
 	}
-	k := &KDC{cfg: cfg, dir: dir, now: cfg.Time, rand: cfg.Rand, logonServer: cfg.LogonServer}
+	k := &KDC{cfg: cfg, dir: dir}
 	k.realm = dir.realm.Load().Name
 	k.krbtgtName = "krbtgt/" + k.realm
 	return k, nil
@@ -147,7 +144,7 @@ func (k *KDC) realmParams() (maxLife, maxRenew time.Duration, policy store.Passw
 // a KRB-ERROR) or nil when the input is not worth answering (not a
 // Kerberos request at all), and a Result for the log.
 func (k *KDC) Handle(ctx context.Context, req []byte) ([]byte, Result) {
-	now := k.now()
+	now := k.cfg.Time()
 	t, ok := krb5.MessageType(req)
 	if !ok || (t != krb5.MsgASReq && t != krb5.MsgTGSReq) {
 		return nil, Result{Op: "?", Code: krb5.KRBErrGeneric, Reason: "not a KDC request"}

@@ -179,7 +179,7 @@ func (x *exchange) newPAC(client *principal, cname krb5.PrincipalName, authTime 
 		PrimaryGroupID:     primary,
 		GroupIDs:           groups,
 		UserFlags:          pac.UserFlagExtraSIDs,
-		LogonServer:        x.k.logonServer,
+		LogonServer:        x.k.cfg.LogonServer,
 		LogonDomainName:    d.netbios,
 		LogonDomainID:      d.sid,
 		UserAccountControl: userAccountControl(a, x.now),

@@ -167,7 +167,7 @@ func (k *KDC) serveUDP(ctx context.Context, conn *net.UDPConn, la *lookaside, cf
 		}
 		if len(reply) > cfg.MaxUDPReply {
 			// Ask the client to use TCP (RFC 4120 7.2.1).
-			reply = k.errorReply(k.now(), &krb5.Error{Code: krb5.KRBErrResponseTooBig,
+			reply = k.errorReply(k.cfg.Time(), &krb5.Error{Code: krb5.KRBErrResponseTooBig,
 				Reason: fmt.Sprintf("reply of %d bytes is too big for UDP (limit %d); retry over TCP", len(reply), cfg.MaxUDPReply)}, nil, k.tgsName())
 		}
 		_, _ = conn.WriteToUDPAddrPort(reply, addr)
@@ -190,7 +190,7 @@ func (k *KDC) serveTCPConn(ctx context.Context, c net.Conn, la *lookaside, cfg *
 		if n&0x80000000 != 0 || int64(n) > int64(cfg.MaxTCPFrame) {
 			// Too long (or the reserved high bit): say so and hang up
 			// without reading (or allocating) the announced length.
-			rep := k.errorReply(k.now(), &krb5.Error{Code: krb5.KRBErrFieldTooLong, Reason: "request longer than the KDC accepts over TCP"}, nil, k.tgsName())
+			rep := k.errorReply(k.cfg.Time(), &krb5.Error{Code: krb5.KRBErrFieldTooLong, Reason: "request longer than the KDC accepts over TCP"}, nil, k.tgsName())
 			_ = writeFrame(c, rep, cfg.TCPReadTimeout)
 			return
 		}
@@ -223,7 +223,7 @@ func (k *KDC) answer(ctx context.Context, req []byte, remote netip.AddrPort, pro
 	// the wall clock here only measures how long the request took, and
 	// socket deadlines below must be real time.
 	start := time.Now()
-	now := k.now()
+	now := k.cfg.Time()
 	if rep, ok := la.get(req, now); ok {
 		return rep
 	}
@@ -242,7 +242,7 @@ func (k *KDC) answer(ctx context.Context, req []byte, remote netip.AddrPort, pro
 func (k *KDC) safeHandle(ctx context.Context, req []byte) (rep []byte, res Result) {
 	defer func() {
 		if p := recover(); p != nil {
-			rep = k.errorReply(k.now(), &krb5.Error{Code: krb5.KRBErrGeneric, Reason: "internal error"}, nil, k.tgsName())
+			rep = k.errorReply(k.cfg.Time(), &krb5.Error{Code: krb5.KRBErrGeneric, Reason: "internal error"}, nil, k.tgsName())
 			res = Result{Op: "?", Code: krb5.KRBErrGeneric, Reason: "internal error", Detail: "panic while handling the request"}
 		}
 	}()

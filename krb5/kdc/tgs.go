@@ -96,10 +96,7 @@ func (x *exchange) tgs() ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		ad = append(ad, extra...)
-	}
-	if len(ad) == 0 {
-		ad = nil
+		ad = append(ad, extra...) // still nil when both are empty
 	}
 	t, err := x.newTicket(ticketSpec{
 		server: server, cname: a.tgt.CName, sname: *body.SName, crealm: a.tgt.CRealm,
@@ -256,7 +253,7 @@ func (x *exchange) renew(a *tgsAuth) ([]byte, error) {
 		life = a.tgt.EndTime.Sub(a.tgt.AuthTime)
 	}
 	end := minTime(x.now.Add(life), a.tgt.RenewTill)
-	sk, err := kcrypto.RandomKey(a.sessKey.EType(), k.rand, k.cfg.Crypto)
+	sk, err := kcrypto.RandomKey(a.sessKey.EType(), k.cfg.Rand, k.cfg.Crypto)
 	if err != nil {
 		return nil, err
 	}

@@ -154,7 +154,7 @@ func (x *exchange) newTicket(s ticketSpec) (*ticket, error) {
 		}
 	}
 
-	sk, err := kcrypto.RandomKey(s.sessEType, x.k.rand, x.k.cfg.Crypto)
+	sk, err := kcrypto.RandomKey(s.sessEType, x.k.cfg.Rand, x.k.cfg.Crypto)
 	if err != nil {
 		return nil, err
 	}
@@ -217,7 +217,7 @@ func (x *exchange) reply(mt krb5.MsgType, t *ticket, replyKey *kcrypto.Key, usag
 			return nil, err
 		}
 	}
-	tktCipher, err := sk.key().EncryptData(x.k.rand, kcrypto.UsageTicket, encTkt, sk.kvno, true)
+	tktCipher, err := sk.key().EncryptData(x.k.cfg.Rand, kcrypto.UsageTicket, encTkt, sk.kvno, true)
 	if err != nil {
 		return nil, err
 	}
@@ -244,7 +244,7 @@ func (x *exchange) reply(mt krb5.MsgType, t *ticket, replyKey *kcrypto.Key, usag
 	if err != nil {
 		return nil, err
 	}
-	encPart, err := replyKey.EncryptData(x.k.rand, usage, plain, 0, false)
+	encPart, err := replyKey.EncryptData(x.k.cfg.Rand, usage, plain, 0, false)
 	if err != nil {
 		return nil, err
 	}
