@@ -248,19 +248,6 @@ func (x *exchange) signPAC(t *ticket) error {
 	return nil
 }
 
-// withoutPAC returns ad without any PAC (a container left empty is
-// dropped); nil when nothing remains.
-func withoutPAC(ad krb5.AuthorizationData) (krb5.AuthorizationData, error) {
-	out, err := pac.WithPAC(ad, nil)
-	if err != nil {
-		return nil, err
-	}
-	if len(out) == 1 {
-		return nil, nil
-	}
-	return out[1:], nil
-}
-
 // verifiedPAC is what the TGS keeps of a TGT's PAC it verified. The last
 // one of each client is kept on the client's principal: a client asks
 // for tickets to several services with the same TGT, and a PAC identical

@@ -7,6 +7,7 @@ import (
 
 	"github.com/warden-auth/warden/krb5"
 	"github.com/warden-auth/warden/krb5/kcrypto"
+	"github.com/warden-auth/warden/krb5/pac"
 	"github.com/warden-auth/warden/store"
 )
 
@@ -87,7 +88,7 @@ func (x *exchange) tgs() ([]byte, error) {
 	}
 	// The TGT's PAC is re-signed for the new ticket by reply (or left
 	// out); the copy in the TGT's authorization-data goes.
-	ad, err := withoutPAC(a.tgt.AuthorizationData)
+	ad, err := pac.WithoutPAC(a.tgt.AuthorizationData)
 	if err != nil {
 		return nil, errTGTPAC(err)
 	}
@@ -263,7 +264,7 @@ func (x *exchange) renew(a *tgsAuth) ([]byte, error) {
 	enc.StartTime = x.now.UTC().Truncate(time.Second)
 	enc.EndTime = end.UTC().Truncate(time.Second)
 	enc.Flags &^= krb5.TktFlagInitial
-	if enc.AuthorizationData, err = withoutPAC(enc.AuthorizationData); err != nil {
+	if enc.AuthorizationData, err = pac.WithoutPAC(enc.AuthorizationData); err != nil {
 		return nil, errTGTPAC(err)
 	}
 	t := &ticket{enc: enc, sname: *x.req.ReqBody.SName, crealm: a.tgt.CRealm, srealm: x.req.ReqBody.Realm, server: server, sessKey: sk}

@@ -531,6 +531,13 @@ func TestAuthorizationDataHelpers(t *testing.T) {
 	if _, ok, err := FromAuthorizationData(krb5.AuthorizationData{opts}); ok || err != nil {
 		t.Errorf("no PAC: %v %v", ok, err)
 	}
+	// WithoutPAC drops the PAC the same way, and gives nil for nothing.
+	if rest, err := WithoutPAC(ad2); err != nil || !reflect.DeepEqual(rest, ad2[1:]) {
+		t.Errorf("WithoutPAC = %v %v, want %v", rest, err, ad2[1:])
+	}
+	if rest, err := WithoutPAC(krb5.AuthorizationData{ADEntry(pacA), {Type: krb5.ADWin2KPAC, Data: pacB}}); rest != nil || err != nil {
+		t.Errorf("WithoutPAC of PACs only = %v %v", rest, err)
+	}
 	for name, bad := range map[string]krb5.AuthorizationData{
 		"two PACs":  {ADEntry(pacA), ADEntry(pacB)},
 		"bare PAC":  {{Type: krb5.ADWin2KPAC, Data: pacA}},

@@ -53,8 +53,25 @@ func FromTicket(etp *krb5.EncTicketPart) (*PAC, error) {
 // WithPAC returns ad with the PAC container first and any PAC already in
 // ad removed (a container left empty is dropped), leaving ad unchanged.
 func WithPAC(ad krb5.AuthorizationData, pac []byte) (krb5.AuthorizationData, error) {
-	out := make(krb5.AuthorizationData, 1, len(ad)+1)
+	out, err := appendWithoutPAC(make(krb5.AuthorizationData, 1, len(ad)+1), ad)
+	if err != nil {
+		return nil, err
+	}
 	out[0] = ADEntry(pac)
+	return out, nil
+}
+
+// WithoutPAC returns ad with any PAC removed as WithPAC removes it (a
+// container left empty is dropped), leaving ad unchanged; nil when
+// nothing remains.
+func WithoutPAC(ad krb5.AuthorizationData) (krb5.AuthorizationData, error) {
+	return appendWithoutPAC(nil, ad)
+}
+
+// appendWithoutPAC appends to out the elements of ad that are not a PAC,
+// opening the top-level AD-IF-RELEVANT containers to drop the PACs
+// inside them.
+func appendWithoutPAC(out, ad krb5.AuthorizationData) (krb5.AuthorizationData, error) {
 	for _, e := range ad {
 		switch e.Type {
 		case krb5.ADWin2KPAC:
