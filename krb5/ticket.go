@@ -137,11 +137,7 @@ func (t *EncTicketPart) decode(s *cryptobyte.String) error {
 
 // Marshal returns the DER encoding of the fields (not Raw).
 func (t *EncTicketPart) Marshal() ([]byte, error) {
-	n := 192
-	for _, a := range t.AuthorizationData {
-		n += len(a.Data) + 16
-	}
-	return marshal(t, n), nil
+	return marshal(t, 192+t.AuthorizationData.sizeHint()), nil
 }
 
 // Unmarshal decodes DER and keeps the input in Raw.

@@ -431,8 +431,19 @@ func (ad *AuthorizationData) decode(s *cryptobyte.String) error {
 	return nil
 }
 
-// Marshal returns the DER encoding.
-func (ad *AuthorizationData) Marshal() ([]byte, error) { return marshal(ad, 256), nil }
+// Marshal returns the DER encoding, sized up front: wrapping a PAC of a
+// kilobyte or more would otherwise grow the buffer several times.
+func (ad *AuthorizationData) Marshal() ([]byte, error) { return marshal(ad, ad.sizeHint()), nil }
+
+// sizeHint bounds the encoding: each entry adds at most 16 bytes of tags
+// and lengths to its data.
+func (ad AuthorizationData) sizeHint() int {
+	n := 8
+	for _, a := range ad {
+		n += len(a.Data) + 16
+	}
+	return n
+}
 
 // Unmarshal decodes DER.
 func (ad *AuthorizationData) Unmarshal(b []byte) error {
