@@ -486,8 +486,12 @@ func (d *pacDump) printSignatures(p *pac.PAC, etp *krb5.EncTicketPart, key *kcry
 		}
 		return n
 	}
-	report(sigName("server signature", p.ServerSignature), p.VerifyServerSignature(pac.SigningKey{Key: key, KVNO: kvno}))
 	isTGT := len(tk.SName.NameString) == 2 && strings.EqualFold(tk.SName.NameString[0], "krbtgt")
+	server := pac.SigningKey{Key: key, KVNO: kvno}
+	if isTGT {
+		server.Role = "krbtgt" // a TGT's server signature is made with the krbtgt key
+	}
+	report(sigName("server signature", p.ServerSignature), p.VerifyServerSignature(server))
 	kdcKeys := d.krbtgtKeys(tk.Realm)
 	if isTGT && len(kdcKeys) == 0 {
 		kdcKeys = []pac.SigningKey{{Key: key, KVNO: kvno}}
