@@ -89,26 +89,43 @@ func (l *lockedBuf) String() string {
 }
 
 // startWardenProxy runs `warden proxy` in-process until the test ends and
-// returns its port.
+// returns its port. The port is picked free and then bound by the proxy,
+// so another process may take it in between: a start that fails with
+// "address already in use" is retried on a new port.
 func startWardenProxy(t *testing.T, args ...string) (port int, logs *lockedBuf) {
 	t.Helper()
-	port = testkit.FreePort(t)
-	logs = &lockedBuf{}
-	c, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	go func() {
-		done <- cli.ExecuteContext(c, "interop", append([]string{"proxy", "--listen", fmt.Sprintf("127.0.0.1:%d", port)}, args...), io.Discard, logs)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if code := <-done; code != 0 {
-			t.Errorf("warden proxy exited %d:\n%s", code, logs)
+	for attempt := 0; ; attempt++ {
+		port = testkit.FreePort(t)
+		logs = &lockedBuf{}
+		c, cancel := context.WithCancel(context.Background())
+		done := make(chan int, 1)
+		go func() {
+			done <- cli.ExecuteContext(c, "interop", append([]string{"proxy", "--listen", fmt.Sprintf("127.0.0.1:%d", port)}, args...), io.Discard, logs)
+		}()
+		code, exited := waitListening(t, logs, done)
+		if !exited {
+			t.Cleanup(func() {
+				cancel()
+				if code := <-done; code != 0 {
+					t.Errorf("warden proxy exited %d:\n%s", code, logs)
+				}
+			})
+			return port, logs
 		}
-	})
+		cancel()
+		if attempt == 5 || !strings.Contains(logs.String(), "address already in use") {
+			t.Fatalf("warden proxy exited %d:\n%s", code, logs)
+		}
+	}
+}
+
+// waitListening waits until the proxy logs that it listens, or exits.
+func waitListening(t *testing.T, logs *lockedBuf, done <-chan int) (code int, exited bool) {
+	t.Helper()
 	for i := 0; !strings.Contains(logs.String(), "proxy listening"); i++ {
 		select {
 		case code := <-done:
-			t.Fatalf("warden proxy exited %d:\n%s", code, logs)
+			return code, true
 		default:
 		}
 		if i > 500 {
@@ -116,7 +133,7 @@ func startWardenProxy(t *testing.T, args ...string) (port int, logs *lockedBuf) 
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	return port, logs
+	return 0, false
 }
 
 // mitLogin is an MIT client environment with alice's TGT from Warden's
