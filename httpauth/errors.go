@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/warden-auth/warden/krb5/gss"
+	"github.com/warden-auth/warden/ntlm"
 	"github.com/warden-auth/warden/pki"
 )
 
@@ -134,7 +135,8 @@ func (e *Error) ErrorHint() string {
 
 // logCode is the code a log line names: the GSS code for a GSS refusal
 // (KRB_AP_ERR_REPEAT, ...), the PKI code for a certificate refusal
-// (CERT_REVOKED, ...), else the httpauth code.
+// (CERT_REVOKED, ...), the NTSTATUS of an NTLM refusal, else the httpauth
+// code.
 func (e *Error) logCode() string {
 	var ge *gss.Error
 	if errors.As(e.Err, &ge) {
@@ -143,6 +145,10 @@ func (e *Error) logCode() string {
 	var pe *pki.Error
 	if errors.As(e.Err, &pe) {
 		return pe.Code.String()
+	}
+	var ne *ntlm.Error
+	if errors.As(e.Err, &ne) {
+		return ne.Status.String()
 	}
 	return e.Code.String()
 }

@@ -16,6 +16,10 @@ const DefaultMaxHeaderBytes = 64 << 10
 // case-insensitively (RFC 9110 11.1).
 const schemeNegotiate = "Negotiate"
 
+// schemeNTLM is the plain NTLM scheme (MS-NTHT), which carries raw NTLM
+// messages where Negotiate carries SPNEGO.
+const schemeNTLM = "NTLM"
+
 // ParseNegotiate parses one Authorization header value of the form
 // "Negotiate <base64 token>" and returns the decoded token. The scheme is
 // matched case-insensitively; the token must be base64 (standard
@@ -23,36 +27,74 @@ const schemeNegotiate = "Negotiate"
 // A value longer than maxLen bytes (0: DefaultMaxHeaderBytes) is refused
 // before it is looked at.
 func ParseNegotiate(value string, maxLen int) ([]byte, error) {
+	scheme, tok, err := ParseAuthorization(value, maxLen, schemeNegotiate)
+	if err == nil && scheme != schemeNegotiate {
+		err = &Error{Code: UnsupportedScheme, Reason: "this server accepts Negotiate (Kerberos), not " + scheme}
+	}
+	return tok, err
+}
+
+// ParseAuthorization parses an Authorization header value "Scheme
+// <base64 token>" for one of the token schemes accepted (Negotiate,
+// NTLM), returning the scheme as spelt in accepted and the decoded token.
+// The rules are those of ParseNegotiate.
+func ParseAuthorization(value string, maxLen int, accepted ...string) (scheme string, tok []byte, err error) {
 	if maxLen <= 0 {
 		maxLen = DefaultMaxHeaderBytes
 	}
 	if len(value) > maxLen {
-		return nil, &Error{Code: TokenTooLarge,
+		return "", nil, &Error{Code: TokenTooLarge,
 			Reason: fmt.Sprintf("the Authorization header is %d bytes, more than the %d this server accepts", len(value), maxLen),
 			Hint:   "a ticket this large usually means a huge PAC (very many groups); raise the limit if it is legitimate"}
 	}
 	v := strings.Trim(value, " \t")
-	scheme, rest := v, ""
+	got, rest := v, ""
 	if i := strings.IndexAny(v, " \t"); i >= 0 {
-		scheme, rest = v[:i], v[i+1:]
+		got, rest = v[:i], v[i+1:]
 	}
-	if scheme == "" || !isToken(scheme) {
-		return nil, &Error{Code: BadHeader, Reason: "the Authorization header does not start with an authentication scheme"}
+	if got == "" || !isToken(got) {
+		return "", nil, &Error{Code: BadHeader, Reason: "the Authorization header does not start with an authentication scheme"}
 	}
-	if !strings.EqualFold(scheme, schemeNegotiate) {
-		return nil, &Error{Code: UnsupportedScheme,
-			Reason: fmt.Sprintf("this server accepts Negotiate (Kerberos), not %s", printable(scheme, 32)),
-			Hint:   "get a Kerberos ticket (kinit) and use a client that does Negotiate (curl --negotiate -u :)"}
+	for _, a := range accepted {
+		if strings.EqualFold(got, a) {
+			scheme = a
+		}
 	}
-	tok := strings.TrimLeft(rest, " \t")
-	if tok == "" {
-		return nil, &Error{Code: BadHeader, Reason: "the Negotiate header carries no token"}
+	if scheme == "" {
+		return "", nil, &Error{Code: UnsupportedScheme,
+			Reason: fmt.Sprintf("this server accepts %s, not %s", schemeWords(accepted), printable(got, 32)),
+			Hint:   schemeHint(accepted)}
 	}
-	b, err := decodeToken68(tok)
+	t := strings.TrimLeft(rest, " \t")
+	if t == "" {
+		return "", nil, &Error{Code: BadHeader, Reason: "the " + scheme + " header carries no token"}
+	}
+	b, err := decodeToken68(t)
 	if err != nil {
-		return nil, &Error{Code: BadHeader, Reason: "the Negotiate token " + err.Error()}
+		return "", nil, &Error{Code: BadHeader, Reason: "the " + scheme + " token " + err.Error()}
 	}
-	return b, nil
+	return scheme, b, nil
+}
+
+// schemeWords names the accepted schemes for a reason text.
+func schemeWords(accepted []string) string {
+	words := make([]string, len(accepted))
+	for i, a := range accepted {
+		words[i] = a
+		if a == schemeNegotiate {
+			words[i] = "Negotiate (Kerberos)"
+		}
+	}
+	return strings.Join(words, " or ")
+}
+
+func schemeHint(accepted []string) string {
+	for _, a := range accepted {
+		if a == schemeNTLM {
+			return "use a client that does Negotiate or NTLM (curl --negotiate -u :, curl --ntlm -u USER, warden get --auth ntlm)"
+		}
+	}
+	return "get a Kerberos ticket (kinit) and use a client that does Negotiate (curl --negotiate -u :)"
 }
 
 // decodeToken68 decodes standard base64 with optional padding and
@@ -92,10 +134,15 @@ func decodeToken68(s string) ([]byte, error) {
 // "Negotiate"). A Negotiate challenge whose data is not base64 is an
 // error.
 func NegotiateChallenge(h http.Header) (present bool, token []byte, err error) {
+	return TokenChallenge(h, schemeNegotiate)
+}
+
+// TokenChallenge is NegotiateChallenge for any token scheme (NTLM).
+func TokenChallenge(h http.Header, scheme string) (present bool, token []byte, err error) {
 	for _, v := range h.Values("WWW-Authenticate") {
 		for _, el := range splitList(v) {
-			scheme, rest, isChallenge := challengeStart(el)
-			if !isChallenge || !strings.EqualFold(scheme, schemeNegotiate) {
+			got, rest, isChallenge := challengeStart(el)
+			if !isChallenge || !strings.EqualFold(got, scheme) {
 				continue
 			}
 			if rest == "" {
@@ -103,7 +150,7 @@ func NegotiateChallenge(h http.Header) (present bool, token []byte, err error) {
 			}
 			b, err := decodeToken68(rest)
 			if err != nil {
-				return true, nil, &Error{Code: BadHeader, Reason: "the server's Negotiate token " + err.Error()}
+				return true, nil, &Error{Code: BadHeader, Reason: "the server's " + scheme + " token " + err.Error()}
 			}
 			return true, b, nil
 		}

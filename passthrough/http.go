@@ -45,7 +45,13 @@ type ntlmResponse struct {
 	Realm          string      `json:"realm,omitempty"`
 	SID            string      `json:"sid,omitempty"`
 	Groups         []wireGroup `json:"groups,omitempty"`
+	Claims         []wireClaim `json:"claims,omitempty"`
 	SessionBaseKey []byte      `json:"session_base_key,omitempty"`
+}
+
+type wireClaim struct {
+	ID     string   `json:"id"`
+	Values []string `json:"values"`
 }
 
 // CallerFunc names the account of the server making a request (from its
@@ -104,6 +110,9 @@ func Handler(s *Service, caller CallerFunc, log *slog.Logger) http.Handler {
 		for _, g := range res.Identity.Groups {
 			out.Groups = append(out.Groups, wireGroup{SID: g.SID, Name: g.Name})
 		}
+		for _, c := range res.Identity.Claims {
+			out.Claims = append(out.Claims, wireClaim{ID: c.ID, Values: c.Values})
+		}
 		writeJSON(w, http.StatusOK, out)
 	})
 }
@@ -124,6 +133,13 @@ type Client struct {
 	HTTPClient *http.Client
 }
 
+func (c *Client) httpClient() *http.Client {
+	if c.HTTPClient == nil {
+		return http.DefaultClient
+	}
+	return c.HTTPClient
+}
+
 // ValidateNTLM asks the AA. A refusal is an *ntlm.Error with the status
 // the AA gave.
 func (c *Client) ValidateNTLM(ctx context.Context, v *ntlm.Validation) (*Result, error) {
@@ -134,11 +150,7 @@ func (c *Client) ValidateNTLM(ctx context.Context, v *ntlm.Validation) (*Result,
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	hc := c.HTTPClient
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
+	resp, err := c.httpClient().Do(req)
 	if err != nil {
 		return nil, &ntlm.Error{Status: ntlm.StatusLogonFailure, Reason: "cannot reach the AA to validate the logon", Err: err,
 			Hint: "check the AA URL, that it trusts this server's certificate and that this server trusts the realm CA"}
@@ -162,6 +174,9 @@ func (c *Client) ValidateNTLM(ctx context.Context, v *ntlm.Validation) (*Result,
 		SessionBaseKey: [16]byte(out.SessionBaseKey)}
 	for _, g := range out.Groups {
 		res.Identity.Groups = append(res.Identity.Groups, auth.Group{SID: g.SID, Name: g.Name})
+	}
+	for _, c := range out.Claims {
+		res.Identity.Claims = append(res.Identity.Claims, auth.Claim{ID: c.ID, Values: c.Values})
 	}
 	return res, nil
 }

@@ -151,7 +151,7 @@ func accountState(a *store.Account, now time.Time) error {
 }
 
 // identity builds the identity with the account's groups, nested
-// memberships expanded.
+// memberships expanded, and its claims.
 func (s *Service) identity(ctx context.Context, a *store.Account, realm store.Realm) (*auth.Identity, error) {
 	id := &auth.Identity{User: a.Name, Realm: realm.Name, SID: store.SID(realm.DomainSID, a.RID)}
 	groups, err := s.cfg.Store.MemberOf(ctx, a.Name)
@@ -166,6 +166,13 @@ func (s *Service) identity(ctx context.Context, a *store.Account, realm store.Re
 			continue
 		}
 		id.Groups = append(id.Groups, auth.Group{SID: store.SID(realm.DomainSID, g.RID), Name: g.Name})
+	}
+	claims, err := s.cfg.Store.Claims(ctx, a.Name)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range claims {
+		id.Claims = append(id.Claims, auth.Claim{ID: c.ID, Values: c.Values})
 	}
 	return id, nil
 }

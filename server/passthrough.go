@@ -30,6 +30,8 @@ func (s *Server) registerPassthrough(mux *http.ServeMux) error {
 	if err != nil {
 		return err
 	}
-	mux.Handle("POST "+passthrough.NTLMPath, passthrough.Handler(svc, passthrough.CertCaller(v, m), s.log))
+	caller := passthrough.CertCaller(v, m)
+	mux.Handle("POST "+passthrough.NTLMPath, passthrough.Handler(svc, caller, s.log))
+	mux.Handle("GET "+passthrough.InfoPath, passthrough.InfoHandler(svc, caller, s.log))
 	return nil
 }

@@ -2,6 +2,7 @@ package gss
 
 import (
 	"bytes"
+	"context"
 	"strings"
 
 	"github.com/warden-auth/warden/auth"
@@ -20,8 +21,9 @@ type SecurityContext interface {
 // MechAcceptor is one mechanism's acceptor for one context. Step takes a
 // mechanism token and returns the token to send back (possibly nil); done
 // reports that the context is established, after which Context is valid.
+// ctx bounds any call the mechanism makes (NTLM asks the AA to validate).
 type MechAcceptor interface {
-	Step(in []byte) (out []byte, done bool, err error)
+	Step(ctx context.Context, in []byte) (out []byte, done bool, err error)
 	Context() SecurityContext
 }
 
@@ -29,7 +31,9 @@ type MechAcceptor interface {
 // (NTLM). OID is its DER object identifier.
 type Mechanism interface {
 	OID() []byte
-	NewAcceptor() MechAcceptor
+	// NewAcceptor starts one context; o carries the connection's channel
+	// bindings.
+	NewAcceptor(o AcceptOptions) MechAcceptor
 }
 
 // krb5Mech is the Kerberos mechanism behind SPNEGO: one leg.
@@ -39,7 +43,7 @@ type krb5Mech struct {
 	ctx *Context
 }
 
-func (m *krb5Mech) Step(in []byte) ([]byte, bool, error) {
+func (m *krb5Mech) Step(_ context.Context, in []byte) ([]byte, bool, error) {
 	ctx, out, err := m.a.AcceptKerberos(in, m.o)
 	if err != nil {
 		return out, false, err
@@ -109,7 +113,7 @@ func (s *SPNEGOAcceptor) pick(mechs [][]byte) (int, MechAcceptor, bool) {
 	for i, m := range mechs {
 		for _, x := range s.extra {
 			if bytes.Equal(m, x.OID()) {
-				return i, x.NewAcceptor(), false
+				return i, x.NewAcceptor(s.o), false
 			}
 		}
 	}
@@ -119,11 +123,16 @@ func (s *SPNEGOAcceptor) pick(mechs [][]byte) (int, MechAcceptor, bool) {
 // Step processes one client token. out is the token to send back (also
 // on most errors: a reject or a KRB-ERROR the client can show).
 func (s *SPNEGOAcceptor) Step(in []byte) (out []byte, done bool, err error) {
+	return s.StepContext(context.Background(), in)
+}
+
+// StepContext is Step with a context for mechanisms that make calls.
+func (s *SPNEGOAcceptor) StepContext(ctx context.Context, in []byte) (out []byte, done bool, err error) {
 	if s.done {
 		return nil, true, &Error{Code: Failure, Reason: "the negotiation is already complete"}
 	}
 	if !s.started {
-		return s.first(in)
+		return s.first(ctx, in)
 	}
 	resp, err := ParseNegTokenResp(in, s.a.cfg.MaxTokenSize)
 	if err != nil {
@@ -135,10 +144,10 @@ func (s *SPNEGOAcceptor) Step(in []byte) (out []byte, done bool, err error) {
 	if resp.ResponseToken == nil {
 		return nil, false, &Error{Code: DefectiveToken, Reason: "the client's SPNEGO token carries no mechanism token"}
 	}
-	return s.mechStep(resp.ResponseToken, resp.MechListMIC, false)
+	return s.mechStep(ctx, resp.ResponseToken, resp.MechListMIC, false)
 }
 
-func (s *SPNEGOAcceptor) first(in []byte) ([]byte, bool, error) {
+func (s *SPNEGOAcceptor) first(ctx context.Context, in []byte) ([]byte, bool, error) {
 	s.started = true
 	init, resp, err := ParseNegotiationToken(in, s.a.cfg.MaxTokenSize)
 	if err != nil {
@@ -146,7 +155,7 @@ func (s *SPNEGOAcceptor) first(in []byte) ([]byte, bool, error) {
 		if CodeOf(err) == BadMech {
 			if mech, _, _, e := krb5.UnwrapGSSToken(in, s.a.cfg.MaxTokenSize); e == nil && krb5.IsKerberosMech(mech) {
 				m := &krb5Mech{a: s.a, o: s.o}
-				out, _, err := m.Step(in)
+				out, _, err := m.Step(ctx, in)
 				if err != nil {
 					return out, false, err
 				}
@@ -182,12 +191,12 @@ func (s *SPNEGOAcceptor) first(in []byte) ([]byte, bool, error) {
 		out, err := (&NegTokenResp{NegState: AcceptIncomplete, SupportedMech: s.chosen}).Marshal()
 		return out, false, err
 	}
-	return s.mechStep(init.MechToken, init.MechListMIC, true)
+	return s.mechStep(ctx, init.MechToken, init.MechListMIC, true)
 }
 
 // mechStep runs the mechanism and builds the reply.
-func (s *SPNEGOAcceptor) mechStep(tok, clientMIC []byte, first bool) ([]byte, bool, error) {
-	mout, mdone, err := s.mech.Step(tok)
+func (s *SPNEGOAcceptor) mechStep(ctx context.Context, tok, clientMIC []byte, first bool) ([]byte, bool, error) {
+	mout, mdone, err := s.mech.Step(ctx, tok)
 	if err != nil {
 		resp := &NegTokenResp{NegState: Reject, ResponseToken: mout}
 		if first {
