@@ -31,6 +31,8 @@ type getOptions struct {
 	timeout  time.Duration
 	cert     string
 	key      string
+	user     string
+	pwFile   string
 }
 
 func newGetCmd() *cobra.Command {
@@ -48,12 +50,19 @@ the server's reason.
 With --auth tls it presents the client certificate of --cert/--key instead, and
 checks the server's certificate against the realm CA of --cacert for the host
 of URL: a certificate for other names, from another issuer or expired is
-refused before any request is sent, with the names and dates.`,
+refused before any request is sent, with the names and dates.
+
+With --auth ntlm it answers the server's NTLM challenge (NTLMv2) as --user,
+with the password from --password-file or a prompt: for servers outside the
+realm's Kerberos, or reached by IP address. NTLM does not prove the server;
+prefer Kerberos where there is a ticket.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runGet(cmd, args[0], o) },
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.auth, "auth", "negotiate", "authentication method: negotiate (Kerberos) or tls (client certificate, with --cert and --key)")
+	f.StringVar(&o.auth, "auth", "negotiate", "authentication method: negotiate (Kerberos), ntlm (with --user) or tls (client certificate, with --cert and --key)")
+	f.StringVarP(&o.user, "user", "u", "", "--auth ntlm: the user, as NAME, DOMAIN\\NAME or NAME@REALM")
+	f.StringVar(&o.pwFile, "password-file", "", "--auth ntlm: read the password from this file (- for standard input; default: prompt)")
 	f.StringVar(&o.cert, "cert", "", "--auth tls: PEM client certificate (warden cert issue --account NAME --out NAME writes NAME.crt)")
 	f.StringVar(&o.key, "key", "", "--auth tls: PEM private key of --cert")
 	f.StringVarP(&o.ccache, "cache", "c", "", "credential cache (default $KRB5CCNAME or /tmp/krb5cc_<uid>)")
@@ -75,6 +84,9 @@ func runGet(cmd *cobra.Command, rawURL string, o getOptions) error {
 	if methods["tls"] {
 		return runGetTLS(cmd, rawURL, o)
 	}
+	if methods["ntlm"] {
+		return runGetNTLM(cmd, rawURL, o)
+	}
 	path, err := resolveCCache(o.ccache)
 	if err != nil {
 		return err
@@ -85,20 +97,9 @@ func runGet(cmd *cobra.Command, rawURL string, o getOptions) error {
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	base := http.DefaultTransport.(*http.Transport).Clone()
-	if o.caCert != "" {
-		pem, err := os.ReadFile(o.caCert)
-		if err != nil {
-			return err
-		}
-		pool, err := x509.SystemCertPool()
-		if err != nil || pool == nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return withHint(fmt.Errorf("--cacert %s holds no PEM certificate", o.caCert), "give the CA certificate in PEM form")
-		}
-		base.TLSClientConfig = &tls.Config{RootCAs: pool}
+	base, err := getBaseTransport(o)
+	if err != nil {
+		return err
 	}
 	tr := &httpauth.Transport{Base: base, Credentials: src}
 	if o.spn != "" {
@@ -107,6 +108,59 @@ func runGet(cmd *cobra.Command, rawURL string, o getOptions) error {
 	if o.noMutual {
 		tr.Flags = gss.DefaultFlags &^ gss.FlagMutual
 	}
+	return fetch(cmd, rawURL, o, tr)
+}
+
+// getBaseTransport is the HTTP transport under the authentication: the
+// system's CAs plus --cacert.
+func getBaseTransport(o getOptions) (*http.Transport, error) {
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	if o.caCert != "" {
+		pem, err := os.ReadFile(o.caCert)
+		if err != nil {
+			return nil, err
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, withHint(fmt.Errorf("--cacert %s holds no PEM certificate", o.caCert), "give the CA certificate in PEM form")
+		}
+		base.TLSClientConfig = &tls.Config{RootCAs: pool}
+	}
+	return base, nil
+}
+
+// runGetNTLM fetches rawURL answering NTLM challenges.
+func runGetNTLM(cmd *cobra.Command, rawURL string, o getOptions) error {
+	if o.user == "" {
+		return withHint(errors.New("--auth ntlm needs --user"), "e.g. warden get --auth ntlm --user alice URL")
+	}
+	user, domain := o.user, ""
+	if d, u, ok := strings.Cut(user, `\`); ok {
+		domain, user = d, u
+	} else if u, d, ok := strings.Cut(user, "@"); ok {
+		domain, user = d, u
+	}
+	pw, err := readPassword(cmd, o.pwFile, "Password for "+o.user+": ")
+	if err != nil {
+		return err
+	}
+	base, err := getBaseTransport(o)
+	if err != nil {
+		return err
+	}
+	tr := &httpauth.NTLMTransport{Base: base, User: user, Domain: domain, Password: pw}
+	if o.spn != "" {
+		tr.ServicePrincipal = func(string) string { return o.spn }
+	}
+	return fetch(cmd, rawURL, o, tr)
+}
+
+// fetch GETs rawURL through tr and prints the body, or the server's
+// reason for refusing.
+func fetch(cmd *cobra.Command, rawURL string, o getOptions, tr http.RoundTripper) error {
 	var res httpauth.Result
 	c := httpauth.WithResult(ctx(cmd), &res)
 	req, err := http.NewRequestWithContext(c, "GET", rawURL, nil)
@@ -127,10 +181,10 @@ func runGet(cmd *cobra.Command, rawURL string, o getOptions) error {
 	defer resp.Body.Close()
 	if o.verbose {
 		fmt.Fprintf(stderr, "< %s %s\n", resp.Proto, resp.Status)
-		describeAuth(stderr, &res)
+		describeAuth(stderr, &res, o.auth)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return statusError(resp, &res)
+		return statusError(resp, &res, o.auth)
 	}
 	return writeBody(cmd, o.output, resp.Body)
 }
@@ -162,10 +216,14 @@ func writeBody(cmd *cobra.Command, output string, body io.Reader) error {
 	return f.Close()
 }
 
-func describeAuth(w io.Writer, res *httpauth.Result) {
+func describeAuth(w io.Writer, res *httpauth.Result, method string) {
 	switch {
 	case res.Attempts == 0:
 		fmt.Fprintln(w, "* the server did not ask for authentication")
+	case method == "ntlm" && res.Authenticated:
+		fmt.Fprintf(w, "* authenticated as %s with NTLM (the server does not prove its identity with NTLM)\n", res.Client)
+	case method == "ntlm":
+		fmt.Fprintf(w, "* the NTLM answer for %s was refused\n", res.Client)
 	case res.Authenticated:
 		proof := "the server did not prove its identity (mutual authentication not requested)"
 		if res.Mutual {
@@ -210,13 +268,17 @@ func httpError(resp *http.Response, reason string) error {
 
 // statusError turns a non-2xx answer into an error quoting the server's
 // reason (the first line of a text body).
-func statusError(resp *http.Response, res *httpauth.Result) error {
+func statusError(resp *http.Response, res *httpauth.Result, method string) error {
 	reason := serverReason(resp)
 	if reason == "" && res.Refusal != nil {
 		reason = res.Refusal.Error()
 	}
 	err := httpError(resp, reason)
 	switch {
+	case method == "ntlm" && resp.StatusCode == http.StatusUnauthorized && res.Attempts > 0:
+		return withHint(err, "check the user name and password; the AA's log says which one was wrong")
+	case method == "ntlm" && resp.StatusCode == http.StatusUnauthorized:
+		return withHint(err, "the server did not ask for NTLM; it may want another method")
 	case resp.StatusCode == http.StatusUnauthorized && res.Authenticated:
 		return withHint(err, "the server accepted the ticket for "+res.Service+"; the application behind it refused the request")
 	case resp.StatusCode == http.StatusUnauthorized && res.Attempts > 0:

@@ -23,6 +23,7 @@ import (
 	"github.com/warden-auth/warden/config"
 	"github.com/warden-auth/warden/httpauth"
 	"github.com/warden-auth/warden/krb5/gss"
+	"github.com/warden-auth/warden/passthrough"
 	"github.com/warden-auth/warden/pki"
 	"github.com/warden-auth/warden/proxy"
 	"github.com/warden-auth/warden/server"
@@ -53,6 +54,11 @@ type proxyOptions struct {
 	crlURL    string
 	freshness time.Duration
 	verifyAt  string
+
+	// NTLM validation by the AA (--auth ntlm)
+	aaURL  string
+	aaCert string
+	aaKey  string
 }
 
 func newProxyCmd() *cobra.Command {
@@ -89,7 +95,17 @@ account is only kept out by revoking its certificates. Refusals are answered
 401 (certificate) or 403 (account) with the reason; --tls-verify-at handshake
 refuses during the handshake instead (the client sees a bare TLS alert).
 --auth negotiate,tls takes a certificate when the client presents one, and
-Negotiate otherwise.`,
+Negotiate otherwise.
+
+--auth ntlm offers the NTLM scheme (NTLMv2; curl --ntlm, browsers, warden get
+--auth ntlm); --auth negotiate,ntlm offers Kerberos and falls back to NTLM,
+inside Negotiate (SPNEGO) and as the plain NTLM scheme. The proxy never holds
+a user's secret: it sends each answer to the AA (--aa, the URL of warden
+serve's HTTPS listener) and authenticates there with the certificate of its
+own computer account (--aa-cert/--aa-key from "warden cert issue --account
+NAME$"), trusting the realm CA of --ca. The AA checks the answer was made for
+this server (anti-relay), applies lockout and account state, and returns the
+user's SID, groups and claims.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, stop := signal.NotifyContext(ctx(cmd), syscall.SIGINT, syscall.SIGTERM)
@@ -105,7 +121,7 @@ Negotiate otherwise.`,
 	f.StringVar(&o.upstream, "upstream", "", "URL of the application to forward to (required)")
 	f.StringVar(&o.keytab, "keytab", "", "the service's keytab, e.g. from warden service add HTTP/host --keytab F (default $KRB5_KTNAME)")
 	f.StringVar(&o.principal, "principal", "", "accept only tickets for this service principal (default: any in the keytab)")
-	f.StringVar(&o.auth, "auth", "negotiate", "authentication methods: negotiate, tls (client certificates), or negotiate,tls (a certificate when the client has one, else Negotiate)")
+	f.StringVar(&o.auth, "auth", "negotiate", "authentication methods: negotiate (Kerberos), ntlm (validated by the AA), tls (client certificates), or a list such as negotiate,ntlm or negotiate,tls")
 	f.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate (chain)")
 	f.StringVar(&o.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
 	f.StringArrayVar(&o.groups, "require-group", nil, "PATH=GROUP: only members of GROUP (SID) may use paths under PATH (repeatable)")
@@ -121,6 +137,9 @@ Negotiate otherwise.`,
 	f.StringVar(&o.ocspURL, "ocsp-url", "", "--auth tls: OCSP responder for revocation, e.g. https://aa.example.test:8443/pki/ocsp (default: the certificate's AIA)")
 	f.StringVar(&o.crlURL, "crl-url", "", "--auth tls: CRL used when OCSP fails, e.g. https://aa.example.test:8443/pki/crl (default: the certificate's distribution point)")
 	f.DurationVar(&o.freshness, "revocation-freshness", 5*time.Minute, "--auth tls: a revocation is seen at most this long after it is made (revocation answers are cached this long)")
+	f.StringVar(&o.aaURL, "aa", "", "--auth ntlm: the AA's HTTPS URL that validates NTLM answers, e.g. https://aa.example.test:8443")
+	f.StringVar(&o.aaCert, "aa-cert", "", "--auth ntlm: PEM certificate of this server's computer account, presented to the AA (warden cert issue --account WEB01$)")
+	f.StringVar(&o.aaKey, "aa-key", "", "--auth ntlm: PEM private key of --aa-cert")
 	f.StringVar(&o.verifyAt, "tls-verify-at", "http", "--auth tls: where bad client certificates are refused: http (401/403 with the reason) or handshake (TLS alert, reason in the log only)")
 	return cmd
 }
@@ -183,6 +202,11 @@ func runProxy(c context.Context, stderr io.Writer, o proxyOptions, ready func(ad
 	var a proxy.Authenticator
 	var neg *httpauth.Authenticator // Negotiate, and the fallback of --auth negotiate,tls
 	var keys string
+	if methods["ntlm"] {
+		if acfg.NTLM, err = ntlmValidation(c, log, o); err != nil {
+			return err
+		}
+	}
 	if methods["negotiate"] {
 		w, err := proxy.NewKeytabWatcher(o.keytab, gss.AcceptorConfig{Principal: o.principal, RequirePAC: o.requirePAC})
 		if err != nil {
@@ -190,11 +214,14 @@ func runProxy(c context.Context, stderr io.Writer, o proxyOptions, ready func(ad
 		}
 		w.Interval, w.Logger = o.keytabPoll, log
 		acfg.Acceptor = w.Acceptor
+		go w.Run(c)
+		keys = w.Keys()
+	}
+	if methods["negotiate"] || methods["ntlm"] {
 		if neg, err = httpauth.New(acfg); err != nil {
 			return err
 		}
-		go w.Run(c)
-		a, keys = neg, w.Keys()
+		a = neg
 	}
 	if methods["tls"] {
 		ta, done, err := clientCertAuth(c, log, o, neg)
@@ -222,6 +249,43 @@ func runProxy(c context.Context, stderr io.Writer, o proxyOptions, ready func(ad
 		ready(ln.Addr().String())
 	}
 	return p.Serve(c, ln, tlsCfg)
+}
+
+// ntlmValidation connects to the AA that validates NTLM answers: this
+// server authenticates with its computer account's certificate, and asks
+// the AA for the names its challenges must carry.
+func ntlmValidation(c context.Context, log *slog.Logger, o proxyOptions) (*httpauth.NTLMConfig, error) {
+	if o.aaURL == "" || o.aaCert == "" || o.aaKey == "" || o.caFile == "" {
+		return nil, withHint(errors.New("--auth ntlm needs --aa, --aa-cert, --aa-key and --ca"),
+			"the AA validates every NTLM answer: give its URL (--aa https://aa.example.test:8443), this server's computer-account certificate (warden cert issue --account WEB01$ --out web01) and the realm CA (warden cert ca -o ca.crt)")
+	}
+	if u, err := url.Parse(o.aaURL); err != nil || u.Scheme != "https" || u.Host == "" {
+		return nil, withHint(fmt.Errorf("--aa %q is not an https:// URL", o.aaURL), "name the AA's HTTPS listener, e.g. --aa https://aa.example.test:8443")
+	}
+	cert, err := tls.LoadX509KeyPair(o.aaCert, o.aaKey)
+	if err != nil {
+		return nil, withHint(fmt.Errorf("--aa-cert/--aa-key: %w", err), "give the PEM certificate of this server's computer account and its key")
+	}
+	b, err := os.ReadFile(o.caFile)
+	if err != nil {
+		return nil, withHint(err, "export the realm CA with: warden cert ca -o ca.crt")
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, withHint(fmt.Errorf("--ca %s holds no PEM certificate", o.caFile), "export the realm CA with: warden cert ca -o ca.crt")
+	}
+	pc := &passthrough.Client{URL: strings.TrimRight(o.aaURL, "/"), HTTPClient: &http.Client{Timeout: 10 * time.Second,
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: pool, MinVersion: tls.VersionTLS12},
+			MaxIdleConnsPerHost: 64}}}
+	ic, cancel := context.WithTimeout(c, 10*time.Second)
+	defer cancel()
+	info, err := pc.ServerInfo(ic)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("NTLM validated by the AA", "op", "proxy.config", "aa", pc.URL, "account", info.Account,
+		"domain", info.NetBIOSDomain, "computer", info.NetBIOSComputer)
+	return &httpauth.NTLMConfig{Server: info.NTLMServer(), Validator: pc}, nil
 }
 
 // clientCertAuth builds the client-certificate authenticator of --auth
@@ -345,14 +409,16 @@ func parseAuthMethods(list string, several bool) (map[string]bool, error) {
 			out["negotiate"] = true
 		case "tls":
 			out["tls"] = true
-		case "ntlm", "digest":
-			return nil, withHint(fmt.Errorf("--auth %s is not available in this build", m), "use --auth negotiate (Kerberos) or tls (client certificates)")
+		case "ntlm":
+			out["ntlm"] = true
+		case "digest":
+			return nil, withHint(fmt.Errorf("--auth %s is not available in this build", m), "use --auth negotiate (Kerberos), ntlm or tls (client certificates)")
 		default:
-			return nil, withHint(fmt.Errorf("--auth %q: unknown method", m), "use --auth negotiate or tls")
+			return nil, withHint(fmt.Errorf("--auth %q: unknown method", m), "use --auth negotiate, ntlm or tls")
 		}
 	}
 	if !several && len(out) > 1 {
-		return nil, withHint(fmt.Errorf("--auth %s: choose one method", list), "use --auth negotiate or --auth tls")
+		return nil, withHint(fmt.Errorf("--auth %s: choose one method", list), "use --auth negotiate, ntlm or tls")
 	}
 	return out, nil
 }

@@ -102,4 +102,3 @@ func (c *Client) ServerInfo(ctx context.Context) (*ServerInfo, error) {
 	}
 	return &info, nil
 }
-

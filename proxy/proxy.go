@@ -1,6 +1,7 @@
 // Package proxy is the authenticating reverse proxy behind `warden
 // proxy`: it puts any HTTP application behind Kerberos single sign-on
-// (HTTP Negotiate, through httpauth) or TLS client certificates
+// (HTTP Negotiate, through httpauth), NTLM validated by the AA, or TLS
+// client certificates
 // (httpauth.TLSAuthenticator) and passes the verified identity upstream
 // in headers, as Apache's mod_auth_gssapi or IIS do for the applications
 // behind them.
@@ -14,7 +15,9 @@
 //	X-Warden-Realm        EXAMPLE.TEST
 //	X-Warden-User-SID     S-1-5-21-…-1104 (when the ticket has a PAC)
 //	X-Warden-Group-SIDs   the group SIDs, comma-separated
-//	X-Warden-Auth-Method  kerberos (or tls)
+//	X-Warden-Claims       the user's claims, ID=VALUE comma-separated (one
+//	                      entry per value), when the method carries them
+//	X-Warden-Auth-Method  kerberos, ntlm or tls
 //	X-Warden-Mutual       true when the client was sent the AP-REP (always
 //	                      for tls)
 //	X-Warden-Expires      when the user's ticket (or certificate) expires
@@ -294,6 +297,15 @@ func setIdentityHeaders(h http.Header, id *auth.Identity) {
 		h.Set("X-Warden-User-SID", escape(id.SID))
 	}
 	h.Set("X-Warden-Group-SIDs", strings.Join(sids, ","))
+	if len(id.Claims) > 0 {
+		var claims []string
+		for _, c := range id.Claims {
+			for _, v := range c.Values {
+				claims = append(claims, escape(c.ID)+"="+escape(v))
+			}
+		}
+		h.Set("X-Warden-Claims", strings.Join(claims, ","))
+	}
 	h.Set("X-Warden-Auth-Method", string(id.Method))
 	h.Set("X-Warden-Mutual", fmt.Sprint(id.Mutual))
 	if !id.Expires.IsZero() {
