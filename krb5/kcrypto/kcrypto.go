@@ -587,6 +587,13 @@ func (k *Key) prfPlus(pepper string, n int) ([]byte, error) {
 	return out[:n], nil
 }
 
+// PRFPlus is RFC 6113 PRF+ of k with pepper, n bytes long. A CF2 whose
+// second key is long-lived (a KDC's view of a client's long-term key)
+// can keep that key's PRF+ output instead of recomputing it per request:
+// CF2(k1, k2) is PRF+(k1, p1) XOR PRF+(k2, p2), and a shorter PRF+ is a
+// prefix of a longer one.
+func (k *Key) PRFPlus(pepper string, n int) ([]byte, error) { return k.prfPlus(pepper, n) }
+
 // CF2 is KRB-FX-CF2 (RFC 6113 5.1): combines two keys into one of k1's
 // enctype. It underlies the FAST armor, challenge and reply keys.
 func CF2(k1, k2 *Key, pepper1, pepper2 string) (*Key, error) {

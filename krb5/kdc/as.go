@@ -11,6 +11,17 @@ import (
 // as answers an AS-REQ (RFC 4120 3.1).
 func (x *exchange) as() ([]byte, error) {
 	k, body := x.k, &x.req.ReqBody
+	// An armored request is answered from its inner request (fast.go);
+	// body then points at the inner body.
+	fr, armored, err := x.armoredRequest()
+	if err != nil {
+		return nil, err
+	}
+	if armored {
+		if err := x.unwrapAS(fr); err != nil {
+			return nil, err
+		}
+	}
 	if body.CName == nil {
 		return nil, errBadOption("AS-REQ without a client name")
 	}
@@ -42,6 +53,17 @@ func (x *exchange) as() ([]byte, error) {
 	if err := x.checkClientState(client, body.SName); err != nil {
 		return nil, err
 	}
+	if err := x.checkCookie(); err != nil {
+		return nil, err
+	}
+	if x.fast == nil && k.fastRequired(client) {
+		// PREAUTH_REQUIRED with PA-FX-FAST is how a KDC asks for armor
+		// (MS-KILE 3.3.5.6, RFC 6113 5.4.2): a client holding armor
+		// (MIT kinit -T) retries armored, before any key is used.
+		x.hints = krb5.MethodData{{Type: krb5.PAFXFast, Value: []byte{}}}
+		x.res.Detail = "unarmored AS-REQ for a FAST-required account; told the client to armor it"
+		return nil, errFASTRequired()
+	}
 
 	// The reply key: the client's key of the first enctype it listed.
 	replyKey, ok := firstKey(client, body.EType)
@@ -49,16 +71,37 @@ func (x *exchange) as() ([]byte, error) {
 		return nil, errNoCommonEType(body.EType, "account "+client.acct.Name, client.keyETypes())
 	}
 	preauth := false
-	if pa, ok := x.req.PAData.Find(krb5.PAEncTimestamp); ok {
+	if pa, ok := x.req.PAData.Find(krb5.PAEncryptedChallenge); ok && x.fast != nil {
+		pk, err := x.verifyEncChallenge(client, pa.Value)
+		if err != nil {
+			return nil, err
+		}
+		replyKey, preauth = pk, true
+	} else if pa, ok := x.req.PAData.Find(krb5.PAEncTimestamp); ok {
 		pk, err := x.verifyEncTimestamp(client, pa.Value)
 		if err != nil {
 			return nil, err
 		}
 		replyKey, preauth = pk, true
+		if x.fast != nil {
+			h, err := pk.halves()
+			if err != nil {
+				return nil, err
+			}
+			x.fast.replyHalf = h.reply
+		}
 	} else if client.acct.Flags&store.FlagPreauthRequired != 0 {
-		x.eData = x.preauthRequiredData(client)
+		if x.hints, err = x.preauthHints(client); err != nil {
+			return nil, err
+		}
 		x.res.Detail = "pre-authentication required; told the client how"
 		return nil, &krb5.Error{Code: krb5.KDCErrPreauthRequired, Reason: "pre-authentication required"}
+	} else if x.fast != nil {
+		h, err := replyKey.halves()
+		if err != nil {
+			return nil, err
+		}
+		x.fast.replyHalf = h.reply
 	}
 	if lo := client.lockout.Load(); preauth && lo.BadCount > 0 {
 		// A success clears the failure count. Only accounts with failures
@@ -140,21 +183,34 @@ func etypeInfo(k *principalKey) krb5.ETypeInfo2Entry {
 	return krb5.ETypeInfo2Entry{EType: k.etype, Salt: k.salt, HasSalt: k.salt != "", S2KParams: k.s2kparams}
 }
 
-// preauthRequiredData is the METHOD-DATA of KDC_ERR_PREAUTH_REQUIRED: how
-// to derive each key the client could use, and which methods we accept.
-func (x *exchange) preauthRequiredData(client *principal) []byte {
+// preauthHints is the METHOD-DATA of KDC_ERR_PREAUTH_REQUIRED: how to
+// derive each key the client could use, and which methods we accept.
+// Unarmored: PA-ENC-TIMESTAMP, and PA-FX-FAST to say that FAST is
+// available (MIT kinit -T upgrades to FAST on seeing it). Armored: the
+// encrypted challenge and a cookie for the next round (RFC 6113 5.2).
+func (x *exchange) preauthHints(client *principal) (krb5.MethodData, error) {
 	var info krb5.ETypeInfo2
 	for _, e := range x.req.ReqBody.EType {
 		if k, ok := client.key(e, 0); ok {
 			info = append(info, etypeInfo(k))
 		}
 	}
-	md := krb5.MethodData{
-		info.PAData(),
-		{Type: krb5.PAEncTimestamp, Value: []byte{}},
+	if x.fast == nil {
+		return krb5.MethodData{
+			info.PAData(),
+			{Type: krb5.PAEncTimestamp, Value: []byte{}},
+			{Type: krb5.PAFXFast, Value: []byte{}},
+		}, nil
 	}
-	b, _ := md.Marshal()
-	return b
+	cookie, err := x.newCookie()
+	if err != nil {
+		return nil, err
+	}
+	return krb5.MethodData{
+		info.PAData(),
+		{Type: krb5.PAEncryptedChallenge, Value: []byte{}},
+		cookie,
+	}, nil
 }
 
 // verifyEncTimestamp checks PA-ENC-TIMESTAMP and returns the key it was

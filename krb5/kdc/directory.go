@@ -63,6 +63,9 @@ type principalKey struct {
 	salt      string
 	s2kparams []byte
 	kk        atomic.Pointer[kcrypto.Key]
+	// fx holds the key's PRF+ outputs for FAST (fastchallenge.go), made
+	// on the key's first armored logon.
+	fx atomic.Pointer[fxHalves]
 }
 
 // key returns the kcrypto form, making it on first use. The value was

@@ -108,3 +108,19 @@ func etypeList(es []krb5.EncType) string {
 	}
 	return "[" + strings.Join(parts, ", ") + "]"
 }
+
+// errFASTRequired refuses an unarmored AS-REQ of an account that must use
+// FAST. The code is PREAUTH_REQUIRED with PA-FX-FAST as the only method,
+// which FAST clients answer by armoring; the reason tells a person what
+// to do.
+func errFASTRequired() *krb5.Error {
+	return &krb5.Error{Code: krb5.KDCErrPreauthRequired,
+		Reason: "FAST armor is required for this account; armor the request with a computer's TGT (MIT: kinit -T <computer ccache>; warden kinit --armor-keytab or --armor-ccache)",
+		Hint:   "the account or the realm requires FAST (fast-required): get a computer TGT with kinit -k first, then use it as armor"}
+}
+
+// errFASTRequiredTGS refuses an unarmored TGS-REQ of such an account.
+func errFASTRequiredTGS() *krb5.Error {
+	return errPolicy("FAST armor is required for this account: the TGS-REQ must be FAST-armored (MIT clients armor TGS requests themselves; use a FAST-capable client)",
+		"the account or the realm requires FAST (fast-required)")
+}

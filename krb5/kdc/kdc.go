@@ -123,6 +123,11 @@ type Result struct {
 	// wrong password); never a secret.
 	Detail string
 	EType  krb5.EncType // session key enctype on success
+	// FAST is set when the request was FAST-armored (RFC 6113) and the
+	// tunnel opened; ArmorClient names the client of an AP-REQ armor's
+	// TGT (the computer, "WS01$@REALM"), "" for implicit TGS armor.
+	FAST        bool
+	ArmorClient string
 }
 
 // OK reports whether the request was answered with a ticket.
@@ -177,10 +182,17 @@ func (k *KDC) Handle(ctx context.Context, req []byte) ([]byte, Result) {
 			x.res.Detail = ke.Err.Error()
 		}
 		sname := k.tgsName()
-		if r.ReqBody.SName != nil {
-			sname = *r.ReqBody.SName
+		if x.req.ReqBody.SName != nil {
+			sname = *x.req.ReqBody.SName
 		}
-		return k.errorReplyData(now, ke, x.errCName(), sname, x.eData), x.res
+		if x.fast != nil {
+			return x.fastErrorReply(ke, sname), x.res
+		}
+		var edata []byte
+		if x.hints != nil {
+			edata, _ = x.hints.Marshal()
+		}
+		return k.errorReplyData(now, ke, x.errCName(), sname, edata), x.res
 	}
 	return reply, x.res
 }
@@ -219,12 +231,16 @@ func (k *KDC) errorReplyData(now time.Time, err *krb5.Error, cname *krb5.Princip
 
 // exchange is the state of one request being answered.
 type exchange struct {
-	k     *KDC
-	ctx   context.Context
-	now   time.Time
-	req   *krb5.KDCReq
-	res   Result
-	eData []byte
+	k   *KDC
+	ctx context.Context
+	now time.Time
+	req *krb5.KDCReq
+	res Result
+	// hints is the METHOD-DATA a refusal carries: e-data of a plain
+	// KRB-ERROR, padata of the KrbFastResponse under FAST.
+	hints krb5.MethodData
+	// fast is the open FAST tunnel of an armored request (fast.go).
+	fast  *fastState
 	cname *krb5.PrincipalName
 	// tgtPACAttrs are the PAC_ATTRIBUTES_INFO flags reply writes into a
 	// TGT PAC made from a template (ticket.tgtPACTemplate). Kept here

@@ -26,15 +26,18 @@ type tgsAuth struct {
 // tgs answers a TGS-REQ (RFC 4120 3.3).
 func (x *exchange) tgs() ([]byte, error) {
 	k, body := x.k, &x.req.ReqBody
+	// verifyTGSReq opens a FAST tunnel first: body is then the inner
+	// request, which is the one checked (an armored TGS-REQ without a
+	// service name is CVE-2021-37750).
+	a, err := x.verifyTGSReq()
+	if err != nil {
+		return nil, err
+	}
 	if !k.sameRealm(body.Realm) {
 		return nil, errWrongRealm(body.Realm, k.realm)
 	}
 	if body.SName == nil {
 		return nil, errBadOption("TGS-REQ without a service name")
-	}
-	a, err := x.verifyTGSReq()
-	if err != nil {
-		return nil, err
 	}
 	x.cname = &a.tgt.CName
 	x.res.Client = a.tgt.CName.String() + "@" + a.tgt.CRealm
@@ -63,6 +66,9 @@ func (x *exchange) tgs() ([]byte, error) {
 		}
 		if e := client.acct.AccountExpires; !e.IsZero() && !x.now.Before(e) {
 			return nil, errAccountExpired(x.res.Client, e)
+		}
+		if x.fast == nil && k.fastRequired(client) {
+			return nil, errFASTRequiredTGS()
 		}
 	}
 	if a.pac, err = x.verifyTGTPAC(a, client); err != nil {
@@ -121,7 +127,10 @@ func (x *exchange) tgs() ([]byte, error) {
 	return x.reply(krb5.MsgTGSRep, t, replyKey, usage, nil)
 }
 
-// verifyTGSReq decrypts and checks the TGT and authenticator of PA-TGS-REQ.
+// verifyTGSReq decrypts and checks the TGT and authenticator of
+// PA-TGS-REQ. An armored request's FAST tunnel is opened as soon as the
+// keys it derives from are known, so that the checks after it (and the
+// authenticator checksum) apply to the inner request.
 func (x *exchange) verifyTGSReq() (*tgsAuth, error) {
 	k := x.k
 	pa, ok := x.req.PAData.Find(krb5.PATGSReq)
@@ -137,31 +146,11 @@ func (x *exchange) verifyTGSReq() (*tgsAuth, error) {
 		return nil, &krb5.Error{Code: krb5.KRBAPErrNotUs,
 			Reason: fmt.Sprintf("PA-TGS-REQ ticket is for %s@%s, not krbtgt/%s", ap.Ticket.SName, ap.Ticket.Realm, k.realm)}
 	}
-	tgs, err := k.krbtgt(x.ctx)
+	tgs, key, etp, err := x.openTGT(&ap.Ticket, "TGT")
 	if err != nil {
 		return nil, err
 	}
-	ed := ap.Ticket.EncPart
-	var kvno uint32
-	if ed.HasKVNO {
-		kvno = ed.KVNO
-	}
-	key, ok := tgs.key(ed.EType, kvno)
-	if !ok {
-		return nil, &krb5.Error{Code: krb5.KRBAPErrBadKeyVer,
-			Reason: fmt.Sprintf("TGT is encrypted with %v kvno %d, which this KDC does not hold (current kvno %d)", ed.EType, kvno, tgs.kvno),
-			Hint:   "get a new TGT with kinit"}
-	}
-	plain, err := key.key().DecryptData(kcrypto.UsageTicket, ed)
-	if err != nil {
-		return nil, &krb5.Error{Code: krb5.KRBAPErrBadIntegrity,
-			Reason: "TGT does not decrypt with the realm's krbtgt key (forged, or from another KDC)",
-			Hint:   "get a new TGT with kinit", Err: err}
-	}
-	a := &tgsAuth{krbtgt: tgs, tgtKey: key}
-	if err := a.tgt.Unmarshal(plain); err != nil {
-		return nil, &krb5.Error{Code: krb5.KRBAPErrBadIntegrity, Reason: "TGT contents are malformed", Err: err}
-	}
+	a := &tgsAuth{krbtgt: tgs, tgtKey: key, tgt: etp}
 	a.sessKey, err = kcrypto.NewKey(a.tgt.Key, k.cfg.Crypto)
 	if err != nil {
 		return nil, &krb5.Error{Code: krb5.KDCErrETypeNoSupp, Reason: "TGT session key enctype is not enabled", Err: err}
@@ -173,12 +162,34 @@ func (x *exchange) verifyTGSReq() (*tgsAuth, error) {
 	if err := a.auth.Unmarshal(authPlain); err != nil {
 		return nil, &krb5.Error{Code: krb5.KRBAPErrBadIntegrity, Reason: "authenticator is malformed", Err: err}
 	}
+	if a.auth.Subkey != nil {
+		a.subkey, err = kcrypto.NewKey(*a.auth.Subkey, k.cfg.Crypto)
+		if err != nil {
+			return nil, &krb5.Error{Code: krb5.KDCErrETypeNoSupp, Reason: "authenticator subkey enctype is not enabled", Err: err}
+		}
+	}
+	fr, armored, err := x.armoredRequest()
+	if err != nil {
+		return nil, err
+	}
+	if armored {
+		if err := x.unwrapTGS(fr, a, ap.Raw); err != nil {
+			return nil, err
+		}
+	}
 	if !a.auth.CName.Equal(a.tgt.CName) || !strings.EqualFold(a.auth.CRealm, a.tgt.CRealm) {
 		return nil, &krb5.Error{Code: krb5.KRBAPErrBadMatch,
 			Reason: fmt.Sprintf("authenticator names %s@%s but the TGT is for %s@%s", a.auth.CName, a.auth.CRealm, a.tgt.CName, a.tgt.CRealm)}
 	}
 	if d := a.auth.Time().Sub(x.now); d > k.cfg.MaxSkew || -d > k.cfg.MaxSkew {
 		return nil, errSkew(a.auth.Time(), x.now, k.cfg.MaxSkew)
+	}
+	if len(a.auth.AuthorizationData) > 0 {
+		// AD-fx-fast-armor marks a ticket for armor use only (RFC 6113
+		// 5.4.1.1); an authenticator carrying it is not a TGS request.
+		if found, err := krb5.FindAD(a.auth.AuthorizationData, krb5.ADFXFastArmor); err != nil || len(found) > 0 {
+			return nil, &krb5.Error{Code: krb5.KDCErrPolicy, Reason: "the PA-TGS-REQ authenticator carries AD-fx-fast-armor: an armor-only authenticator cannot ask for tickets"}
+		}
 	}
 	renew := x.req.ReqBody.KDCOptions.Has(krb5.KDCOptRenew)
 	if a.tgt.Flags.Has(krb5.TktFlagInvalid) {
@@ -205,13 +216,39 @@ func (x *exchange) verifyTGSReq() (*tgsAuth, error) {
 	if err := a.sessKey.VerifyChecksum(kcrypto.UsageTGSReqAuthCksum, x.req.ReqBody.Raw, *a.auth.Cksum); err != nil {
 		return nil, err
 	}
-	if a.auth.Subkey != nil {
-		a.subkey, err = kcrypto.NewKey(*a.auth.Subkey, k.cfg.Crypto)
-		if err != nil {
-			return nil, &krb5.Error{Code: krb5.KDCErrETypeNoSupp, Reason: "authenticator subkey enctype is not enabled", Err: err}
-		}
-	}
 	return a, nil
+}
+
+// openTGT decrypts a ticket for this realm's krbtgt with the krbtgt key
+// of its enctype and kvno; what names the ticket in reasons ("TGT",
+// "FAST armor TGT").
+func (x *exchange) openTGT(tk *krb5.Ticket, what string) (*principal, *principalKey, krb5.EncTicketPart, error) {
+	var etp krb5.EncTicketPart
+	tgs, err := x.k.krbtgt(x.ctx)
+	if err != nil {
+		return nil, nil, etp, err
+	}
+	ed := tk.EncPart
+	var kvno uint32
+	if ed.HasKVNO {
+		kvno = ed.KVNO
+	}
+	key, ok := tgs.key(ed.EType, kvno)
+	if !ok {
+		return nil, nil, etp, &krb5.Error{Code: krb5.KRBAPErrBadKeyVer,
+			Reason: fmt.Sprintf("%s is encrypted with %v kvno %d, which this KDC does not hold (current kvno %d)", what, ed.EType, kvno, tgs.kvno),
+			Hint:   "get a new TGT with kinit"}
+	}
+	plain, err := key.key().DecryptData(kcrypto.UsageTicket, ed)
+	if err != nil {
+		return nil, nil, etp, &krb5.Error{Code: krb5.KRBAPErrBadIntegrity,
+			Reason: what + " does not decrypt with the realm's krbtgt key (forged, or from another KDC)",
+			Hint:   "get a new TGT with kinit", Err: err}
+	}
+	if err := etp.Unmarshal(plain); err != nil {
+		return nil, nil, etp, &krb5.Error{Code: krb5.KRBAPErrBadIntegrity, Reason: what + " contents are malformed", Err: err}
+	}
+	return tgs, key, etp, nil
 }
 
 // encAuthData decrypts the request's enc-authorization-data.

@@ -221,6 +221,21 @@ func (x *exchange) reply(mt krb5.MsgType, t *ticket, replyKey *kcrypto.Key, usag
 	if err != nil {
 		return nil, err
 	}
+	tkt := krb5.Ticket{TktVNO: krb5.PVNO, Realm: t.srealm, SName: t.sname, EncPart: tktCipher}
+	crealm, cname := t.crealm, t.enc.CName
+	if x.fast != nil {
+		// The FAST finished message checksums the ticket exactly as
+		// sent; Raw makes the reply carry those bytes.
+		if tkt.Raw, err = tkt.Marshal(); err != nil {
+			return nil, err
+		}
+		if padata, replyKey, err = x.armorReply(tkt.Raw, crealm, cname, replyKey, padata); err != nil {
+			return nil, err
+		}
+		if x.hideClient() {
+			crealm, cname = anonymousRealm, anonymousName
+		}
+	}
 	part := krb5.EncKDCRepPart{
 		Tag:       krb5.MsgEncASRepPart,
 		Key:       t.enc.Key,
@@ -237,8 +252,15 @@ func (x *exchange) reply(mt krb5.MsgType, t *ticket, replyKey *kcrypto.Key, usag
 	}
 	if mt == krb5.MsgTGSRep {
 		part.Tag = krb5.MsgEncTGSRepPart
-	} else if pe := t.keyExpiration; !pe.IsZero() {
-		part.KeyExpiration = pe
+	} else {
+		if pe := t.keyExpiration; !pe.IsZero() {
+			part.KeyExpiration = pe
+		}
+		if _, ok := x.req.PAData.Find(krb5.PAReqEncPARep); ok {
+			if err := x.encPARep(&part, replyKey); err != nil {
+				return nil, err
+			}
+		}
 	}
 	plain, err := part.Marshal()
 	if err != nil {
@@ -251,14 +273,9 @@ func (x *exchange) reply(mt krb5.MsgType, t *ticket, replyKey *kcrypto.Key, usag
 	rep := krb5.KDCRep{
 		MsgType: mt,
 		PAData:  padata,
-		CRealm:  t.crealm,
-		CName:   t.enc.CName,
-		Ticket: krb5.Ticket{
-			TktVNO:  krb5.PVNO,
-			Realm:   t.srealm,
-			SName:   t.sname,
-			EncPart: tktCipher,
-		},
+		CRealm:  crealm,
+		CName:   cname,
+		Ticket:  tkt,
 		EncPart: encPart,
 	}
 	return rep.Marshal()
