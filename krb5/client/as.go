@@ -29,15 +29,100 @@ type ASOptions struct {
 	Canonicalize bool
 	// Service is the ticket's server (default krbtgt/REALM: a TGT).
 	Service krb5.PrincipalName
+	// Armor, when set, armors the exchange with FAST (RFC 6113): a TGT of
+	// the realm, normally the computer's, from which the armor key is
+	// made. The password is then proven by encrypted challenge inside the
+	// armor, the KDC's errors come protected, and a reply without valid
+	// FAST protection is refused.
+	Armor *Credentials
 }
 
 // ASExchange gets initial credentials (normally a TGT) for cname with the
 // key from keys. It sends an AS-REQ without pre-authentication asking for
 // a PAC; when the KDC answers KDC_ERR_PREAUTH_REQUIRED it derives the key
 // with the salt and s2kparams of the KDC's PA-ETYPE-INFO2 and retries
-// with PA-ENC-TIMESTAMP. The reply is decrypted and checked against the
+// with PA-ENC-TIMESTAMP. With opts.Armor the exchange is armored with FAST
+// instead (see armoredAS). The reply is decrypted and checked against the
 // request (see checkReply) before it is returned.
 func (c *Client) ASExchange(ctx context.Context, cname krb5.PrincipalName, keys KeySource, opts ASOptions) (*Credentials, error) {
+	st, err := c.newASState(cname, keys, opts)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Armor != nil {
+		return c.armoredAS(ctx, st)
+	}
+	nonce, err := c.nonce()
+	if err != nil {
+		return nil, err
+	}
+	req := c.newASReq(cname, st.realm, st.offered, opts, c.now(), nonce)
+	rep, ke, err := c.roundTrip(ctx, st.realm, req, krb5.MsgASRep)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		preauthKey  *kcrypto.Key
+		preauthS2K  s2kInput
+		fastOffered bool
+	)
+	if ke != nil {
+		if ke.ErrorCode != krb5.KDCErrPreauthRequired {
+			return nil, asRefused(ke, st.errContext(c.now()))
+		}
+		md, err := ke.MethodData()
+		if err != nil {
+			return nil, fmt.Errorf("client: KDC_ERR_PREAUTH_REQUIRED with unreadable e-data: %w", err)
+		}
+		_, fastOffered = md.Find(krb5.PAFXFast)
+		if _, ok := md.Find(krb5.PAEncTimestamp); !ok {
+			return nil, noEncTimestamp(md, st.who, fastOffered)
+		}
+		preauthS2K, err = chooseS2K(md, st.offered, cname, st.realm)
+		if err != nil {
+			return nil, err
+		}
+		preauthKey, err = keys.key(cname, st.realm, preauthS2K, 0, c.cfg.Options)
+		if err != nil {
+			return nil, err
+		}
+		ts, err := encTimestamp(preauthKey, c.now(), c.cfg.Rand)
+		if err != nil {
+			return nil, err
+		}
+		req.PAData = append(krb5.MethodData{ts}, req.PAData...)
+		rep, ke, err = c.roundTrip(ctx, st.realm, req, krb5.MsgASRep)
+		if err != nil {
+			return nil, err
+		}
+		if ke != nil {
+			return nil, asRefused(ke, st.errContext(c.now()))
+		}
+	}
+	key, err := c.asReplyKey(st, rep, preauthKey, preauthS2K)
+	if err != nil {
+		return nil, err
+	}
+	cr, err := c.finishAS(st, req, rep, key, false)
+	if err != nil {
+		return nil, err
+	}
+	cr.FASTOffered = fastOffered
+	return cr, nil
+}
+
+// asState is what every round of one AS exchange needs.
+type asState struct {
+	cname   krb5.PrincipalName
+	realm   string
+	who     string // "alice@REALM"
+	keys    KeySource
+	offered []krb5.EncType
+	opts    ASOptions
+	sname   krb5.PrincipalName
+}
+
+func (c *Client) newASState(cname krb5.PrincipalName, keys KeySource, opts ASOptions) (*asState, error) {
 	if keys == nil {
 		return nil, errNoKeySource
 	}
@@ -51,72 +136,46 @@ func (c *Client) ASExchange(ctx context.Context, cname krb5.PrincipalName, keys 
 	if len(cname.NameString) == 0 {
 		return nil, errors.New("client: empty client principal name")
 	}
-	who := principalString(cname, realm)
-	offered, err := keys.etypes(cname, realm, c.etypes)
-	if err != nil {
+	st := &asState{cname: cname, realm: realm, who: principalString(cname, realm), keys: keys, opts: opts, sname: opts.Service}
+	if len(st.sname.NameString) == 0 {
+		st.sname = TGTName(realm)
+	}
+	var err error
+	if st.offered, err = keys.etypes(cname, realm, c.etypes); err != nil {
 		return nil, err
 	}
-	nonce, err := c.nonce()
-	if err != nil {
-		return nil, err
-	}
-	now := c.now()
-	req := c.newASReq(cname, realm, offered, opts, now, nonce)
-	ec := errContext{client: who, realm: realm, offered: offered, keytab: keys.fromKeytab(),
-		service: principalString(*req.ReqBody.SName, realm)}
+	return st, nil
+}
 
-	rep, ke, err := c.roundTrip(ctx, realm, req, krb5.MsgASRep)
-	if err != nil {
-		return nil, err
-	}
-	var (
-		preauthKey *kcrypto.Key
-		preauthS2K s2kInput
-	)
-	if ke != nil {
-		if ke.ErrorCode != krb5.KDCErrPreauthRequired {
-			ec.now = c.now()
-			return nil, asRefused(ke, ec)
-		}
-		md, err := ke.MethodData()
-		if err != nil {
-			return nil, fmt.Errorf("client: KDC_ERR_PREAUTH_REQUIRED with unreadable e-data: %w", err)
-		}
-		if _, ok := md.Find(krb5.PAEncTimestamp); !ok {
-			return nil, &krb5.Error{Code: krb5.KDCErrPreauthRequired,
-				Reason: fmt.Sprintf("the KDC asks %s for pre-authentication but not by encrypted timestamp (it offers %s)", who, paTypeWords(md)),
-				Hint:   "this client only does encrypted-timestamp pre-authentication; FAST-only or PKINIT-only accounts need another client"}
-		}
-		preauthS2K, err = chooseS2K(md, offered, cname, realm)
-		if err != nil {
-			return nil, err
-		}
-		preauthKey, err = keys.key(cname, realm, preauthS2K, 0, c.cfg.Options)
-		if err != nil {
-			return nil, err
-		}
-		now = c.now()
-		ts, err := encTimestamp(preauthKey, now, c.cfg.Rand)
-		if err != nil {
-			return nil, err
-		}
-		req.PAData = append(krb5.MethodData{ts}, req.PAData...)
-		rep, ke, err = c.roundTrip(ctx, realm, req, krb5.MsgASRep)
-		if err != nil {
-			return nil, err
-		}
-		if ke != nil {
-			ec.now = c.now()
-			return nil, asRefused(ke, ec)
-		}
-	}
+func (st *asState) errContext(now time.Time) errContext {
+	return errContext{client: st.who, realm: st.realm, offered: st.offered, keytab: st.keys.fromKeytab(),
+		service: principalString(st.sname, st.realm), now: now}
+}
 
-	// The reply key: the KDC's PA-ETYPE-INFO2 in the reply names the salt
-	// when present (RFC 4120 5.2.7.5); otherwise it is the key used for
-	// pre-authentication, or the default salt when there was none.
-	s2k := s2kInput{etype: rep.EncPart.EType, salt: defaultSalt(cname, realm)}
-	if indexEType(offered, s2k.etype) < 0 {
-		return nil, replyMismatch("enc-part enctype", s2k.etype.String(), "one of "+etypeWords(offered))
+// noEncTimestamp is the refusal when the KDC asks for pre-authentication
+// by methods other than encrypted timestamp. When it lists PA-FX-FAST the
+// account (or realm) needs FAST: pre-authentication only inside armor.
+func noEncTimestamp(md krb5.MethodData, who string, fastOffered bool) error {
+	if fastOffered {
+		return &krb5.Error{Code: krb5.KDCErrPreauthRequired,
+			Reason: fmt.Sprintf("the KDC asks %s for pre-authentication only inside FAST armor (it offers %s)", who, paTypeWords(md)),
+			Hint:   "armor the request with a computer's TGT: warden kinit --armor-keytab KEYTAB (or --armor-ccache CACHE); in Go, set ASOptions.Armor",
+			Err:    ErrFASTRequired}
+	}
+	return &krb5.Error{Code: krb5.KDCErrPreauthRequired,
+		Reason: fmt.Sprintf("the KDC asks %s for pre-authentication but not by encrypted timestamp (it offers %s)", who, paTypeWords(md)),
+		Hint:   "this client does encrypted-timestamp and (with FAST armor) encrypted-challenge pre-authentication; PKINIT-only accounts need another client"}
+}
+
+// asReplyKey returns the key that decrypts an AS reply. The KDC's
+// PA-ETYPE-INFO2 in the reply names the salt when present (RFC 4120
+// 5.2.7.5); otherwise it is the key used for pre-authentication, or the
+// default salt when there was none. Under FAST rep.PAData is already the
+// padata of the protected KrbFastResponse.
+func (c *Client) asReplyKey(st *asState, rep *krb5.KDCRep, preauthKey *kcrypto.Key, preauthS2K s2kInput) (*kcrypto.Key, error) {
+	s2k := s2kInput{etype: rep.EncPart.EType, salt: defaultSalt(st.cname, st.realm)}
+	if indexEType(st.offered, s2k.etype) < 0 {
+		return nil, replyMismatch("enc-part enctype", s2k.etype.String(), "one of "+etypeWords(st.offered))
 	}
 	if preauthKey != nil && preauthS2K.etype == s2k.etype {
 		s2k = preauthS2K
@@ -128,36 +187,44 @@ func (c *Client) ASExchange(ctx context.Context, cname krb5.PrincipalName, keys 
 		}
 		for _, e := range info {
 			if e.EType == s2k.etype {
-				s2k = s2kFromInfo(e, cname, realm)
+				s2k = s2kFromInfo(e, st.cname, st.realm)
 				break
 			}
 		}
 	}
-	key := preauthKey
-	if key == nil || !preauthS2K.same(s2k) {
-		var kvno uint32
-		if rep.EncPart.HasKVNO {
-			kvno = rep.EncPart.KVNO
-		}
-		if key, err = keys.key(cname, realm, s2k, kvno, c.cfg.Options); err != nil {
-			return nil, err
-		}
+	if preauthKey != nil && preauthS2K.same(s2k) {
+		return preauthKey, nil
 	}
+	var kvno uint32
+	if rep.EncPart.HasKVNO {
+		kvno = rep.EncPart.KVNO
+	}
+	return st.keys.key(st.cname, st.realm, s2k, kvno, c.cfg.Options)
+}
+
+// finishAS decrypts the AS reply with key and checks it against req.
+// When the KDC's encrypted challenge already proved the client's key
+// (proven), a reply that does not decrypt is not a password problem: it
+// was altered.
+func (c *Client) finishAS(st *asState, req *krb5.KDCReq, rep *krb5.KDCRep, key *kcrypto.Key, proven bool) (*Credentials, error) {
 	part, err := openReply(key, kcrypto.UsageASRepEncPart, rep)
 	if err != nil {
+		if proven {
+			return nil, fastModified("its reply does not decrypt in the strengthened reply key", err)
+		}
 		if krb5.CodeOf(err) == krb5.KRBAPErrBadIntegrity {
 			// Without pre-authentication a wrong password is only found
 			// here, when the reply does not decrypt.
-			if keys.fromKeytab() {
-				return nil, fmt.Errorf("the keytab's key for %s does not decrypt the KDC's reply (stale keytab?): %w", who, err)
+			if st.keys.fromKeytab() {
+				return nil, fmt.Errorf("the keytab's key for %s does not decrypt the KDC's reply (stale keytab?): %w", st.who, err)
 			}
-			return nil, fmt.Errorf("password incorrect for %s: %w", who, err)
+			return nil, fmt.Errorf("password incorrect for %s: %w", st.who, err)
 		}
 		return nil, err
 	}
 	if err := checkReply(req, rep, part, expectation{
-		cname: cname, crealm: realm, sname: *req.ReqBody.SName, srealm: realm,
-		canonicalize: opts.Canonicalize, asReq: true, now: c.now(), skew: c.cfg.MaxSkew,
+		cname: st.cname, crealm: st.realm, sname: st.sname, srealm: st.realm,
+		canonicalize: st.opts.Canonicalize, asReq: true, now: c.now(), skew: c.cfg.MaxSkew,
 	}); err != nil {
 		return nil, err
 	}

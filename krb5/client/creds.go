@@ -24,6 +24,15 @@ type Credentials struct {
 	// Ticket is the ticket as the KDC sent it; Ticket.Raw holds its bytes,
 	// which are forwarded verbatim.
 	Ticket krb5.Ticket
+	// FAST: the ticket came from a FAST-armored exchange whose protection
+	// was verified, so the KDC supports FAST; TGS requests with it are
+	// armored (TGSOptions.FAST). Not stored in a ccache entry: see
+	// TGTFromCache and RecordFAST for the cache's "fast_avail" setting.
+	FAST bool
+	// FASTOffered: the KDC listed PA-FX-FAST when it asked for
+	// pre-authentication, i.e. it says it supports FAST (unverified: the
+	// request was not armored).
+	FASTOffered bool
 }
 
 // credsFromReply builds Credentials from a verified reply.

@@ -3,6 +3,14 @@
 // the TGS exchange and ticket renewal, over UDP and TCP to the KDCs of a
 // realm, configured from a krb5.conf like MIT's tools.
 //
+// FAST (RFC 6113): with ASOptions.Armor (a TGT, normally the computer's)
+// the AS exchange is armored and the password proven by encrypted
+// challenge inside the armor; TGS requests made with a TGT obtained that
+// way are armored too (implicit armor), and TGSOptions.Armor gives
+// explicit armor from another TGT (MS-KILE compound identity). An armored
+// request whose answer lacks valid FAST protection fails with
+// ErrFASTDowngrade.
+//
 // The library never logs and never prompts. Every refusal by a KDC comes
 // back as a *krb5.Error whose Reason is the KDC's e-text and whose Hint
 // tells the user what to do; every reply that does not answer the request
@@ -12,6 +20,7 @@
 // Credentials convert to and from ccache.Credential, so tickets obtained
 // here are usable by MIT tools and tickets from MIT kinit are usable here.
 //
-// Not implemented: FAST armoring, PKINIT, cross-realm referrals, DNS SRV
-// lookup of KDCs and the MS-KKDCP (HTTPS) transport.
+// Not implemented: anonymous PKINIT armor and PKINIT, hide-client-names,
+// cross-realm referrals, DNS SRV lookup of KDCs and the MS-KKDCP (HTTPS)
+// transport.
 package client

@@ -44,8 +44,12 @@ func kdcError(ke *krb5.KRBError, x errContext) *krb5.Error {
 		} else {
 			e.Hint = "password incorrect; check the password (and Caps Lock) or ask an administrator to reset it"
 		}
-	case krb5.KDCErrPreauthRequired:
-		e.Hint = "the KDC requires a pre-authentication method this client does not offer (only encrypted timestamp is implemented)"
+	case krb5.KDCErrPreauthRequired, krb5.KDCErrMorePreauthDataRequired:
+		e.Hint = "the KDC requires a pre-authentication method this client did not complete (it does encrypted timestamp, and encrypted challenge inside FAST armor); if the account requires FAST, armor the request: warden kinit --armor-keytab KEYTAB"
+	case krb5.KDCErrPreauthExpired:
+		e.Hint = "the KDC's FAST cookie expired during the exchange; retry"
+	case krb5.KDCErrUnknownCriticalFastOptions:
+		e.Hint = "the KDC does not understand a critical FAST option this client set"
 	case krb5.KDCErrETypeNoSupp:
 		e.Hint = fmt.Sprintf("no encryption type in common: this client offered %s; check the account's keys and the ETypes (default_tkt_enctypes) setting", etypeWords(x.offered))
 	case krb5.KDCErrClientRevoked:

@@ -46,6 +46,17 @@ type fakeKDC struct {
 	dropUDP   bool
 	lastAuth  *krb5.Authenticator
 	lastTS    *krb5.PAEncTSEnc
+
+	// FAST (fakefast_test.go)
+	fast           bool   // process PA-FX-FAST and advertise it
+	requireFAST    bool   // unarmored AS requests get PREAUTH_REQUIRED offering only FAST
+	cookie         []byte // PA-FX-COOKIE sent with PREAUTH_REQUIRED, required back
+	noKDCChallenge bool
+	fastHook       func(resp *krb5.KrbFastResponse, rep *krb5.KDCRep)
+	fastErrHook    func(resp *krb5.KrbFastResponse)
+	stripFAST      bool // answer armored requests without PA-FX-FAST
+	stripFASTReply bool // the same, for replies only (errors stay armored)
+	lastFAST       *fastCtx
 }
 
 type seenReq struct {
@@ -131,17 +142,32 @@ func (f *fakeKDC) handle(proto string, b []byte) []byte {
 			return out
 		}
 	}
+	// An armored request is unwrapped first; from then on only the inner
+	// body and padata count, and every error goes back inside the armor.
+	var fc *fastCtx
+	if pa, ok := req.PAData.Find(krb5.PAFXFast); ok && f.fast {
+		inner, c, err := f.unwrapFAST(&req, pa.Value)
+		if err != nil {
+			var ke *krb5.Error
+			if errors.As(err, &ke) {
+				return f.krbErr(ke.Code, ke.Reason, nil)
+			}
+			f.t.Errorf("fake KDC: FAST: %v", err)
+			return f.krbErr(krb5.KRBErrGeneric, err.Error(), nil)
+		}
+		req, fc = *inner, c
+	}
 	var out []byte
 	var err error
 	if req.MsgType == krb5.MsgASReq {
-		out, err = f.as(&req)
+		out, err = f.as(&req, fc)
 	} else {
-		out, err = f.tgs(&req)
+		out, err = f.tgs(&req, fc)
 	}
 	if err != nil {
 		var ke *krb5.Error
 		if errors.As(err, &ke) {
-			return f.krbErr(ke.Code, ke.Reason, nil)
+			return f.errReply(fc, ke.Code, ke.Reason, nil)
 		}
 		f.t.Errorf("fake KDC: %v", err)
 		return f.krbErr(krb5.KRBErrGeneric, err.Error(), nil)
@@ -149,7 +175,7 @@ func (f *fakeKDC) handle(proto string, b []byte) []byte {
 	return out
 }
 
-func (f *fakeKDC) as(req *krb5.KDCReq) ([]byte, error) {
+func (f *fakeKDC) as(req *krb5.KDCReq, fc *fastCtx) ([]byte, error) {
 	body := &req.ReqBody
 	user := body.CName.String()
 	f.mu.Lock()
@@ -170,7 +196,20 @@ func (f *fakeKDC) as(req *krb5.KDCReq) ([]byte, error) {
 	ukey := f.userKey(user, etype)
 	now := f.clock()
 	var edata []byte
-	if pa, ok := req.PAData.Find(krb5.PAEncTimestamp); ok {
+	challenged := false
+	if fc != nil {
+		var (
+			out []byte
+			err error
+		)
+		if challenged, out, err = f.fastPreauth(req, fc, user, etype); err != nil || out != nil {
+			return out, err
+		}
+	} else if f.requireFAST {
+		md := krb5.MethodData{{Type: krb5.PAFXFast, Value: []byte{}}, {Type: krb5.PAEncryptedChallenge, Value: []byte{}}}
+		edata, _ = md.Marshal()
+		return f.krbErr(krb5.KDCErrPreauthRequired, "FAST required", edata), nil
+	} else if pa, ok := req.PAData.Find(krb5.PAEncTimestamp); ok {
 		var ed krb5.EncryptedData
 		if err := ed.Unmarshal(pa.Value); err != nil {
 			return nil, err
@@ -194,6 +233,9 @@ func (f *fakeKDC) as(req *krb5.KDCReq) ([]byte, error) {
 	} else if f.requirePreauth {
 		info := krb5.ETypeInfo2{{EType: etype, Salt: f.realm + user, HasSalt: true}}
 		md := krb5.MethodData{info.PAData(), {Type: krb5.PAEncTimestamp, Value: []byte{}}}
+		if f.fast {
+			md = append(md, krb5.PAData{Type: krb5.PAFXFast, Value: []byte{}})
+		}
 		edata, _ = md.Marshal()
 		return f.krbErr(krb5.KDCErrPreauthRequired, "Additional pre-authentication required", edata), nil
 	}
@@ -233,8 +275,14 @@ func (f *fakeKDC) as(req *krb5.KDCReq) ([]byte, error) {
 	if hook != nil {
 		hook(&rep, &part)
 	}
+	replyKey := ukey
+	if fc != nil {
+		if replyKey, err = f.fastReply(fc, &rep, ukey, challenged); err != nil {
+			return nil, err
+		}
+	}
 	pb, _ := part.Marshal()
-	if rep.EncPart, err = ukey.EncryptData(rand.Reader, kcrypto.UsageASRepEncPart, pb, 1, true); err != nil {
+	if rep.EncPart, err = replyKey.EncryptData(rand.Reader, kcrypto.UsageASRepEncPart, pb, 1, true); err != nil {
 		return nil, err
 	}
 	return rep.Marshal()
@@ -272,7 +320,7 @@ func (f *fakeKDC) seal(etp *krb5.EncTicketPart, key *kcrypto.Key, sname krb5.Pri
 	return krb5.Ticket{TktVNO: 5, Realm: f.realm, SName: sname, EncPart: ed}, nil
 }
 
-func (f *fakeKDC) tgs(req *krb5.KDCReq) ([]byte, error) {
+func (f *fakeKDC) tgs(req *krb5.KDCReq, fc *fastCtx) ([]byte, error) {
 	body := &req.ReqBody
 	pa, ok := req.PAData.Find(krb5.PATGSReq)
 	if !ok {
@@ -367,6 +415,11 @@ func (f *fakeKDC) tgs(req *krb5.KDCReq) ([]byte, error) {
 			return nil, err
 		}
 		usage = kcrypto.UsageTGSRepEncPartSubkey
+	}
+	if fc != nil {
+		if replyKey, err = f.fastReply(fc, &rep, replyKey, false); err != nil {
+			return nil, err
+		}
 	}
 	pb, _ := part.Marshal()
 	if rep.EncPart, err = replyKey.EncryptData(rand.Reader, usage, pb, 0, false); err != nil {

@@ -134,7 +134,7 @@ func TestNewTGSReq(t *testing.T) {
 			}
 			tgtBytes, _ := tgt.Ticket.Marshal()
 			tgt.Ticket.Raw = tgtBytes
-			req, subkey, err := c.newTGSReq(tgt, testRealm, svcName(), krb5.KDCOptForwardable, now.Add(time.Hour), time.Time{}, 77, now, withSubkey)
+			req, _, subkey, err := c.newTGSReq(tgt, testRealm, svcName(), krb5.KDCOptForwardable, now.Add(time.Hour), time.Time{}, 77, now, withSubkey)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -22,9 +22,35 @@ type TGSOptions struct {
 	Canonicalize bool
 	// Subkey puts a fresh subkey in the authenticator, so the KDC
 	// encrypts its reply in it (usage 9) instead of the TGT session key
-	// (usage 8). MIT and Windows clients always send one.
+	// (usage 8). MIT and Windows clients always send one. Armored
+	// requests always carry one: the armor key is made from it.
 	Subkey bool
+	// FAST chooses whether the request is armored with FAST (RFC 6113);
+	// the default, FASTAuto, armors it when the TGT came from an armored
+	// exchange (Credentials.FAST). An armored request must be answered
+	// with valid FAST protection, else it fails with ErrFASTDowngrade.
+	FAST FASTMode
+	// Armor, when set, is a TGT of the same realm used as explicit armor
+	// (an AP-REQ in the armor field) instead of the implicit armor made
+	// from the TGT itself: MS-KILE compound identity armors the user's
+	// TGS request with the device's TGT while PA-TGS-REQ carries the
+	// user's. Armor implies FAST.
+	Armor *Credentials
 }
+
+// FASTMode chooses whether a TGS request is armored.
+type FASTMode int
+
+const (
+	// FASTAuto armors the request when the TGT was obtained with FAST
+	// or explicit armor is given.
+	FASTAuto FASTMode = iota
+	// FASTOn always armors it (implicit armor unless Armor is set), as
+	// MIT's client does; unlike MIT's, an unprotected reply is refused.
+	FASTOn
+	// FASTOff never armors it.
+	FASTOff
+)
 
 // TGSExchange uses tgt to get a ticket for service in the TGT's realm.
 // The request carries the TGT in an AP-REQ (PA-TGS-REQ) whose
@@ -53,7 +79,8 @@ func (c *Client) TGSExchange(ctx context.Context, tgt *Credentials, service krb5
 	if flags.Has(krb5.KDCOptRenewable) {
 		rtime = tgt.RenewTill
 	}
-	cr, err := c.tgs(ctx, tgt, realm, service, flags, till, rtime, opts.Subkey)
+	cr, err := c.tgs(ctx, tgt, tgsParams{realm: realm, sname: service, flags: flags, till: till, rtime: rtime,
+		subkey: opts.Subkey, fast: opts.FAST, armor: opts.Armor})
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +123,8 @@ func (c *Client) Renew(ctx context.Context, creds *Credentials) (*Credentials, e
 	// included, and without the renewable option it returns a renewed
 	// ticket that can never be renewed again.
 	flags := krb5.KDCOptRenew | creds.Flags&(krb5.KDCOptForwardable|krb5.KDCOptProxiable|krb5.KDCOptRenewable)
-	return c.tgs(ctx, creds, creds.Server.Realm, creds.Server.Name, flags, creds.RenewTill, creds.RenewTill, true)
+	return c.tgs(ctx, creds, tgsParams{realm: creds.Server.Realm, sname: creds.Server.Name, flags: flags,
+		till: creds.RenewTill, rtime: creds.RenewTill, subkey: true})
 }
 
 // usableNow refuses locally what the KDC would refuse anyway, with a
@@ -110,61 +138,105 @@ func usableNow(t *Credentials, now time.Time) error {
 	return nil
 }
 
-// tgs runs one TGS exchange with tgt for sname in realm.
-func (c *Client) tgs(ctx context.Context, tgt *Credentials, realm string, sname krb5.PrincipalName, flags krb5.Flags, till, rtime time.Time, withSubkey bool) (*Credentials, error) {
+// tgsParams are the request fields and choices of one TGS exchange.
+type tgsParams struct {
+	realm       string
+	sname       krb5.PrincipalName
+	flags       krb5.Flags
+	till, rtime time.Time
+	subkey      bool
+	fast        FASTMode
+	armor       *Credentials // explicit armor TGT
+}
+
+// tgs runs one TGS exchange with tgt for p.sname in p.realm, armored with
+// FAST when p and tgt say so (see TGSOptions.FAST).
+func (c *Client) tgs(ctx context.Context, tgt *Credentials, p tgsParams) (*Credentials, error) {
+	armored := p.armor != nil || p.fast == FASTOn || p.fast == FASTAuto && tgt.FAST
+	if p.fast == FASTOff && p.armor != nil {
+		return nil, errors.New("client: TGS options ask for explicit FAST armor and for no FAST")
+	}
 	nonce, err := c.nonce()
 	if err != nil {
 		return nil, err
 	}
 	now := c.now()
-	req, subkey, err := c.newTGSReq(tgt, realm, sname, flags, till, rtime, nonce, now, withSubkey)
+	req, sess, subkey, err := c.newTGSReq(tgt, p.realm, p.sname, p.flags, p.till, p.rtime, nonce, now, p.subkey || armored)
 	if err != nil {
 		return nil, err
 	}
-	svc := principalString(sname, realm)
-	rep, ke, err := c.roundTrip(ctx, realm, req, krb5.MsgTGSRep)
+	out := req
+	var a *armor
+	if armored {
+		if p.armor != nil {
+			if a, err = c.apArmor(p.armor, p.realm); err == nil {
+				a, err = explicitTGSArmor(a, subkey)
+			}
+		} else {
+			a, err = implicitArmor(subkey, sess)
+		}
+		if err != nil {
+			return nil, err
+		}
+		// The req-checksum of a TGS request covers the PA-TGS-REQ AP-REQ
+		// (RFC 6113 5.4.2), which newTGSReq put first.
+		if out, err = a.wrap(c.cfg.Rand, req, req.PAData[0].Value); err != nil {
+			return nil, err
+		}
+	}
+	svc := principalString(p.sname, p.realm)
+	rep, ke, err := c.roundTrip(ctx, p.realm, out, krb5.MsgTGSRep)
 	if err != nil {
 		return nil, err
 	}
 	if ke != nil {
-		e := kdcError(ke, errContext{client: tgt.Client.String(), service: svc, realm: realm, offered: c.etypes, now: c.now()})
+		if a != nil {
+			if ke, _, err = a.openError(ke, nonce); err != nil {
+				return nil, fmt.Errorf("getting a ticket for %s: %w", svc, err)
+			}
+		}
+		e := kdcError(ke, errContext{client: tgt.Client.String(), service: svc, realm: p.realm, offered: c.etypes, now: c.now()})
 		return nil, fmt.Errorf("getting a ticket for %s: %w", svc, e)
 	}
-	part, err := openTGSRep(tgt, subkey, rep, c.cfg.Options)
+	key, usage := sess, kcrypto.UsageTGSRepEncPartSessionKey
+	if subkey != nil {
+		key, usage = subkey, kcrypto.UsageTGSRepEncPartSubkey
+	}
+	if a != nil {
+		resp, err := a.openReply(rep, nonce)
+		if err != nil {
+			return nil, fmt.Errorf("getting a ticket for %s: %w", svc, err)
+		}
+		if key, err = strengthen(resp, key, c.cfg.Options); err != nil {
+			return nil, err
+		}
+	}
+	part, err := openReply(key, usage, rep)
 	if err != nil {
 		return nil, err
 	}
 	if err := checkReply(req, rep, part, expectation{
-		cname: tgt.Client.Name, crealm: tgt.Client.Realm, sname: sname, srealm: realm,
-		canonicalize: flags.Has(krb5.KDCOptCanonicalize), now: c.now(), skew: c.cfg.MaxSkew,
+		cname: tgt.Client.Name, crealm: tgt.Client.Realm, sname: p.sname, srealm: p.realm,
+		canonicalize: p.flags.Has(krb5.KDCOptCanonicalize), now: c.now(), skew: c.cfg.MaxSkew,
 	}); err != nil {
 		return nil, err
 	}
-	return credsFromReply(rep, part), nil
+	cr := credsFromReply(rep, part)
+	cr.FAST = a != nil
+	return cr, nil
 }
 
-// openTGSRep decrypts a TGS-REP: in the subkey with usage 9 when the
-// request carried one, else in the TGT session key with usage 8.
-func openTGSRep(tgt *Credentials, subkey *kcrypto.Key, rep *krb5.KDCRep, opt kcrypto.Options) (*krb5.EncKDCRepPart, error) {
-	if subkey != nil {
-		return openReply(subkey, kcrypto.UsageTGSRepEncPartSubkey, rep)
-	}
-	sk, err := kcrypto.NewKey(tgt.Key, opt)
-	if err != nil {
-		return nil, err
-	}
-	return openReply(sk, kcrypto.UsageTGSRepEncPartSessionKey, rep)
-}
-
-// newTGSReq builds a TGS-REQ. The body is encoded once and the
-// authenticator's checksum (usage 6, the session key enctype's checksum
-// type) is computed over those bytes; the KDC checks it over the body as
-// received, and DER encoding is deterministic, so the request's own
-// encoding of the body is the same bytes.
-func (c *Client) newTGSReq(tgt *Credentials, realm string, sname krb5.PrincipalName, flags krb5.Flags, till, rtime time.Time, nonce uint32, now time.Time, withSubkey bool) (*krb5.KDCReq, *kcrypto.Key, error) {
+// newTGSReq builds a TGS-REQ and returns it with the TGT's session key
+// and the authenticator's subkey (nil without one). The body is encoded
+// once and the authenticator's checksum (usage 6, the session key
+// enctype's checksum type) is computed over those bytes; the KDC checks
+// it over the body as received, and DER encoding is deterministic, so the
+// request's own encoding of the body is the same bytes. Under FAST the
+// body travels both inside the armor and outside, identical.
+func (c *Client) newTGSReq(tgt *Credentials, realm string, sname krb5.PrincipalName, flags krb5.Flags, till, rtime time.Time, nonce uint32, now time.Time, withSubkey bool) (*krb5.KDCReq, *kcrypto.Key, *kcrypto.Key, error) {
 	sessKey, err := kcrypto.NewKey(tgt.Key, c.cfg.Options)
 	if err != nil {
-		return nil, nil, fmt.Errorf("client: the TGT's session key: %w", err)
+		return nil, nil, nil, fmt.Errorf("client: the TGT's session key: %w", err)
 	}
 	sn := sname
 	body := krb5.KDCReqBody{
@@ -180,11 +252,11 @@ func (c *Client) newTGSReq(tgt *Credentials, realm string, sname krb5.PrincipalN
 	}
 	bodyBytes, err := body.Marshal()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	cksum, err := sessKey.Checksum(kcrypto.UsageTGSReqAuthCksum, bodyBytes)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	auth := krb5.Authenticator{
 		CRealm: tgt.Client.Realm,
@@ -196,27 +268,27 @@ func (c *Client) newTGSReq(tgt *Credentials, realm string, sname krb5.PrincipalN
 	var subkey *kcrypto.Key
 	if withSubkey {
 		if subkey, err = kcrypto.RandomKey(sessKey.EType(), c.cfg.Rand, c.cfg.Options); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		k := subkey.EncryptionKey()
 		auth.Subkey = &k
 	}
 	authBytes, err := auth.Marshal()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	encAuth, err := sessKey.EncryptData(c.cfg.Rand, kcrypto.UsageTGSReqAuthenticator, authBytes, 0, false)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	ap := krb5.APReq{Ticket: tgt.Ticket, Authenticator: encAuth}
 	apBytes, err := ap.Marshal()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	return &krb5.KDCReq{
 		MsgType: krb5.MsgTGSReq,
 		PAData:  krb5.MethodData{{Type: krb5.PATGSReq, Value: apBytes}},
 		ReqBody: body,
-	}, subkey, nil
+	}, sessKey, subkey, nil
 }
