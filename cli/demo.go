@@ -100,6 +100,9 @@ func runDemo(c context.Context, out io.Writer, dir string) error {
 	if _, err := a.AddService(c, demoService, admin.ServiceOptions{}); err != nil {
 		return err
 	}
+	if _, err := a.AddComputer(c, "WEB01", admin.KeyOptions{}); err != nil {
+		return err
+	}
 	kt, _, err := a.Keytab(c, demoService, false)
 	if err != nil {
 		return err
@@ -126,6 +129,8 @@ func runDemo(c context.Context, out io.Writer, dir string) error {
 		{"Kerberos (HTTP Negotiate): replayed token (refused, reason told)", d.httpReplay, true},
 		{"Mutual TLS: client certificate → warden proxy (OCSP, mapping) → app", d.mutualTLS, false},
 		{"Mutual TLS: revoked client certificate (refused, reason told)", d.mutualTLSRevoked, true},
+		{"NTLM: client → warden proxy → AA validates → app", d.ntlm, false},
+		{"NTLM: wrong password (refused, reason told)", d.ntlmWrongPassword, true},
 	} {
 		start := time.Now()
 		seen, err := s.run(c)

@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 
@@ -18,8 +19,11 @@ import (
 // Kerberos (Transport) where there is a ticket. Requests whose body
 // cannot be replayed are not authenticated.
 type NTLMTransport struct {
-	// Base sends the requests; nil means http.DefaultTransport. It must
-	// keep connections alive (NTLM authenticates the connection).
+	// Base sends the requests; nil means http.DefaultTransport. NTLM's
+	// two legs must share a connection: with an *http.Transport each
+	// handshake runs on a connection of its own (a clone limited to one
+	// connection), so concurrent requests cannot mix their legs; any
+	// other RoundTripper must keep that guarantee itself.
 	Base http.RoundTripper
 	// User, Domain (NetBIOS or DNS name of the realm; "" takes the
 	// server's) and Password or NTHash.
@@ -76,12 +80,49 @@ func (t *NTLMTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	res.Service, res.Client, res.ChannelBound = spn, t.User, bound
 	res.Attempts++
 
+	var pinned *http.Transport
+	if ht, ok := base.(*http.Transport); ok {
+		pinned = ht.Clone()
+		pinned.MaxConnsPerHost, pinned.MaxIdleConnsPerHost = 1, 1
+		base = pinned
+	}
+	resp, err = t.handshake(base, req, c)
+	if pinned != nil {
+		if err != nil {
+			pinned.CloseIdleConnections()
+		} else {
+			resp.Body = &closeAfter{ReadCloser: resp.Body, done: pinned.CloseIdleConnections}
+		}
+	}
+	return resp, err
+}
+
+// closeAfter runs done once the body is closed (the handshake's own
+// connection goes away with it).
+type closeAfter struct {
+	io.ReadCloser
+	done func()
+}
+
+func (c *closeAfter) Close() error {
+	err := c.ReadCloser.Close()
+	c.done()
+	return err
+}
+
+// handshake sends NEGOTIATE and the answer to the CHALLENGE through
+// base, and returns the final response.
+func (t *NTLMTransport) handshake(base http.RoundTripper, req *http.Request, c *ntlm.Client) (*http.Response, error) {
+	res, _ := req.Context().Value(resultKey{}).(*Result)
+	if res == nil {
+		res = new(Result)
+	}
 	r2, err := withBody(req)
 	if err != nil {
 		return nil, err
 	}
 	r2.Header.Set("Authorization", schemeNTLM+" "+base64.StdEncoding.EncodeToString(c.Negotiate()))
-	resp, err = base.RoundTrip(r2)
+	resp, err := base.RoundTrip(r2)
 	if err != nil {
 		return nil, err
 	}

@@ -25,6 +25,10 @@ type Config struct {
 	// MaxClockSkew bounds the NTLMv2 timestamp; default
 	// ntlm.DefaultMaxClockSkew.
 	MaxClockSkew time.Duration
+	// PollInterval is how often the cached accounts are checked against
+	// the store's generation (admin changes are seen within it); 0 means
+	// one second, as for the KDC.
+	PollInterval time.Duration
 	Time         func() time.Time
 }
 
@@ -34,6 +38,7 @@ type Service struct {
 	// dummy is verified against when the user does not exist, so that an
 	// unknown user costs the same as a wrong password.
 	dummy [16]byte
+	cache *cache
 }
 
 // New returns a Service.
@@ -44,7 +49,10 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Time == nil {
 		cfg.Time = time.Now
 	}
-	s := &Service{cfg: cfg}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = time.Second
+	}
+	s := &Service{cfg: cfg, cache: &cache{st: cfg.Store, interval: cfg.PollInterval}}
 	rand.Read(s.dummy[:])
 	return s, nil
 }
@@ -64,7 +72,7 @@ type Result struct {
 // tell clients only "logon failure".
 func (s *Service) ValidateNTLM(ctx context.Context, caller string, v *ntlm.Validation) (*Result, error) {
 	now := s.cfg.Time()
-	realm, err := s.cfg.Store.Realm(ctx)
+	realm, err := s.cache.getRealm(ctx, now)
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +83,7 @@ func (s *Service) ValidateNTLM(ctx context.Context, caller string, v *ntlm.Valid
 	if v.Domain != "" && !strings.EqualFold(v.Domain, realm.NetBIOS) && !strings.EqualFold(v.Domain, realm.Name) {
 		return nil, &ntlm.Error{Status: ntlm.StatusNoSuchUser, Reason: fmt.Sprintf("domain %q is not this realm (%s or %s)", v.Domain, realm.NetBIOS, realm.Name)}
 	}
-	acct, err := s.cfg.Store.Account(ctx, v.User)
+	acct, err := s.cache.account(ctx, v.User, now)
 	if errors.Is(err, store.ErrNotFound) || err == nil && acct.Kind != store.KindUser && acct.Kind != store.KindComputer {
 		// Same work as a wrong password, so timing does not tell.
 		ntlm.VerifyResponse(v, s.dummy, now, s.cfg.MaxClockSkew)
@@ -97,6 +105,7 @@ func (s *Service) ValidateNTLM(ctx context.Context, caller string, v *ntlm.Valid
 		var ne *ntlm.Error
 		if errors.As(err, &ne) && ne.Status == ntlm.StatusWrongPassword {
 			lo, lerr := s.cfg.Store.RecordLogonFailure(ctx, acct.Name, now, realm.Policy)
+			s.cache.forget(acct.Name)
 			if lerr == nil && lo.Locked(now) {
 				ne.Reason += fmt.Sprintf("; the account is now locked until %s", lo.LockedUntil.UTC().Format(time.RFC3339))
 			}
@@ -113,6 +122,7 @@ func (s *Service) ValidateNTLM(ctx context.Context, caller string, v *ntlm.Valid
 	}
 	if acct.Lockout.BadCount > 0 {
 		s.cfg.Store.ResetLockout(ctx, acct.Name)
+		s.cache.forget(acct.Name)
 	}
 	id, err := s.identity(ctx, acct, realm)
 	if err != nil {
@@ -126,7 +136,7 @@ func (s *Service) ValidateNTLM(ctx context.Context, caller string, v *ntlm.Valid
 // ask for validation: an enabled computer account of the realm, the
 // equivalent of a domain member's Netlogon secure channel.
 func (s *Service) checkCaller(ctx context.Context, caller string) (string, error) {
-	a, err := s.cfg.Store.Account(ctx, caller)
+	a, err := s.cache.account(ctx, caller, s.cfg.Time())
 	if err != nil || a.Kind != store.KindComputer || a.Flags&store.FlagDisabled != 0 {
 		return "", &ntlm.Error{Status: ntlm.StatusAccountRestriction,
 			Reason: fmt.Sprintf("%q may not ask for validation: only enabled computer accounts of the realm may", caller),
@@ -151,8 +161,23 @@ func accountState(a *store.Account, now time.Time) error {
 }
 
 // identity builds the identity with the account's groups, nested
-// memberships expanded, and its claims.
+// memberships expanded, and its claims; cached with the account. The
+// caller gets its own copy.
 func (s *Service) identity(ctx context.Context, a *store.Account, realm store.Realm) (*auth.Identity, error) {
+	id, err := s.cache.identity(a.Name, func() (*auth.Identity, error) { return s.buildIdentity(ctx, a, realm) })
+	if err != nil {
+		return nil, err
+	}
+	cp := *id
+	cp.Groups = append([]auth.Group(nil), id.Groups...)
+	cp.Claims = make([]auth.Claim, len(id.Claims))
+	for i, c := range id.Claims {
+		cp.Claims[i] = auth.Claim{ID: c.ID, Values: append([]string(nil), c.Values...)}
+	}
+	return &cp, nil
+}
+
+func (s *Service) buildIdentity(ctx context.Context, a *store.Account, realm store.Realm) (*auth.Identity, error) {
 	id := &auth.Identity{User: a.Name, Realm: realm.Name, SID: store.SID(realm.DomainSID, a.RID)}
 	groups, err := s.cfg.Store.MemberOf(ctx, a.Name)
 	if err != nil {

@@ -174,3 +174,55 @@ func TestLockoutCountsExactly(t *testing.T) {
 		t.Fatalf("after %d failures: %v", e.realm.Policy.LockoutThreshold, err)
 	}
 }
+
+// TestCacheSeesChanges: validations are served from a cache checked
+// against the store's generation, so an admin change is seen after the
+// poll interval, and a failure this service records at once.
+func TestCacheSeesChanges(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	clock := e.now
+	svc, err := New(Config{Store: e.r.Store, Time: func() time.Time { return clock }, PollInterval: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	validate := func(pw string) error {
+		_, v := e.answer(t, "alice", pw, "WEB01")
+		_, err := svc.ValidateNTLM(ctx, "WEB01$", v)
+		return err
+	}
+	if err := validate("alice password"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.r.Admin.AddGroup(ctx, "auditors", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.r.Admin.AddMembers(ctx, "auditors", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	e.r.Admin.SetFlags(ctx, "alice", store.FlagDisabled, 0)
+	if err := validate("alice password"); err != nil {
+		t.Fatalf("within the poll interval the cached state applies: %v", err)
+	}
+	clock = clock.Add(time.Minute)
+	e.now = clock
+	var ne *ntlm.Error
+	if err := validate("alice password"); !errors.As(err, &ne) || ne.Status != ntlm.StatusAccountDisabled {
+		t.Fatalf("after the poll interval: %v, want disabled", err)
+	}
+	e.r.Admin.SetFlags(ctx, "alice", 0, store.FlagDisabled)
+	clock = clock.Add(time.Minute)
+	e.now = clock
+	_, v := e.answer(t, "alice", "alice password", "WEB01")
+	res, err := svc.ValidateNTLM(ctx, "WEB01$", v)
+	if err != nil || !res.Identity.InGroup("auditors") {
+		t.Fatalf("re-enabled: %v, groups %v", err, res)
+	}
+	// A wrong password is counted and seen by the next validation at once.
+	for i := 0; i < e.realm.Policy.LockoutThreshold; i++ {
+		validate("nope")
+	}
+	if err := validate("alice password"); !errors.As(err, &ne) || ne.Status != ntlm.StatusAccountLockedOut {
+		t.Fatalf("after %d failures: %v, want locked", e.realm.Policy.LockoutThreshold, err)
+	}
+}

@@ -108,20 +108,9 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 // Listen binds the KDC's UDP and TCP sockets on the same address (for
 // port 0, TCP takes the port UDP got).
 func (s *Server) Listen() error {
-	ua, err := net.ResolveUDPAddr("udp", s.cfg.KDC.Addr)
+	udp, tcp, err := listenKDC(s.cfg.KDC.Addr)
 	if err != nil {
-		return fmt.Errorf("kdc.addr: %w", err)
-	}
-	udp, err := net.ListenUDP("udp", ua)
-	if err != nil {
-		return fmt.Errorf("kdc: %w", err)
-	}
-	host, _, _ := net.SplitHostPort(s.cfg.KDC.Addr)
-	port := udp.LocalAddr().(*net.UDPAddr).Port
-	tcp, err := net.Listen("tcp", net.JoinHostPort(host, fmt.Sprint(port)))
-	if err != nil {
-		udp.Close()
-		return fmt.Errorf("kdc: %w", err)
+		return err
 	}
 	s.udp, s.tcp = udp, tcp
 	if s.cfg.HTTPS.Addr != "" {
@@ -141,6 +130,32 @@ func (s *Server) Listen() error {
 		s.tlsCert.cur.Store(cert)
 	}
 	return nil
+}
+
+// listenKDC binds UDP and TCP on one port. With port 0 the system picks
+// the UDP port, which another program may hold in TCP: then a new pair
+// is tried.
+func listenKDC(addr string) (*net.UDPConn, net.Listener, error) {
+	ua, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("kdc.addr: %w", err)
+	}
+	host, _, _ := net.SplitHostPort(addr)
+	for attempt := 0; ; attempt++ {
+		udp, err := net.ListenUDP("udp", ua)
+		if err != nil {
+			return nil, nil, fmt.Errorf("kdc: %w", err)
+		}
+		port := udp.LocalAddr().(*net.UDPAddr).Port
+		tcp, err := net.Listen("tcp", net.JoinHostPort(host, fmt.Sprint(port)))
+		if err == nil {
+			return udp, tcp, nil
+		}
+		udp.Close()
+		if ua.Port != 0 || attempt == 10 {
+			return nil, nil, fmt.Errorf("kdc: %w", err)
+		}
+	}
 }
 
 // HTTPSAddr returns the bound HTTPS address, or "" when disabled.
