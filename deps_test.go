@@ -43,6 +43,7 @@ func TestDependencyDirection(t *testing.T) {
 		"bench":               {"krb5", "krb5/kcrypto"},
 		"pki":                 {"store", "auth"},
 		"ntlm":                {},
+		"digest":              {"auth"},
 		"passthrough":         {"auth", "ntlm", "pki", "store"},
 		"httpauth":            {"auth", "krb5", "krb5/ccache", "krb5/client", "krb5/gss", "pki", "ntlm", "passthrough"},
 		"proxy":               {"auth", "httpauth", "krb5", "krb5/gss", "krb5/keytab"},
