@@ -73,6 +73,20 @@ type MITKDC struct {
 // It is stopped when the test ends.
 func StartMITKDC(t testing.TB, realm string) *MITKDC {
 	t.Helper()
+	return StartMITKDCWith(t, realm, MITKDCOptions{})
+}
+
+// MITKDCOptions adjust the kdc.conf of StartMITKDCWith.
+type MITKDCOptions struct {
+	// RealmLines are added to the realm's section of kdc.conf, e.g.
+	// "disable_encrypted_timestamp = true" (pre-authentication by
+	// password only inside FAST) or "encrypted_challenge_indicator = X".
+	RealmLines []string
+}
+
+// StartMITKDCWith is StartMITKDC with extra kdc.conf settings.
+func StartMITKDCWith(t testing.TB, realm string, o MITKDCOptions) *MITKDC {
+	t.Helper()
 	RequirePeer(t, "krb5kdc", "kdb5_util", "kadmin.local")
 	k := &MITKDC{realm: realm, dir: t.TempDir(), port: FreePort(t)}
 	k.kdcConf = filepath.Join(k.dir, "kdc.conf")
@@ -89,10 +103,10 @@ func StartMITKDC(t testing.TB, realm string) *MITKDC {
   supported_enctypes = %[4]s
   max_life = 10h
   max_renewable_life = 7d
- }
+%[5]s }
 [logging]
  kdc = FILE:%[3]s/kdc.log
-`, realm, k.port, k.dir, enctypes)
+`, realm, k.port, k.dir, enctypes, realmLines(o.RealmLines))
 	if err := os.WriteFile(k.kdcConf, []byte(kdcConf), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -124,6 +138,14 @@ func StartMITKDC(t testing.TB, realm string) *MITKDC {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return k
+}
+
+func realmLines(lines []string) string {
+	var b strings.Builder
+	for _, l := range lines {
+		b.WriteString("  " + l + "\n")
+	}
+	return b.String()
 }
 
 // Realm is the KDC's realm.
@@ -236,4 +258,22 @@ func (k *MITKDC) Kinit(t testing.TB, env []string, principal, password string) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("kinit %s: %v\n%s", principal, err, out)
 	}
+}
+
+// SetString sets a principal's string attribute (kadmin set_string), e.g.
+// require_auth to make the KDC issue tickets for a service only to
+// clients whose TGT carries an authentication indicator.
+func (k *MITKDC) SetString(t testing.TB, principal, key, value string) {
+	t.Helper()
+	k.kadmin(t, fmt.Sprintf("set_string %s %s %s", principal, key, value))
+}
+
+// Log returns the KDC's log so far (kdc.log).
+func (k *MITKDC) Log(t testing.TB) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(k.dir, "kdc.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

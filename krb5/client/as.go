@@ -76,7 +76,7 @@ func (c *Client) ASExchange(ctx context.Context, cname krb5.PrincipalName, keys 
 		}
 		_, fastOffered = md.Find(krb5.PAFXFast)
 		if _, ok := md.Find(krb5.PAEncTimestamp); !ok {
-			return nil, noEncTimestamp(md, st.who, fastOffered)
+			return nil, noEncTimestamp(ke, md, st.who, fastOffered)
 		}
 		preauthS2K, err = chooseS2K(md, st.offered, cname, st.realm)
 		if err != nil {
@@ -155,10 +155,14 @@ func (st *asState) errContext(now time.Time) errContext {
 // noEncTimestamp is the refusal when the KDC asks for pre-authentication
 // by methods other than encrypted timestamp. When it lists PA-FX-FAST the
 // account (or realm) needs FAST: pre-authentication only inside armor.
-func noEncTimestamp(md krb5.MethodData, who string, fastOffered bool) error {
+func noEncTimestamp(ke *krb5.KRBError, md krb5.MethodData, who string, fastOffered bool) error {
 	if fastOffered {
+		reason := fmt.Sprintf("the KDC asks %s for pre-authentication only inside FAST armor (it offers %s)", who, paTypeWords(md))
+		if t := strings.TrimSpace(ke.EText); t != "" {
+			reason += ": " + t
+		}
 		return &krb5.Error{Code: krb5.KDCErrPreauthRequired,
-			Reason: fmt.Sprintf("the KDC asks %s for pre-authentication only inside FAST armor (it offers %s)", who, paTypeWords(md)),
+			Reason: reason,
 			Hint:   "armor the request with a computer's TGT: warden kinit --armor-keytab KEYTAB (or --armor-ccache CACHE); in Go, set ASOptions.Armor",
 			Err:    ErrFASTRequired}
 	}

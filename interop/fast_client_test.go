@@ -1,0 +1,327 @@
+package interop
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/cryptobyte"
+	"golang.org/x/crypto/cryptobyte/asn1"
+
+	"github.com/warden-auth/warden/admin"
+	"github.com/warden-auth/warden/internal/testkit"
+	"github.com/warden-auth/warden/krb5"
+	"github.com/warden-auth/warden/krb5/client"
+	"github.com/warden-auth/warden/krb5/kdc"
+	"github.com/warden-auth/warden/krb5/keytab"
+	"github.com/warden-auth/warden/store"
+)
+
+// Warden's FAST client (RFC 6113) against MIT's krb5kdc, a FAST KDC we
+// did not write. MIT has no "FAST required" switch, so it is made to
+// prove that the requests really were armored another way: with
+// encrypted_challenge_indicator it marks tickets from a login by
+// encrypted challenge (which exists only inside FAST) with an
+// authentication indicator, and a service with require_auth gets tickets
+// only for such logins. A TGT from a plain login is refused for that
+// service; one from our armored login is accepted, and the indicator is
+// in the TGT's CAMMAC.
+
+const (
+	fastIndicator = "fast_ec"
+	fastService   = "HTTP/fast.mit.test" // requires the indicator
+	fastComputer  = "host/ws01.mit.test" // the armor's principal
+)
+
+// mitFASTRealm starts an MIT KDC that takes passwords only inside FAST
+// and gives logins by encrypted challenge the indicator fastIndicator.
+// It has alice (password, requires_preauth), the computer (random keys,
+// keytab returned) and services with and without require_auth.
+func mitFASTRealm(t *testing.T, lines ...string) (*testkit.MITKDC, string, *keytab.Keytab) {
+	t.Helper()
+	kdc := testkit.StartMITKDCWith(t, mitRealm, testkit.MITKDCOptions{RealmLines: append([]string{
+		"encrypted_challenge_indicator = " + fastIndicator,
+	}, lines...)})
+	kdc.AddPrincipal(t, mitUser, mitPassword)
+	kdc.AddRandKey(t, fastComputer)
+	kdc.AddRandKey(t, mitService)
+	kdc.AddRandKey(t, fastService)
+	kdc.SetString(t, fastService, "require_auth", fastIndicator)
+	dir := t.TempDir()
+	compKT := filepath.Join(dir, "ws01.keytab")
+	kdc.ExportKeytab(t, compKT, fastComputer)
+	svcKT := filepath.Join(dir, "svc.keytab")
+	kdc.ExportKeytab(t, svcKT, mitService, fastService, "krbtgt/"+mitRealm)
+	kt, err := keytab.Load(svcKT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kdc, compKT, kt
+}
+
+// computerTGT gets the computer's TGT with its keytab (no armor: the
+// computer's key is random, nothing to guess offline).
+func computerTGT(t *testing.T, c *client.Client, ktPath string) *client.Credentials {
+	t.Helper()
+	kt, err := keytab.Load(ktPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := krb5.NewPrincipalName(krb5.NameTypeSrvHst, fastComputer)
+	cr, err := c.ASExchange(context.Background(), name, client.Keytab(kt), client.ASOptions{})
+	if err != nil {
+		t.Fatalf("computer TGT: %v", err)
+	}
+	return cr
+}
+
+func TestFASTClientAgainstMIT(t *testing.T) {
+	kdc, compKT, svcKT := mitFASTRealm(t)
+	ctx := context.Background()
+	c := newMITClient(t, writeConf(t, kdc.Addr()), nil)
+	machine := computerTGT(t, c, compKT)
+
+	// A plain login works, and MIT says it does FAST (PA-FX-FAST in its
+	// PREAUTH_REQUIRED); but the service that requires the indicator is
+	// refused to that TGT.
+	plain, err := c.ASExchange(ctx, aliceName, client.Password(mitPassword), client.ASOptions{})
+	if err != nil || plain.FAST || !plain.FASTOffered {
+		t.Fatalf("plain login: %v (FAST %v, offered %v)", err, plain != nil && plain.FAST, plain != nil && plain.FASTOffered)
+	}
+	if ind := indicators(t, svcKT, plain.Ticket); len(ind) != 0 {
+		t.Errorf("plain TGT has indicators %q", ind)
+	}
+	_, err = c.TGSExchange(ctx, plain, krb5.NewPrincipalName(krb5.NameTypeSrvHst, fastService), client.TGSOptions{})
+	if krb5.CodeOf(err) != krb5.KDCErrPolicy {
+		t.Fatalf("plain TGT for the service requiring %s: %v", fastIndicator, err)
+	}
+
+	// Armored: encrypted challenge inside FAST.
+	tgt, err := c.ASExchange(ctx, aliceName, client.Password(mitPassword), client.ASOptions{Armor: machine})
+	if err != nil {
+		t.Fatalf("armored login: %v", err)
+	}
+	if !tgt.FAST || tgt.Client.String() != mitUser+"@"+mitRealm || !tgt.IsTGT() {
+		t.Fatalf("armored TGT: FAST %v, %s -> %s", tgt.FAST, tgt.Client, tgt.Server)
+	}
+	if ind := indicators(t, svcKT, tgt.Ticket); len(ind) != 1 || ind[0] != fastIndicator {
+		t.Errorf("armored TGT's indicators %q, want [%s]: MIT did not see an encrypted challenge", ind, fastIndicator)
+	}
+
+	// Armored TGS (implicit armor): MIT answers with FAST, or the client
+	// refuses. The service requiring the indicator gets a ticket: MIT saw
+	// the encrypted challenge.
+	for _, svc := range []string{mitService, fastService} {
+		st, err := c.TGSExchange(ctx, tgt, krb5.NewPrincipalName(krb5.NameTypeSrvHst, svc), client.TGSOptions{})
+		if err != nil {
+			t.Fatalf("armored TGS for %s: %v", svc, err)
+		}
+		if !st.FAST {
+			t.Errorf("%s: TGS reply not marked FAST", svc)
+		}
+		if etp := openTicket(t, svcKT, st.Ticket); etp.CName.String() != mitUser {
+			t.Errorf("%s: ticket client %s", svc, etp.CName)
+		}
+	}
+
+	// A TGT not obtained with FAST armors its TGS requests on demand.
+	if st, err := c.TGSExchange(ctx, plain, krb5.NewPrincipalName(krb5.NameTypeSrvHst, mitService), client.TGSOptions{FAST: client.FASTOn}); err != nil || !st.FAST {
+		t.Errorf("FASTOn with a plain TGT: %v", err)
+	}
+	// MIT refuses explicit (AP-REQ) armor in a TGS request, unprotected
+	// since no armor key was agreed; the client does not trust that
+	// answer. MIT's log shows it decoded our armor as AP-REQ armor.
+	_, err = c.TGSExchange(ctx, tgt, krb5.NewPrincipalName(krb5.NameTypeSrvHst, mitService), client.TGSOptions{Armor: machine})
+	if !errors.Is(err, client.ErrFASTDowngrade) || !strings.Contains(kdc.Log(t), "Ap-request armor not permitted with TGS") {
+		t.Errorf("explicit TGS armor at MIT: %v", err)
+	}
+
+	// A wrong password: MIT's refusal comes back inside the armor.
+	_, err = c.ASExchange(ctx, aliceName, client.Password("wrong password"), client.ASOptions{Armor: machine})
+	if krb5.CodeOf(err) != krb5.KDCErrPreauthFailed || errors.Is(err, client.ErrFASTDowngrade) ||
+		!strings.Contains(err.Error(), "password incorrect for alice@"+mitRealm) {
+		t.Errorf("wrong password: %v", err)
+	}
+	// An unknown user likewise.
+	_, err = c.ASExchange(ctx, krb5.NewPrincipalName(krb5.NameTypePrincipal, "nobody"), client.Password("x"), client.ASOptions{Armor: machine})
+	if krb5.CodeOf(err) != krb5.KDCErrCPrincipalUnknown || errors.Is(err, client.ErrFASTDowngrade) {
+		t.Errorf("unknown user: %v", err)
+	}
+	// And a TGS refusal.
+	_, err = c.TGSExchange(ctx, tgt, krb5.NewPrincipalName(krb5.NameTypeSrvHst, "host/nowhere.mit.test"), client.TGSOptions{})
+	if krb5.CodeOf(err) != krb5.KDCErrSPrincipalUnknown || errors.Is(err, client.ErrFASTDowngrade) {
+		t.Errorf("unknown service: %v", err)
+	}
+}
+
+// indicators returns the authentication indicators MIT put in a ticket:
+// AD-IF-RELEVANT → AD-CAMMAC (96) → AD-AUTHENTICATION-INDICATOR (97),
+// a SEQUENCE OF UTF8String.
+func indicators(t *testing.T, kt *keytab.Keytab, tkt krb5.Ticket) []string {
+	t.Helper()
+	etp := openTicket(t, kt, tkt)
+	if etp.CName.String() != mitUser {
+		t.Errorf("ticket client %s", etp.CName)
+	}
+	var out []string
+	for _, rel := range etp.AuthorizationData {
+		if rel.Type != krb5.ADIfRelevant {
+			continue
+		}
+		var inner krb5.AuthorizationData
+		if err := inner.Unmarshal(rel.Data); err != nil {
+			t.Fatal(err)
+		}
+		for _, ad := range inner {
+			if ad.Type == adCAMMAC {
+				out = append(out, cammacIndicators(t, ad.Data)...)
+			}
+		}
+	}
+	return out
+}
+
+// RFC 7751 and RFC 8129 authorization-data types MIT uses for
+// authentication indicators.
+const (
+	adCAMMAC                = krb5.ADType(96)
+	adAuthenticationIndAttr = krb5.ADType(97)
+)
+
+// cammacIndicators decodes AD-CAMMAC (RFC 7751: SEQUENCE { elements [0]
+// AuthorizationData, verifiers [1..3] OPTIONAL }) and returns the strings
+// of its AD-AUTHENTICATION-INDICATOR elements (RFC 8129: SEQUENCE OF
+// UTF8String).
+func cammacIndicators(t *testing.T, b []byte) []string {
+	t.Helper()
+	in := cryptobyte.String(b)
+	var seq, elems cryptobyte.String
+	if !in.ReadASN1(&seq, asn1.SEQUENCE) || !seq.ReadASN1(&elems, asn1.Tag(0).Constructed().ContextSpecific()) {
+		t.Fatalf("AD-CAMMAC does not decode: %x", b)
+	}
+	var ad krb5.AuthorizationData
+	if err := ad.Unmarshal(elems); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range ad {
+		if e.Type != adAuthenticationIndAttr {
+			continue
+		}
+		s := cryptobyte.String(e.Data)
+		var list cryptobyte.String
+		if !s.ReadASN1(&list, asn1.SEQUENCE) {
+			t.Fatalf("AD-AUTHENTICATION-INDICATOR does not decode: %x", e.Data)
+		}
+		for !list.Empty() {
+			var v cryptobyte.String
+			if !list.ReadASN1(&v, asn1.UTF8String) {
+				t.Fatalf("AD-AUTHENTICATION-INDICATOR element: %x", e.Data)
+			}
+			out = append(out, string(v))
+		}
+	}
+	return out
+}
+
+// wardenFASTRealm is a Warden realm with alice, bob (fast-required), a
+// service and the computer WS01$ whose keytab is returned, served on
+// 127.0.0.1, and a client of it.
+func wardenFASTRealm(t *testing.T) (*testkit.Realm, *client.Client, string, *keytab.Keytab) {
+	t.Helper()
+	r := testkit.NewRealm(t, wardenRealm)
+	r.AddUser(t, "alice", "correct horse battery", admin.UserOptions{})
+	r.AddUser(t, "bob", "bob's password 1", admin.UserOptions{})
+	ctx := t.Context()
+	if _, err := r.Admin.SetFlags(ctx, "bob", store.FlagFASTRequired, 0); err != nil {
+		t.Fatal(err)
+	}
+	svcKT, err := keytab.Load(r.AddService(t, "HTTP/web.warden.test", admin.ServiceOptions{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Admin.AddComputer(ctx, "ws01", admin.KeyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	kt, _, err := r.Admin.Keytab(ctx, "WS01$", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	compKT := filepath.Join(t.TempDir(), "ws01.keytab")
+	if err := kt.WriteFile(compKT); err != nil {
+		t.Fatal(err)
+	}
+	k := testkit.StartKDC(t, r, kdc.Config{}, kdc.ServeConfig{})
+	c, err := client.New(client.Config{Realm: wardenRealm, KDCs: map[string][]string{wardenRealm: {k.Addr}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, c, compKT, svcKT
+}
+
+// Warden's FAST client against Warden's FAST KDC (krb5/kdc, written by
+// another hand from the same RFC): armored logins, armored TGS with
+// implicit and explicit armor, protected refusals, and the fast-required
+// policy enforced on both exchanges.
+func TestFASTClientAgainstWarden(t *testing.T) {
+	_, c, compKT, svcKT := wardenFASTRealm(t)
+	ctx := context.Background()
+	kt, err := keytab.Load(compKT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	machine, err := c.ASExchange(ctx, krb5.NewPrincipalName(krb5.NameTypePrincipal, "WS01$"), client.Keytab(kt), client.ASOptions{})
+	if err != nil {
+		t.Fatalf("computer TGT: %v", err)
+	}
+	alice := krb5.NewPrincipalName(krb5.NameTypePrincipal, "alice")
+	bob := krb5.NewPrincipalName(krb5.NameTypePrincipal, "bob")
+	web := krb5.NewPrincipalName(krb5.NameTypeSrvHst, "HTTP/web.warden.test")
+
+	tgt, err := c.ASExchange(ctx, alice, client.Password("correct horse battery"), client.ASOptions{Armor: machine})
+	if err != nil || !tgt.FAST {
+		t.Fatalf("armored login: %v", err)
+	}
+	for _, opts := range []client.TGSOptions{{}, {Armor: machine}} {
+		st, err := c.TGSExchange(ctx, tgt, web, opts)
+		if err != nil || !st.FAST {
+			t.Fatalf("armored TGS (explicit armor %v): %v", opts.Armor != nil, err)
+		}
+		tkt := openTicket(t, svcKT, st.Ticket)
+		if tkt.CName.String() != "alice" || !bytes.Equal(tkt.Key.KeyValue, st.Key.KeyValue) {
+			t.Errorf("service ticket for %s", tkt.CName)
+		}
+	}
+
+	// Refusals arrive inside the armor and read as without it.
+	_, err = c.ASExchange(ctx, alice, client.Password("wrong password!"), client.ASOptions{Armor: machine})
+	if krb5.CodeOf(err) != krb5.KDCErrPreauthFailed || errors.Is(err, client.ErrFASTDowngrade) ||
+		!strings.Contains(err.Error(), "password incorrect for alice@"+wardenRealm) {
+		t.Errorf("wrong password: %v", err)
+	}
+	_, err = c.TGSExchange(ctx, tgt, krb5.NewPrincipalName(krb5.NameTypeSrvHst, "HTTP/nowhere.warden.test"), client.TGSOptions{})
+	if krb5.CodeOf(err) != krb5.KDCErrSPrincipalUnknown || errors.Is(err, client.ErrFASTDowngrade) {
+		t.Errorf("unknown service: %v", err)
+	}
+
+	// bob must use FAST: unarmored he is told so, with the KDC's reason;
+	// armored he gets in, and his TGS requests must stay armored.
+	_, err = c.ASExchange(ctx, bob, client.Password("bob's password 1"), client.ASOptions{})
+	var ke *krb5.Error
+	if !errors.Is(err, client.ErrFASTRequired) || !errors.As(err, &ke) || !strings.Contains(ke.Reason, "FAST armor is required") {
+		t.Fatalf("fast-required user without armor: %v", err)
+	}
+	bobTGT, err := c.ASExchange(ctx, bob, client.Password("bob's password 1"), client.ASOptions{Armor: machine})
+	if err != nil {
+		t.Fatalf("fast-required user with armor: %v", err)
+	}
+	if _, err := c.TGSExchange(ctx, bobTGT, web, client.TGSOptions{}); err != nil {
+		t.Errorf("fast-required user's armored TGS: %v", err)
+	}
+	if _, err := c.TGSExchange(ctx, bobTGT, web, client.TGSOptions{FAST: client.FASTOff}); krb5.CodeOf(err) != krb5.KDCErrPolicy {
+		t.Errorf("fast-required user's unarmored TGS: %v", err)
+	}
+}
