@@ -2,6 +2,7 @@ package gss
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/warden-auth/warden/auth"
@@ -85,8 +86,47 @@ func (c *Context) Identity() *auth.Identity {
 		if c.PAC.UPNDNSInfo != nil && c.PAC.UPNDNSInfo.SamName != "" {
 			id.User = c.PAC.UPNDNSInfo.SamName
 		}
+		id.Claims = claimsOf(c.PAC.ClientClaims)
 	}
 	return id
+}
+
+// claimsOf lists a PAC claims buffer's claims with their values as text
+// (integers in decimal, booleans as true/false). A buffer that does not
+// decode (a compressed set) gives none: the PAC's signatures vouch for
+// it, but its claims cannot be read here.
+func claimsOf(buf []byte) []auth.Claim {
+	if buf == nil {
+		return nil
+	}
+	cs, err := pac.DecodeClaims(buf)
+	if err != nil {
+		return nil
+	}
+	var out []auth.Claim
+	for _, a := range cs.Arrays {
+		for _, e := range a.Claims {
+			c := auth.Claim{ID: e.ID}
+			switch e.Type {
+			case pac.ClaimTypeInt64:
+				for _, v := range e.Int64s {
+					c.Values = append(c.Values, strconv.FormatInt(v, 10))
+				}
+			case pac.ClaimTypeUint64:
+				for _, v := range e.Uint64s {
+					c.Values = append(c.Values, strconv.FormatUint(v, 10))
+				}
+			case pac.ClaimTypeBoolean:
+				for _, v := range e.Uint64s {
+					c.Values = append(c.Values, strconv.FormatBool(v != 0))
+				}
+			default:
+				c.Values = append(c.Values, e.Strings...)
+			}
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func (c *Context) String() string {

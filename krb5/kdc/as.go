@@ -148,6 +148,9 @@ func (x *exchange) as() ([]byte, error) {
 		}
 	} else if pacAttrs != 0 && server.acct.Flags&store.FlagNoPAC == 0 {
 		t.pac = x.newPAC(client, t.enc.CName, t.enc.AuthTime, pacAttrs, false)
+		if x.claimsFor(server) {
+			t.pac.ClientClaims = client.claims
+		}
 	}
 	var padata krb5.MethodData
 	if preauth {

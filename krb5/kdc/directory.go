@@ -36,6 +36,9 @@ type principal struct {
 	// the account, so that issuing a PAC costs no SQL; a membership
 	// change bumps the store generation, which drops the cache.
 	groups []uint32
+	// claims is the account's PAC_CLIENT_CLAIMS_INFO buffer, encoded
+	// when the account is loaded; nil without claims.
+	claims []byte
 	// tgtPAC is the account's TGT PAC encoding, made at its first logon
 	// (pactemplate.go).
 	tgtPAC atomic.Pointer[pacTemplate]
@@ -305,6 +308,9 @@ func (d *directory) lookup(ctx context.Context, name string) (*principal, error)
 	}
 	p, err = newPrincipal(a, groups, d.opt)
 	if err != nil {
+		return nil, err
+	}
+	if p.claims, err = d.claimsBuffer(ctx, a.Name); err != nil {
 		return nil, err
 	}
 	d.mu.Lock()

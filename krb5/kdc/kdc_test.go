@@ -177,6 +177,8 @@ type tgsParts struct {
 	noPA    bool
 	// paValue, when set, replaces the encoded AP-REQ in PA-TGS-REQ.
 	paValue []byte
+	// extraPA follows PA-TGS-REQ.
+	extraPA krb5.MethodData
 }
 
 func (e *env) tgsReq(tg tgt, sname string, mutate func(*tgsParts)) []byte {
@@ -214,6 +216,7 @@ func (e *env) tgsReq(tg tgt, sname string, mutate func(*tgsParts)) []byte {
 	if !p.noPA {
 		req.PAData = krb5.MethodData{{Type: krb5.PATGSReq, Value: apb}}
 	}
+	req.PAData = append(req.PAData, p.extraPA...)
 	b, _ := req.Marshal()
 	return b
 }

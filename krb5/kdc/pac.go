@@ -198,8 +198,26 @@ func (x *exchange) newPAC(client *principal, cname krb5.PrincipalName, authTime 
 	if tgt {
 		p.Attributes = &pac.AttributesInfo{FlagsLength: 2, Flags: attrs}
 		p.Requestor = &user
+		// A TGT carries the claims whether or not the client asked: the
+		// TGS decides per service (claimsFor).
+		p.ClientClaims = client.claims
 	}
 	return p
+}
+
+// claimsFor reports whether a service ticket for server carries the
+// client's claims (MS-KILE 3.3.5.7.5): when the service is flagged
+// claims-supported or the client asked with PA-PAC-OPTIONS.
+func (x *exchange) claimsFor(server *principal) bool {
+	if server.acct.Flags&store.FlagClaimsSupported != 0 {
+		return true
+	}
+	pa, ok := x.req.PAData.Find(krb5.PAPACOptions)
+	if !ok {
+		return false
+	}
+	var o krb5.PACOptions
+	return o.Unmarshal(pa.Value) == nil && o.Flags.Has(krb5.PACOptClaims)
 }
 
 // signPAC puts t.pac, signed, first in the ticket's authorization-data
@@ -235,7 +253,7 @@ func (x *exchange) signPAC(t *ticket) error {
 		raw, err = x.signServicePAC(t, opt)
 	case t.pacFrom != nil:
 		// kadmin/changepw: no ticket signature, signed in full.
-		if t.pac, err = servicePAC(t.pacFrom); err == nil {
+		if t.pac, err = servicePAC(t.pacFrom, t.noClaims); err == nil {
 			raw, err = t.pac.Sign(opt)
 		}
 	default:
@@ -265,8 +283,10 @@ type verifiedPAC struct {
 	requestor     pac.SID // zero when the PAC has none
 	attrs         uint32
 	hasAttributes bool
-	// svc is the encoding of the service tickets' PAC.
-	svc atomic.Pointer[servicePACTemplate]
+	hasClaims     bool
+	// svc is the encoding of the service tickets' PAC; svcNoClaims that
+	// for services that get no claims.
+	svc, svcNoClaims atomic.Pointer[servicePACTemplate]
 }
 
 // tgtPAC is a TGT's verified PAC during one request: what is kept, and
@@ -350,6 +370,7 @@ func (x *exchange) verifyTGTPAC(a *tgsAuth, client *principal) (*tgtPAC, error) 
 	if p.Attributes != nil {
 		v.attrs, v.hasAttributes = p.Attributes.Flags, true
 	}
+	v.hasClaims = p.ClientClaims != nil
 	// A ticket signature covers the rest of the ticket, so it must be
 	// checked with every ticket: such PACs are not remembered (this KDC
 	// puts none in TGTs).
@@ -461,10 +482,11 @@ func (x *exchange) checkRequestor(v *tgtPAC, client *principal) error {
 // PAC v gets (MS-KILE 3.3.5.3, 3.3.5.7): a TGT keeps every buffer; a
 // service ticket gets none when the service is flagged no-pac or the
 // client declined the PAC at AS time, and otherwise the TGT's buffers
-// without the TGT-only attributes and requestor. Either is signed by
-// reply, a service ticket's through the template v keeps when it has
-// one (then the PAC is not decoded at all).
-func pacForTicket(t *ticket, v *tgtPAC, server *principal) error {
+// without the TGT-only attributes and requestor, and without the client
+// claims unless claims is set. Either is signed by reply, a service
+// ticket's through the template v keeps when it has one (then the PAC is
+// not decoded at all).
+func pacForTicket(t *ticket, v *tgtPAC, server *principal, claims bool) error {
 	if isKrbtgt(server) {
 		in, err := v.pac()
 		if err != nil {
@@ -478,20 +500,24 @@ func pacForTicket(t *ticket, v *tgtPAC, server *principal) error {
 	if server.acct.Flags&store.FlagNoPAC != 0 || !wanted {
 		return nil
 	}
-	t.pacFrom = v
+	t.pacFrom, t.noClaims = v, v.hasClaims && !claims
 	return nil
 }
 
 // servicePAC returns the PAC of a service ticket made from the TGT PAC v:
 // the TGT's buffers without the attributes and requestor, which belong
-// in TGTs only, and without PKINIT credentials (AS replies only).
-func servicePAC(v *tgtPAC) (*pac.PAC, error) {
+// in TGTs only, without PKINIT credentials (AS replies only), and
+// without the client claims when noClaims.
+func servicePAC(v *tgtPAC, noClaims bool) (*pac.PAC, error) {
 	in, err := v.pac()
 	if err != nil {
 		return nil, err
 	}
 	out := *in
 	out.Attributes, out.Requestor = nil, nil
+	if noClaims {
+		out.ClientClaims = nil
+	}
 	out.Other = nil
 	for _, b := range in.Other {
 		if b.Type != pac.TypeCredentialInfo {

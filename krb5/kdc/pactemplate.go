@@ -185,9 +185,13 @@ type servicePACTemplate struct {
 func (x *exchange) signServicePAC(t *ticket, opt pac.SignOptions) ([]byte, error) {
 	st, _ := kcrypto.ChecksumTypeFor(opt.ServerKey.Key.EType())
 	kt, _ := kcrypto.ChecksumTypeFor(opt.KDCKey.Key.EType())
-	tp := t.pacFrom.svc.Load()
+	slot := &t.pacFrom.svc
+	if t.noClaims {
+		slot = &t.pacFrom.svcNoClaims
+	}
+	tp := slot.Load()
 	if tp == nil || tp.serverType != st || tp.kdcType != kt {
-		p, err := servicePAC(t.pacFrom)
+		p, err := servicePAC(t.pacFrom, t.noClaims)
 		if err != nil {
 			return nil, err
 		}
@@ -196,7 +200,7 @@ func (x *exchange) signServicePAC(t *ticket, opt pac.SignOptions) ([]byte, error
 			return nil, err
 		}
 		if tp = newServicePACTemplate(p); tp != nil {
-			t.pacFrom.svc.Store(tp)
+			slot.Store(tp)
 		}
 		return raw, nil
 	}

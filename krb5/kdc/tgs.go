@@ -113,7 +113,7 @@ func (x *exchange) tgs() ([]byte, error) {
 		return nil, err
 	}
 	t.crealm = a.tgt.CRealm
-	if err := pacForTicket(t, a.pac, server); err != nil {
+	if err := pacForTicket(t, a.pac, server, x.claimsFor(server)); err != nil {
 		return nil, err
 	}
 	if opts.Has(krb5.KDCOptCanonicalize) {
@@ -305,7 +305,7 @@ func (x *exchange) renew(a *tgsAuth) ([]byte, error) {
 		return nil, errTGTPAC(err)
 	}
 	t := &ticket{enc: enc, sname: *x.req.ReqBody.SName, crealm: a.tgt.CRealm, srealm: x.req.ReqBody.Realm, server: server, sessKey: sk}
-	if err := pacForTicket(t, a.pac, server); err != nil {
+	if err := pacForTicket(t, a.pac, server, x.claimsFor(server)); err != nil {
 		return nil, err
 	}
 	x.res.EType = sk.EType()

@@ -74,6 +74,9 @@ type ticket struct {
 	// whose buffers its PAC carries; reply signs it through the encoding
 	// the TGT PAC keeps.
 	pacFrom *tgtPAC
+	// noClaims drops the TGT PAC's client claims from a service ticket
+	// for a service that does not want them (claimsFor).
+	noClaims bool
 	// tgtPACTemplate, for a TGT whose PAC comes from the client's
 	// template, is that template, which the authorization-data holds
 	// unsigned: reply fills in the authtime, the attributes
