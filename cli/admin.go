@@ -534,7 +534,59 @@ func newClaimCmd() *cobra.Command {
 			return nil
 		}),
 	}
-	cmd.AddCommand(set, unset)
+	var vt, applies, desc string
+	define := &cobra.Command{
+		Use: "define ID --type string|int64|uint64|boolean [--applies-to user,computer]", Short: "Define (or redefine) a claim type of the realm",
+		Args: cobra.ExactArgs(1),
+		RunE: withAdmin(func(cmd *cobra.Command, args []string, a *admin.Admin) error {
+			ct := store.ClaimType{ID: args[0], ValueType: store.ClaimValueType(strings.ToLower(vt)), Description: desc}
+			switch ct.ValueType {
+			case store.ClaimString, store.ClaimInt64, store.ClaimUint64, store.ClaimBoolean:
+			default:
+				return withHint(fmt.Errorf("--type %q", vt), "use string, int64, uint64 or boolean")
+			}
+			for _, k := range strings.Split(applies, ",") {
+				switch kind := store.Kind(strings.TrimSpace(strings.ToLower(k))); kind {
+				case store.KindUser, store.KindComputer:
+					ct.AppliesTo = append(ct.AppliesTo, kind)
+				default:
+					return withHint(fmt.Errorf("--applies-to %q", applies), "use user, computer or user,computer")
+				}
+			}
+			if err := a.Store().DefineClaimType(ctx(cmd), ct); err != nil {
+				return storeError(err, "claim type")
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "claim type %s: %s, for %s\n", ct.ID, ct.ValueType, applies)
+			return nil
+		}),
+	}
+	define.Flags().StringVar(&vt, "type", "string", "value type: string, int64, uint64 or boolean")
+	define.Flags().StringVar(&applies, "applies-to", "user,computer", "account kinds that may hold it")
+	define.Flags().StringVar(&desc, "description", "", "what the claim means")
+	types := &cobra.Command{
+		Use: "types", Short: "List the realm's claim types", Args: cobra.NoArgs,
+		RunE: withAdmin(func(cmd *cobra.Command, _ []string, a *admin.Admin) error {
+			list, err := a.Store().ClaimTypes(ctx(cmd))
+			if err != nil {
+				return err
+			}
+			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "ID\tTYPE\tAPPLIES TO\tDESCRIPTION")
+			for _, t := range list {
+				kinds := make([]string, len(t.AppliesTo))
+				for i, k := range t.AppliesTo {
+					kinds[i] = string(k)
+				}
+				d := t.Description
+				if t.AutoDefined && d == "" {
+					d = "(defined by its first value)"
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", t.ID, t.ValueType, strings.Join(kinds, ","), d)
+			}
+			return w.Flush()
+		}),
+	}
+	cmd.AddCommand(set, unset, define, types)
 	return cmd
 }
 

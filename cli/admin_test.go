@@ -89,6 +89,17 @@ func TestAdminCommands(t *testing.T) {
 	if !strings.Contains(out, "defined it as a string claim") {
 		t.Errorf("claim set: %s", out)
 	}
+	mustRun(t, "", "claim", "define", "ad://ext/clearance", "--type", "int64", "--applies-to", "user", d)
+	if _, errOut, code := run(t, "", "claim", "set", "alice", "ad://ext/clearance=top", d); code == 0 || !strings.Contains(errOut, "is of type int64") {
+		t.Errorf("a non-integer int64 claim: %d %s", code, errOut)
+	}
+	mustRun(t, "", "claim", "set", "alice", "ad://ext/clearance=3", d)
+	out = mustRun(t, "", "claim", "types", d)
+	for _, want := range []string{"ad://ext/clearance", "int64", "ad://ext/department", "(defined by its first value)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("claim types lacks %q:\n%s", want, out)
+		}
+	}
 	out = mustRun(t, "", "user", "show", "alice", d)
 	for _, want := range []string{"UPN:", "alice@example.test", "devs", "staff", "ad://ext/department = Sales", "aes256-cts-hmac-sha1-96 (kvno 1)", "aes128-cts-hmac-sha256-128 (kvno 1)"} {
 		if !strings.Contains(out, want) {
