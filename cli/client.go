@@ -81,7 +81,16 @@ type kinitOptions struct {
 	forwardable  bool
 	proxiable    bool
 	canonicalize bool
+	// FAST armor (RFC 6113): a TGT from this keytab, or from this cache.
+	armorKeytab    string
+	armorPrincipal string
+	armorCCache    string
 }
+
+// armorCacheSuffix names the side cache where kinit --armor-keytab keeps
+// the computer's TGT next to the user's cache (CACHE.armor), for later
+// use as armor; kdestroy removes it with the cache.
+const armorCacheSuffix = ".armor"
 
 func newKinitCmd() *cobra.Command {
 	var o kinitOptions
@@ -91,7 +100,16 @@ func newKinitCmd() *cobra.Command {
 		Long: `kinit gets a ticket-granting ticket for PRINCIPAL (default: the cache's
 principal, else your user name; with --keytab, the keytab's first principal)
 with a password (prompted, or --password-file) or a keytab, and writes it to
-the credential cache, replacing what was there. -R renews the cache's TGT.`,
+the credential cache, replacing what was there. -R renews the cache's TGT.
+
+With --armor-keytab (the computer's keytab) or --armor-ccache (-T, a cache
+holding a TGT of the realm, as MIT kinit -T) the login is armored with FAST
+(RFC 6113): the password is proven by encrypted challenge inside a tunnel
+keyed by the computer's TGT, so it cannot be guessed offline from the
+exchange, and the KDC's errors arrive protected. A FAST-obtained TGT is
+marked in the cache (fast_avail, as MIT does) and later TGS requests made
+with it (warden kvno) are armored too. --armor-keytab keeps the computer's
+TGT in CACHE.armor.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runKinit(cmd, args, o) },
 	}
@@ -105,6 +123,9 @@ the credential cache, replacing what was there. -R renews the cache's TGT.`,
 	f.BoolVarP(&o.forwardable, "forwardable", "f", false, "request a forwardable ticket")
 	f.BoolVarP(&o.proxiable, "proxiable", "p", false, "request a proxiable ticket")
 	f.BoolVarP(&o.canonicalize, "canonicalize", "C", false, "let the KDC canonicalize the principal name")
+	f.StringVar(&o.armorKeytab, "armor-keytab", "", "armor the login with FAST, with a TGT got from this keytab (the computer's)")
+	f.StringVar(&o.armorPrincipal, "armor-principal", "", "the principal of --armor-keytab to use (default: its first)")
+	f.StringVarP(&o.armorCCache, "armor-ccache", "T", "", "armor the login with FAST, with the realm's TGT in this cache (as MIT kinit -T)")
 	return cmd
 }
 
@@ -115,6 +136,9 @@ func runKinit(cmd *cobra.Command, args []string, o kinitOptions) error {
 	}
 	c, cfg, err := newKrbClient()
 	if err != nil {
+		return err
+	}
+	if err := checkArmorFlags(o); err != nil {
 		return err
 	}
 	if o.renew {
@@ -148,6 +172,9 @@ func runKinit(cmd *cobra.Command, args []string, o kinitOptions) error {
 		return err
 	}
 	opts.Realm = realm
+	if opts.Armor, err = kinitArmor(cmd, c, o, realm, path); err != nil {
+		return err
+	}
 	var keys client.KeySource
 	if kt != nil {
 		keys = client.Keytab(kt)
@@ -162,7 +189,76 @@ func runKinit(cmd *cobra.Command, args []string, o kinitOptions) error {
 	if err != nil {
 		return err
 	}
+	if opts.Armor == nil && kt == nil && creds.FASTOffered {
+		fmt.Fprintf(cmd.ErrOrStderr(), "warden: note: the KDC of %s supports FAST; armor the login (--armor-keytab KEYTAB or --armor-ccache CACHE) so that the password exchange cannot be attacked offline\n", realm)
+	}
 	return writeNewCache(path, creds)
+}
+
+func checkArmorFlags(o kinitOptions) error {
+	switch {
+	case o.armorKeytab != "" && o.armorCCache != "":
+		return withHint(errors.New("--armor-keytab and --armor-ccache both name an armor"), "use one of them")
+	case o.armorPrincipal != "" && o.armorKeytab == "":
+		return withHint(errors.New("--armor-principal names a principal of --armor-keytab, which is not given"), "add --armor-keytab KEYTAB")
+	case o.renew && (o.armorKeytab != "" || o.armorCCache != ""):
+		return withHint(errors.New("-R takes no armor"), "a TGT obtained with FAST is renewed armored by itself (implicit armor); drop --armor-keytab/--armor-ccache")
+	}
+	return nil
+}
+
+// kinitArmor returns the FAST armor TGT for realm named by the flags, or
+// nil: the TGT in --armor-ccache, or one got now with --armor-keytab
+// (and kept in the side cache next to cachePath). The computer's key is
+// random, so its own login needs no armor.
+func kinitArmor(cmd *cobra.Command, c *client.Client, o kinitOptions, realm, cachePath string) (*client.Credentials, error) {
+	switch {
+	case o.armorCCache != "":
+		p, err := resolveCCache(o.armorCCache)
+		if err != nil {
+			return nil, err
+		}
+		cache, err := loadCache(p)
+		if err != nil {
+			return nil, err
+		}
+		tgt, err := client.TGTFromCache(cache, realm)
+		if err != nil {
+			return nil, withHint(fmt.Errorf("armor cache %s: %w", p, err), "the armor cache needs a TGT of "+realm+", e.g. the computer's: warden kinit -k KEYTAB -c "+p)
+		}
+		if tgt.Expired(time.Now()) {
+			return nil, withHint(fmt.Errorf("the armor TGT in %s (%s) expired at %s", p, tgt.Client, tgt.EndTime.Local().Format(klistTime)), "renew it: warden kinit -k KEYTAB -c "+p)
+		}
+		return tgt, nil
+	case o.armorKeytab != "":
+		kt, err := keytab.Load(o.armorKeytab)
+		if err != nil {
+			return nil, err
+		}
+		princ := o.armorPrincipal
+		if princ == "" {
+			if len(kt.Entries) == 0 {
+				return nil, fmt.Errorf("the armor keytab %s is empty", o.armorKeytab)
+			}
+			princ = kt.Entries[0].PrincipalString()
+		}
+		name, prealm, err := client.ParsePrincipal(princ, realm)
+		if err != nil {
+			return nil, err
+		}
+		if prealm != realm {
+			return nil, withHint(fmt.Errorf("the armor principal %s is not in the realm %s", principalText(name, prealm), realm), "name a principal of "+realm+" with --armor-principal")
+		}
+		tgt, err := c.ASExchange(cmd.Context(), name, client.Keytab(kt), client.ASOptions{Realm: realm})
+		if err != nil {
+			return nil, fmt.Errorf("getting the armor TGT for %s: %w", principalText(name, realm), err)
+		}
+		if err := writeNewCache(cachePath+armorCacheSuffix, tgt); err != nil {
+			return nil, err
+		}
+		return tgt, nil
+	}
+	return nil, nil
 }
 
 // kinitPrincipal picks the principal as MIT kinit does: the argument,
@@ -207,13 +303,10 @@ func kinitRenew(cmd *cobra.Command, c *client.Client, path string, args []string
 			return withHint(fmt.Errorf("the cache %s holds tickets of %s, not %s", path, owner, want), "renew without a principal, or use -c to name another cache")
 		}
 	}
-	tgtEntry, err := cache.Find(ccache.Principal{Realm: owner.Realm, Name: client.TGTName(owner.Realm)})
+	// A TGT the cache marks as FAST-obtained is renewed armored.
+	tgt, err := client.TGTFromCache(cache, owner.Realm)
 	if err != nil {
 		return withHint(err, "get a new ticket: warden kinit -r 7d")
-	}
-	tgt, err := client.FromCCache(*tgtEntry)
-	if err != nil {
-		return err
 	}
 	renewed, err := c.Renew(cmd.Context(), tgt)
 	if err != nil {
@@ -222,8 +315,11 @@ func kinitRenew(cmd *cobra.Command, c *client.Client, path string, args []string
 	return writeNewCache(path, renewed)
 }
 
+// writeNewCache replaces the cache at path with creds, marking it
+// fast_avail when creds came from a verified FAST exchange.
 func writeNewCache(path string, creds *client.Credentials) error {
 	cache := &ccache.Cache{Version: 0x0504, DefaultPrincipal: creds.Client, Credentials: []ccache.Credential{creds.CCache()}}
+	client.RecordFAST(cache, creds)
 	return cache.WriteFile(path)
 }
 
@@ -385,13 +481,11 @@ func runKvno(cmd *cobra.Command, path string, services []string) error {
 		return err
 	}
 	realm := cache.DefaultPrincipal.Realm
-	tgtEntry, err := cache.Find(ccache.Principal{Realm: realm, Name: client.TGTName(realm)})
+	// With a TGT the cache marks as FAST-obtained (fast_avail) the TGS
+	// requests are armored (implicit armor).
+	tgt, err := client.TGTFromCache(cache, realm)
 	if err != nil {
 		return withHint(err, "get a ticket-granting ticket first: warden kinit")
-	}
-	tgt, err := client.FromCCache(*tgtEntry)
-	if err != nil {
-		return err
 	}
 	var errs []error
 	changed := false
@@ -458,6 +552,10 @@ func newKdestroyCmd() *cobra.Command {
 			err = os.Remove(path)
 			if errors.Is(err, fs.ErrNotExist) {
 				return withHint(fmt.Errorf("no credentials cache found (filename: %s)", path), "there is nothing to destroy")
+			}
+			// The armor side cache of kinit --armor-keytab goes with it.
+			if aerr := os.Remove(path + armorCacheSuffix); aerr != nil && !errors.Is(aerr, fs.ErrNotExist) && err == nil {
+				err = aerr
 			}
 			return err
 		},

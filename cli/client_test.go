@@ -29,6 +29,8 @@ const (
 // ($KRB5CCNAME).
 type clientEnv struct {
 	dir, cache, pwFile, svcKeytab string
+	realm                         *testkit.Realm
+	kdc                           *testkit.KDC
 }
 
 func newClientEnv(t *testing.T) *clientEnv {
@@ -37,7 +39,7 @@ func newClientEnv(t *testing.T) *clientEnv {
 	r.AddUser(t, "alice", cliPassword, admin.UserOptions{})
 	kt := r.AddService(t, cliService, admin.ServiceOptions{})
 	k := testkit.StartKDC(t, r, kdc.Config{}, kdc.ServeConfig{})
-	e := &clientEnv{dir: t.TempDir(), svcKeytab: kt}
+	e := &clientEnv{dir: t.TempDir(), svcKeytab: kt, realm: r, kdc: k}
 	conf := filepath.Join(e.dir, "krb5.conf")
 	body := fmt.Sprintf("[libdefaults]\n default_realm = %s\n[realms]\n %s = {\n  kdc = %s\n }\n", cliRealm, cliRealm, k.Addr)
 	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
