@@ -44,7 +44,7 @@ func TestDependencyDirection(t *testing.T) {
 		"pki":                 {"store", "auth"},
 		"ntlm":                {},
 		"digest":              {"auth"},
-		"passthrough":         {"auth", "ntlm", "pki", "store"},
+		"passthrough":         {"auth", "ntlm", "digest", "pki", "store"},
 		"httpauth":            {"auth", "krb5", "krb5/ccache", "krb5/client", "krb5/gss", "pki", "ntlm", "passthrough"},
 		"proxy":               {"auth", "httpauth", "krb5", "krb5/gss", "krb5/keytab"},
 	}

@@ -1,5 +1,5 @@
 // Package passthrough is the AA's validation service for NTLM (MS-APDS
-// pass-through) and, later, Digest: an application server forwards what
+// pass-through) and Digest (digest.go): an application server forwards what
 // the client answered, and the AA checks it against the secrets in the
 // account DB, applies account state and lockout, and returns the
 // identity, groups and session key. The application server never holds a
@@ -39,6 +39,8 @@ type Service struct {
 	// unknown user costs the same as a wrong password.
 	dummy [16]byte
 	cache *cache
+	// userhash finds Digest accounts by H(name ":" realm) (digest_userhash.go).
+	userhash userhashIndex
 }
 
 // New returns a Service.

@@ -10,7 +10,7 @@ import (
 )
 
 // registerPassthrough mounts the validation service for application
-// servers (NTLM today). Callers authenticate with a client certificate
+// servers (NTLM and Digest). Callers authenticate with a client certificate
 // of their computer account, issued by the realm CA; the listener asks
 // for one in every handshake but leaves checking it to the handler, so
 // that a refusal carries a readable reason.
@@ -32,6 +32,7 @@ func (s *Server) registerPassthrough(mux *http.ServeMux) error {
 	}
 	caller := passthrough.CertCaller(v, m)
 	mux.Handle("POST "+passthrough.NTLMPath, passthrough.Handler(svc, caller, s.log))
+	mux.Handle("POST "+passthrough.DigestPath, passthrough.DigestHandler(svc, caller, s.log))
 	mux.Handle("GET "+passthrough.InfoPath, passthrough.InfoHandler(svc, caller, s.log))
 	return nil
 }
