@@ -41,6 +41,8 @@ type env struct {
 	clock *clock
 	// loginKey is the TGT session key of the test's login.
 	loginKey *kcrypto.Key
+	// armorA is the FAST armor of a test's first conversation.
+	armorA fastArmor
 }
 
 var t0 = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
