@@ -45,7 +45,7 @@ func TestDependencyDirection(t *testing.T) {
 		"ntlm":                {},
 		"digest":              {"auth"},
 		"passthrough":         {"auth", "ntlm", "digest", "pki", "store"},
-		"httpauth":            {"auth", "krb5", "krb5/ccache", "krb5/client", "krb5/gss", "pki", "ntlm", "passthrough"},
+		"httpauth":            {"auth", "krb5", "krb5/ccache", "krb5/client", "krb5/gss", "pki", "ntlm", "digest", "passthrough"},
 		"proxy":               {"auth", "httpauth", "krb5", "krb5/gss", "krb5/keytab"},
 	}
 	for pkg, allowed := range lowerThan {

@@ -90,11 +90,8 @@ func DigestHandler(s *Service, caller CallerFunc, log *slog.Logger) http.Handler
 			}
 			log.Warn("logon refused", "op", "passthrough.digest", "code", de.Code.String(), "reason", de.Reason,
 				"principal", v.Username, "userhash", v.UserHash, "algorithm", v.Algorithm.String(), "caller", who, "remote", r.RemoteAddr)
-			wire, reason := de.Code, de.Reason
-			if wire == digest.NoSuchUser || wire == digest.WrongPassword {
-				wire, reason = digest.LogonFailure, "unknown user or wrong password"
-			}
-			writeJSON(w, http.StatusOK, digestResponse{Status: wire.String(), Reason: reason})
+			wire := masked(de)
+			writeJSON(w, http.StatusOK, digestResponse{Status: wire.Code.String(), Reason: wire.Reason})
 			return
 		}
 		log.Info("logon validated", "op", "passthrough.digest", "principal", verdict.Identity.Principal(), "algorithm", v.Algorithm.String(),
@@ -108,6 +105,30 @@ func DigestHandler(s *Service, caller CallerFunc, log *slog.Logger) http.Handler
 			out.Claims = append(out.Claims, wireClaim{ID: c.ID, Values: c.Values})
 		}
 		writeJSON(w, http.StatusOK, out)
+	})
+}
+
+// masked is the refusal a calling server gets: LogonFailure for both an
+// unknown user and a wrong password, the rest as they are.
+func masked(e *digest.Error) *digest.Error {
+	if e.Code == digest.NoSuchUser || e.Code == digest.WrongPassword {
+		return &digest.Error{Code: digest.LogonFailure, Reason: "unknown user or wrong password"}
+	}
+	return &digest.Error{Code: e.Code, Reason: e.Reason, Hint: e.Hint}
+}
+
+// DigestValidator is a digest.Validator running this Service in-process
+// for the server account caller, answering as the HTTP endpoint does
+// (unknown user and wrong password both LogonFailure): for an
+// application server inside the AA's process, and for tests.
+func (s *Service) DigestValidator(caller string) digest.Validator {
+	return digest.ValidatorFunc(func(ctx context.Context, v *digest.Validation) (*digest.Verdict, error) {
+		vd, err := s.ValidateDigest(ctx, caller, v)
+		var de *digest.Error
+		if errors.As(err, &de) {
+			return nil, masked(de)
+		}
+		return vd, err
 	})
 }
 
