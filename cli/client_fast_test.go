@@ -68,9 +68,12 @@ func TestKinitArmored(t *testing.T) {
 	}
 	armor := e.cache + armorCacheSuffix
 	// (The keytab's first principal is the computer's: WS01$ or host/ws01.)
-	if ac := loadTestCache(t, armor); !strings.Contains(strings.ToLower(ac.DefaultPrincipal.String()), "ws01") || len(ac.Credentials) != 1 ||
-		!strings.HasPrefix(ac.Credentials[0].Server.String(), "krbtgt/") || fastAvail(t, armor) {
-		t.Errorf("armor cache: %s (fast_avail %v: the computer's own login was not armored)", ac.DefaultPrincipal, fastAvail(t, armor))
+	// The computer's own login was not armored, but the KDC said under
+	// the reply key that it does FAST (RFC 6806): fast_avail, which MIT's
+	// kinit -T reads to armor from the first request.
+	if ac := loadTestCache(t, armor); !strings.Contains(strings.ToLower(ac.DefaultPrincipal.String()), "ws01") ||
+		!strings.HasPrefix(ac.Credentials[0].Server.String(), "krbtgt/") || !fastAvail(t, armor) {
+		t.Errorf("armor cache: %s, fast_avail %v", ac.DefaultPrincipal, fastAvail(t, armor))
 	}
 	// klist ignores the configuration entry.
 	if out := clientMustRun(t, "klist"); strings.Contains(out, "fast_avail") || strings.Contains(out, "X-CACHECONF") {
@@ -108,8 +111,8 @@ func TestKinitArmored(t *testing.T) {
 func TestKinitFASTNote(t *testing.T) {
 	e, compKT, _ := fastEnv(t)
 	_, _, errOut := clientRun(t, "kinit", "--password-file", e.pwFile, "alice")
-	if !strings.Contains(errOut, "warden: note: the KDC of "+cliRealm+" supports FAST; armor the login") || fastAvail(t, e.cache) {
-		t.Errorf("unarmored kinit: %q, fast_avail %v", errOut, fastAvail(t, e.cache))
+	if !strings.Contains(errOut, "warden: note: the KDC of "+cliRealm+" supports FAST; armor the login") {
+		t.Errorf("unarmored kinit: %q", errOut)
 	}
 	if _, _, errOut = clientRun(t, "kinit", "--armor-keytab", compKT, "--password-file", e.pwFile, "alice"); errOut != "" {
 		t.Errorf("armored kinit printed %q", errOut)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,6 +16,7 @@ import (
 	"github.com/warden-auth/warden/admin"
 	"github.com/warden-auth/warden/internal/testkit"
 	"github.com/warden-auth/warden/krb5"
+	"github.com/warden-auth/warden/krb5/ccache"
 	"github.com/warden-auth/warden/krb5/client"
 	"github.com/warden-auth/warden/krb5/kdc"
 	"github.com/warden-auth/warden/krb5/keytab"
@@ -84,11 +87,11 @@ func TestFASTClientAgainstMIT(t *testing.T) {
 	c := newMITClient(t, writeConf(t, kdc.Addr()), nil)
 	machine := computerTGT(t, c, compKT)
 
-	// A plain login works, and MIT says it does FAST (PA-FX-FAST in its
-	// PREAUTH_REQUIRED); but the service that requires the indicator is
-	// refused to that TGT.
+	// A plain login works, and MIT says it does FAST, under the reply key
+	// (RFC 6806 FAST negotiation), so the TGT's TGS requests are armored;
+	// but the service that requires the indicator is refused to it.
 	plain, err := c.ASExchange(ctx, aliceName, client.Password(mitPassword), client.ASOptions{})
-	if err != nil || plain.FAST || !plain.FASTOffered {
+	if err != nil || !plain.FAST || !plain.FASTOffered {
 		t.Fatalf("plain login: %v (FAST %v, offered %v)", err, plain != nil && plain.FAST, plain != nil && plain.FASTOffered)
 	}
 	if ind := indicators(t, svcKT, plain.Ticket); len(ind) != 0 {
@@ -324,4 +327,100 @@ func TestFASTClientAgainstWarden(t *testing.T) {
 	if _, err := c.TGSExchange(ctx, bobTGT, web, client.TGSOptions{FAST: client.FASTOff}); krb5.CodeOf(err) != krb5.KDCErrPolicy {
 		t.Errorf("fast-required user's unarmored TGS: %v", err)
 	}
+}
+
+// warden kinit with FAST armor against MIT, through the CLI, and MIT's
+// tools with the caches it writes: MIT kinit -T takes warden's computer
+// cache as armor, MIT klist and kvno use warden's FAST TGT.
+func TestWardenKinitArmoredWithMIT(t *testing.T) {
+	testkit.RequirePeer(t, "kinit", "klist", "kvno")
+	kdc, compKT, svcKT := mitFASTRealm(t)
+	dir := t.TempDir()
+	ours := filepath.Join(dir, "ours.ccache")
+	armorCache := filepath.Join(dir, "armor.ccache")
+	pwFile := filepath.Join(dir, "pw")
+	if err := os.WriteFile(pwFile, []byte(mitPassword+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("KRB5_CONFIG", kdc.WriteClientConf(kdc.Addr()))
+	t.Setenv("KRB5CCNAME", "FILE:"+ours)
+	mitEnv := func(cache string, extra ...string) []string {
+		return cLocaleEnv(append(append(kdc.Env(), "KRB5CCNAME=FILE:"+cache), extra...))
+	}
+	fastSvc := fastService + "@" + mitRealm
+
+	// The computer's TGT from its keytab, then alice armored with it
+	// (--armor-ccache, MIT's -T).
+	mustWardenCLI(t, "kinit", "-k", compKT, "-c", "FILE:"+armorCache, fastComputer)
+	mustWardenCLI(t, "kinit", "-T", "FILE:"+armorCache, "--password-file", pwFile, mitUser)
+	cache, err := ccache.Load(ours)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := cache.Config(client.FASTAvailKey, "krbtgt/"+mitRealm+"@"+mitRealm); !ok || string(v) != "yes" {
+		t.Errorf("no fast_avail in warden's cache after an armored kinit")
+	}
+	tgt, err := client.TGTFromCache(cache, mitRealm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ind := indicators(t, svcKT, tgt.Ticket); len(ind) != 1 || ind[0] != fastIndicator {
+		t.Errorf("TGT from warden kinit -T has indicators %q: MIT saw no encrypted challenge", ind)
+	}
+	// warden kvno, armored, for the service that requires the indicator.
+	if out := mustWardenCLI(t, "kvno", fastService); out != fastSvc+": kvno = 1\n" {
+		t.Errorf("warden kvno printed %q", out)
+	}
+	// MIT's tools with warden's caches: klist lists, kvno gets a ticket
+	// with the FAST TGT (MIT armors every TGS request).
+	if out := runMIT(t, mitEnv(ours), "klist"); !containsAll(out, []string{"Default principal: " + mitUser + "@" + mitRealm, fastSvc}) {
+		t.Errorf("MIT klist of warden's cache:\n%s", out)
+	}
+	runMIT(t, mitEnv(ours), "kvno", "-S", "HTTP", "fast.mit.test")
+
+	// --armor-keytab does both steps in one command.
+	os.Remove(ours)
+	mustWardenCLI(t, "kinit", "--armor-keytab", compKT, "--password-file", pwFile, mitUser)
+	if out := mustWardenCLI(t, "kvno", fastService); out != fastSvc+": kvno = 1\n" {
+		t.Errorf("warden kvno after --armor-keytab printed %q", out)
+	}
+
+	// MIT kinit -T with the computer cache warden wrote: MIT's own FAST
+	// client accepts it as armor, reads its fast_avail (from the FAST
+	// negotiation of warden's unarmored computer login) to armor from the
+	// first request, and its trace shows FAST and the encrypted challenge.
+	mitCache := filepath.Join(dir, "mit.ccache")
+	p, err := testkit.LookPath("kinit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(p, "-T", "FILE:"+armorCache, mitUser)
+	cmd.Env = mitEnv(mitCache, "KRB5_TRACE=/dev/stdout")
+	cmd.Stdin = strings.NewReader(mitPassword + "\n")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !containsAll(string(out), []string{"Using FAST due to armor ccache negotiation result",
+		"Encoding request body and padata into FAST request", "Decoding FAST response",
+		"Preauth module encrypted_challenge (138) (real) returned: 0/Success", "FAST reply key"}) {
+		t.Errorf("MIT kinit -T with warden's armor cache: %v\n%s", err, out)
+	}
+
+	// A wrong password through the CLI, armored.
+	bad := filepath.Join(dir, "bad")
+	os.WriteFile(bad, []byte("wrong password\n"), 0o600)
+	code, _, errOut := wardenCLI(t, "kinit", "-T", "FILE:"+armorCache, "--password-file", bad, mitUser)
+	if code != 1 || !strings.Contains(errOut, "warden: error: password incorrect for "+mitUser+"@"+mitRealm+": KDC_ERR_PREAUTH_FAILED") {
+		t.Errorf("armored wrong password: %d\n%s", code, errOut)
+	}
+}
+
+// ticketCount is the number of tickets in c, not counting configuration
+// entries such as fast_avail.
+func ticketCount(c *ccache.Cache) int {
+	n := 0
+	for _, cr := range c.Credentials {
+		if !cr.IsConfig() {
+			n++
+		}
+	}
+	return n
 }

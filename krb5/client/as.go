@@ -57,7 +57,15 @@ func (c *Client) ASExchange(ctx context.Context, cname krb5.PrincipalName, keys 
 		return nil, err
 	}
 	req := c.newASReq(cname, st.realm, st.offered, opts, c.now(), nonce)
-	rep, ke, err := c.roundTrip(ctx, st.realm, req, krb5.MsgASRep)
+	// PA-REQ-ENC-PA-REP asks the KDC to confirm, under the reply key,
+	// what it received and whether it does FAST (RFC 6806 11), as MIT's
+	// client does in every AS-REQ; KDCs without it ignore it.
+	req.PAData = append(req.PAData, krb5.PAData{Type: krb5.PAReqEncPARep, Value: []byte{}})
+	sent, err := req.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	rep, ke, err := c.exchange(ctx, st.realm, sent, krb5.MsgASRep)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +99,10 @@ func (c *Client) ASExchange(ctx context.Context, cname krb5.PrincipalName, keys 
 			return nil, err
 		}
 		req.PAData = append(krb5.MethodData{ts}, req.PAData...)
-		rep, ke, err = c.roundTrip(ctx, st.realm, req, krb5.MsgASRep)
+		if sent, err = req.Marshal(); err != nil {
+			return nil, err
+		}
+		rep, ke, err = c.exchange(ctx, st.realm, sent, krb5.MsgASRep)
 		if err != nil {
 			return nil, err
 		}
@@ -103,11 +114,15 @@ func (c *Client) ASExchange(ctx context.Context, cname krb5.PrincipalName, keys 
 	if err != nil {
 		return nil, err
 	}
-	cr, err := c.finishAS(st, req, rep, key, false)
+	cr, part, err := c.finishAS(st, req, rep, key, false)
 	if err != nil {
 		return nil, err
 	}
-	cr.FASTOffered = fastOffered
+	fastNego, err := checkEncPARep(part, key, sent)
+	if err != nil {
+		return nil, err
+	}
+	cr.FAST, cr.FASTOffered = fastNego, fastOffered || fastNego
 	return cr, nil
 }
 
@@ -210,29 +225,57 @@ func (c *Client) asReplyKey(st *asState, rep *krb5.KDCRep, preauthKey *kcrypto.K
 // When the KDC's encrypted challenge already proved the client's key
 // (proven), a reply that does not decrypt is not a password problem: it
 // was altered.
-func (c *Client) finishAS(st *asState, req *krb5.KDCReq, rep *krb5.KDCRep, key *kcrypto.Key, proven bool) (*Credentials, error) {
+func (c *Client) finishAS(st *asState, req *krb5.KDCReq, rep *krb5.KDCRep, key *kcrypto.Key, proven bool) (*Credentials, *krb5.EncKDCRepPart, error) {
 	part, err := openReply(key, kcrypto.UsageASRepEncPart, rep)
 	if err != nil {
 		if proven {
-			return nil, fastModified("its reply does not decrypt in the strengthened reply key", err)
+			return nil, nil, fastModified("its reply does not decrypt in the strengthened reply key", err)
 		}
 		if krb5.CodeOf(err) == krb5.KRBAPErrBadIntegrity {
 			// Without pre-authentication a wrong password is only found
 			// here, when the reply does not decrypt.
 			if st.keys.fromKeytab() {
-				return nil, fmt.Errorf("the keytab's key for %s does not decrypt the KDC's reply (stale keytab?): %w", st.who, err)
+				return nil, nil, fmt.Errorf("the keytab's key for %s does not decrypt the KDC's reply (stale keytab?): %w", st.who, err)
 			}
-			return nil, fmt.Errorf("password incorrect for %s: %w", st.who, err)
+			return nil, nil, fmt.Errorf("password incorrect for %s: %w", st.who, err)
 		}
-		return nil, err
+		return nil, nil, err
 	}
 	if err := checkReply(req, rep, part, expectation{
 		cname: st.cname, crealm: st.realm, sname: st.sname, srealm: st.realm,
 		canonicalize: st.opts.Canonicalize, asReq: true, now: c.now(), skew: c.cfg.MaxSkew,
 	}); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return credsFromReply(rep, part), nil
+	return credsFromReply(rep, part), part, nil
+}
+
+// checkEncPARep verifies the KDC's answer to PA-REQ-ENC-PA-REP (RFC 6806
+// 11): with the enc-pa-rep flag set, the encrypted padata must hold a
+// checksum (usage 56, reply key) of the AS-REQ exactly as sent, which
+// shows that nobody altered the unprotected request, and PA-FX-FAST there
+// says, under the same protection, that the KDC does FAST. It reports
+// whether the KDC said so.
+func checkEncPARep(part *krb5.EncKDCRepPart, key *kcrypto.Key, sent []byte) (bool, error) {
+	if !part.Flags.Has(krb5.TktFlagEncPARep) {
+		return false, nil
+	}
+	pa, ok := part.EncryptedPAData.Find(krb5.PAReqEncPARep)
+	if !ok {
+		return false, replyMismatch("PA-REQ-ENC-PA-REP", "absent", "present (the reply has the enc-pa-rep flag)")
+	}
+	var sum krb5.Checksum
+	if err := sum.Unmarshal(pa.Value); err != nil {
+		return false, fmt.Errorf("client: AS-REP PA-REQ-ENC-PA-REP: %w", err)
+	}
+	if err := key.VerifyChecksum(kcrypto.UsageASReq, sent, sum); err != nil {
+		return false, &krb5.Error{Code: krb5.KRBAPErrModified,
+			Reason: "the KDC's checksum of the AS-REQ (PA-REQ-ENC-PA-REP) does not match the request sent: it was altered on the way",
+			Hint:   "something between this host and the KDC modifies Kerberos requests; check the network path and the KDC addresses in krb5.conf",
+			Err:    err}
+	}
+	_, fast := part.EncryptedPAData.Find(krb5.PAFXFast)
+	return fast, nil
 }
 
 // asRefused maps the KDC's refusal of an AS-REQ, naming the principal.

@@ -33,9 +33,10 @@ func TGTFromCache(c *ccache.Cache, realm string) (*Credentials, error) {
 	return cr, nil
 }
 
-// RecordFAST sets FASTAvailKey in c for the realm of cr's server when cr
-// came from a FAST exchange whose protection was verified (cr.FAST).
-// KDC hints that were not verified (FASTOffered) are not recorded.
+// RecordFAST sets FASTAvailKey in c for the realm of cr's server when
+// the KDC's FAST support was verified (cr.FAST): an armored exchange, or
+// the KDC's protected FAST negotiation. Unverified hints (FASTOffered)
+// are not recorded.
 func RecordFAST(c *ccache.Cache, cr *Credentials) {
 	if cr.FAST && cr.IsTGT() {
 		c.SetConfig(FASTAvailKey, tgtConfigPrincipal(cr.Server.Realm), []byte("yes"))

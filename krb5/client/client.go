@@ -196,6 +196,11 @@ func (c *Client) roundTrip(ctx context.Context, realm string, req *krb5.KDCReq, 
 	if err != nil {
 		return nil, nil, err
 	}
+	return c.exchange(ctx, realm, b, want)
+}
+
+// exchange is roundTrip for a request already encoded.
+func (c *Client) exchange(ctx context.Context, realm string, b []byte, want krb5.MsgType) (*krb5.KDCRep, *krb5.KRBError, error) {
 	reply, err := c.send(ctx, realm, b)
 	if err != nil {
 		return nil, nil, err

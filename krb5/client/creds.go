@@ -24,14 +24,16 @@ type Credentials struct {
 	// Ticket is the ticket as the KDC sent it; Ticket.Raw holds its bytes,
 	// which are forwarded verbatim.
 	Ticket krb5.Ticket
-	// FAST: the ticket came from a FAST-armored exchange whose protection
-	// was verified, so the KDC supports FAST; TGS requests with it are
-	// armored (TGSOptions.FAST). Not stored in a ccache entry: see
-	// TGTFromCache and RecordFAST for the cache's "fast_avail" setting.
+	// FAST: the issuing KDC is known to support FAST: the ticket came
+	// from a FAST-armored exchange whose protection was verified, or the
+	// KDC said so in its reply's encrypted padata (RFC 6806 FAST
+	// negotiation). TGS requests with it are armored (TGSOptions.FAST).
+	// Not stored in a ccache entry: see TGTFromCache and RecordFAST for
+	// the cache's "fast_avail" setting.
 	FAST bool
-	// FASTOffered: the KDC listed PA-FX-FAST when it asked for
-	// pre-authentication, i.e. it says it supports FAST (unverified: the
-	// request was not armored).
+	// FASTOffered: the KDC says it supports FAST, at least by listing
+	// PA-FX-FAST when it asked for pre-authentication (unverified);
+	// implied by FAST.
 	FASTOffered bool
 }
 

@@ -290,3 +290,26 @@ func (f *fakeKDC) errReply(fc *fastCtx, code krb5.ErrorCode, text string, hints 
 	edata, _ := md.Marshal()
 	return f.krbErr(code, "", edata)
 }
+
+// negotiate answers PA-REQ-ENC-PA-REP: the enc-pa-rep flag, a checksum
+// of the request as received (usage 56, reply key), and PA-FX-FAST when
+// the fake does FAST.
+func (f *fakeKDC) negotiate(req *krb5.KDCReq, part *krb5.EncKDCRepPart, replyKey *kcrypto.Key) {
+	sum, err := replyKey.Checksum(kcrypto.UsageASReq, req.Raw)
+	if err != nil {
+		f.t.Errorf("fake KDC: %v", err)
+		return
+	}
+	v, _ := sum.Marshal()
+	part.Flags |= krb5.TktFlagEncPARep
+	part.EncryptedPAData = krb5.MethodData{{Type: krb5.PAReqEncPARep, Value: v}}
+	if f.fast {
+		part.EncryptedPAData = append(part.EncryptedPAData, krb5.PAData{Type: krb5.PAFXFast, Value: []byte{}})
+	}
+	f.mu.Lock()
+	hook := f.encPARepHook
+	f.mu.Unlock()
+	if hook != nil {
+		hook(part)
+	}
+}

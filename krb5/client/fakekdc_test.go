@@ -57,6 +57,8 @@ type fakeKDC struct {
 	stripFAST      bool // answer armored requests without PA-FX-FAST
 	stripFASTReply bool // the same, for replies only (errors stay armored)
 	lastFAST       *fastCtx
+	encPARep       bool // answer PA-REQ-ENC-PA-REP (RFC 6806 11)
+	encPARepHook   func(part *krb5.EncKDCRepPart)
 }
 
 type seenReq struct {
@@ -274,6 +276,9 @@ func (f *fakeKDC) as(req *krb5.KDCReq, fc *fastCtx) ([]byte, error) {
 	f.mu.Unlock()
 	if hook != nil {
 		hook(&rep, &part)
+	}
+	if _, ok := req.PAData.Find(krb5.PAReqEncPARep); ok && fc == nil && f.encPARep {
+		f.negotiate(req, &part, ukey)
 	}
 	replyKey := ukey
 	if fc != nil {

@@ -430,3 +430,61 @@ func TestFASTCacheConfig(t *testing.T) {
 		t.Errorf("TGTFromCache of a plain cache: %v", err)
 	}
 }
+
+// RFC 6806 FAST negotiation: a KDC that confirms the request under the
+// reply key and lists PA-FX-FAST there makes the TGT FAST (its TGS
+// requests are armored); a confirmation that does not match is refused.
+func TestFASTNegotiation(t *testing.T) {
+	ctx := context.Background()
+	f := newFakeKDC(t)
+	f.fast, f.encPARep = true, true
+	c := f.client(t, nil)
+	cr := kinit(t, c, ASOptions{})
+	if !cr.FAST || !cr.FASTOffered {
+		t.Fatalf("negotiated: FAST %v, offered %v", cr.FAST, cr.FASTOffered)
+	}
+	for _, r := range f.requests() {
+		if _, ok := r.req.PAData.Find(krb5.PAReqEncPARep); !ok {
+			t.Errorf("AS-REQ without PA-REQ-ENC-PA-REP: %s", paTypeWords(r.req.PAData))
+		}
+	}
+	if st, err := c.TGSExchange(ctx, cr, svcName(), TGSOptions{}); err != nil || !st.FAST {
+		t.Errorf("TGS with a negotiated TGT: %v", err)
+	}
+	f.mu.Lock()
+	armored := f.lastFAST != nil
+	f.mu.Unlock()
+	if !armored {
+		t.Error("TGS with a negotiated TGT was not armored")
+	}
+
+	// A KDC without FAST confirms the request but lists no PA-FX-FAST.
+	f.set(func(f *fakeKDC) { f.fast = false })
+	if cr := kinit(t, c, ASOptions{}); cr.FAST || cr.FASTOffered {
+		t.Errorf("KDC without FAST: FAST %v, offered %v", cr.FAST, cr.FASTOffered)
+	}
+	f.set(func(f *fakeKDC) { f.fast = true })
+
+	for _, tc := range []struct {
+		name  string
+		hook  func(p *krb5.EncKDCRepPart)
+		field string
+	}{
+		{"checksum of another request", func(p *krb5.EncKDCRepPart) {
+			var sum krb5.Checksum
+			sum.Unmarshal(p.EncryptedPAData[0].Value)
+			sum.Checksum[0] ^= 1
+			p.EncryptedPAData[0].Value, _ = sum.Marshal()
+		}, ""},
+		{"flag without checksum", func(p *krb5.EncKDCRepPart) { p.EncryptedPAData = p.EncryptedPAData[1:] }, "PA-REQ-ENC-PA-REP"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f.set(func(f *fakeKDC) { f.encPARepHook = tc.hook })
+			_, err := c.ASExchange(ctx, alice, Password(testPassword), ASOptions{})
+			var re *ReplyError
+			if krb5.CodeOf(err) != krb5.KRBAPErrModified || tc.field != "" && (!errors.As(err, &re) || re.Field != tc.field) {
+				t.Errorf("got %v", err)
+			}
+		})
+	}
+}

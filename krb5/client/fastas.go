@@ -132,7 +132,7 @@ func (c *Client) finishArmoredAS(st *asState, a *armor, req *krb5.KDCReq, rep *k
 	if err != nil {
 		return nil, err
 	}
-	cr, err := c.finishAS(st, req, rep, key, preauthKey != nil)
+	cr, _, err := c.finishAS(st, req, rep, key, preauthKey != nil)
 	if err != nil {
 		return nil, err
 	}
