@@ -35,7 +35,7 @@ func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t 
 func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	r     *testkit.Realm
 	k     *kdc.KDC
 	clock *clock

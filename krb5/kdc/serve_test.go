@@ -192,6 +192,14 @@ func FuzzHandle(f *testing.F) {
 	f.Add(e.asReq("alice").withTimestamp(f, "wrong", time.Now()).bytes())
 	f.Add([]byte{0x6c, 0x00})
 	f.Add([]byte{})
+	// FAST: armored AS rounds and an implicitly armored TGS-REQ.
+	e.t = f
+	a := e.newArmor(e.computerTGT(), nil)
+	f.Add(e.armorAS(e.asReq("alice"), a, fastReq{}))
+	f.Add(e.armorAS(e.asReq("alice"), a, fastReq{opts: krb5.FastOptHideClientNames,
+		innerPA: krb5.MethodData{e.cookieRound1(a, "alice"), encChallenge(f, a.key, userKey(f, "alice", alicePW, aes256), e.clock.Now())}}))
+	tgsReq, _, _ := e.armorTGS(e.login("alice", alicePW), service, nil)
+	f.Add(tgsReq)
 	f.Fuzz(func(t *testing.T, req []byte) {
 		rep, _ := k.Handle(context.Background(), req)
 		if rep == nil {
