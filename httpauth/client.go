@@ -85,15 +85,16 @@ func (c *CCache) Credential(ctx context.Context, spn string, fresh bool) (*gss.C
 		return nil, &Error{Code: NoTicket, Reason: fmt.Sprintf("%s is in another realm than the cache's TGT (%s)", svc, realm),
 			Hint: "cross-realm tickets are not supported; name the service in the TGT's realm"}
 	}
-	tgtEntry, err := cache.Find(ccache.Principal{Realm: realm, Name: client.TGTName(realm)})
-	if err != nil {
+	if _, err := cache.Find(ccache.Principal{Realm: realm, Name: client.TGTName(realm)}); err != nil {
 		return nil, &Error{Code: NoTicket, Reason: "no ticket-granting ticket in " + path, Err: err, Hint: "get one: kinit (or warden kinit)"}
 	}
 	if c.Client == nil {
 		return nil, &Error{Code: NoTicket, Reason: "no ticket for " + svc.String() + " in " + path + ", and no KDC is configured to get one",
 			Hint: "point KRB5_CONFIG at a krb5.conf naming the realm's KDC, or get the ticket first (kvno " + spn + ")"}
 	}
-	tgt, err := client.FromCCache(*tgtEntry)
+	// TGTFromCache marks a TGT the cache records as FAST-obtained
+	// (fast_avail), so that the TGS request is armored.
+	tgt, err := client.TGTFromCache(cache, realm)
 	if err != nil {
 		return nil, &Error{Code: NoTicket, Reason: "the cached TGT is unusable", Err: err, Hint: "get a new one: kinit"}
 	}

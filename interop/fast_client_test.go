@@ -283,6 +283,7 @@ func TestFASTClientAgainstWarden(t *testing.T) {
 	alice := krb5.NewPrincipalName(krb5.NameTypePrincipal, "alice")
 	bob := krb5.NewPrincipalName(krb5.NameTypePrincipal, "bob")
 	web := krb5.NewPrincipalName(krb5.NameTypeSrvHst, "HTTP/web.warden.test")
+	var ke *krb5.Error
 
 	tgt, err := c.ASExchange(ctx, alice, client.Password("correct horse battery"), client.ASOptions{Armor: machine})
 	if err != nil || !tgt.FAST {
@@ -310,10 +311,22 @@ func TestFASTClientAgainstWarden(t *testing.T) {
 		t.Errorf("unknown service: %v", err)
 	}
 
+	// An armor ticket the KDC cannot open: no armor key is agreed, so
+	// the KDC's refusal cannot be protected, and the client reports it
+	// as unverified.
+	bad := *machine
+	bad.Ticket.Raw = nil
+	bad.Ticket.EncPart.Cipher = append([]byte(nil), machine.Ticket.EncPart.Cipher...)
+	bad.Ticket.EncPart.Cipher[10] ^= 1
+	_, err = c.ASExchange(ctx, alice, client.Password("correct horse battery"), client.ASOptions{Armor: &bad})
+	if !errors.Is(err, client.ErrFASTDowngrade) || !errors.As(err, &ke) || !strings.Contains(ke.Hint, "could not use the armor") {
+		t.Errorf("bad armor ticket: %v", err)
+	}
+	t.Logf("bad armor ticket: %v", err)
+
 	// bob must use FAST: unarmored he is told so, with the KDC's reason;
 	// armored he gets in, and his TGS requests must stay armored.
 	_, err = c.ASExchange(ctx, bob, client.Password("bob's password 1"), client.ASOptions{})
-	var ke *krb5.Error
 	if !errors.Is(err, client.ErrFASTRequired) || !errors.As(err, &ke) || !strings.Contains(ke.Reason, "FAST armor is required") {
 		t.Fatalf("fast-required user without armor: %v", err)
 	}

@@ -344,6 +344,6 @@ func downgrade(ke *krb5.KRBError) *krb5.Error {
 		}
 	}
 	return &krb5.Error{Code: krb5.KRBAPErrModified, Reason: reason,
-		Hint: "the KDC may not support FAST (RFC 6113), or something between this host and the KDC removed the protection, so the answer was not trusted; use KDCs that support FAST, or do without armor",
+		Hint: "the answer was not trusted: the KDC could not use the armor (an armor TGT it does not accept: expired, of another realm, or older than a key change; get a fresh one), does not support FAST (RFC 6113), or something between this host and the KDC removed the protection",
 		Err:  ErrFASTDowngrade}
 }

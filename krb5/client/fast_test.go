@@ -118,6 +118,18 @@ func TestArmoredASRefusals(t *testing.T) {
 	if krb5.CodeOf(err) != krb5.KDCErrCPrincipalUnknown || !errors.As(err, &ke) || !strings.Contains(ke.Hint, "check the user name") {
 		t.Errorf("unknown user: %v", err)
 	}
+	// An armor ticket the KDC cannot open: its refusal cannot be
+	// protected, and is reported as unverified.
+	bad := *machine
+	bad.Ticket.Raw = nil
+	bad.Ticket.EncPart.Cipher = append([]byte(nil), machine.Ticket.EncPart.Cipher...)
+	bad.Ticket.EncPart.Cipher[0] ^= 1
+	_, err = armoredKinit(c, &bad, testPassword)
+	if !errors.Is(err, ErrFASTDowngrade) || !errors.As(err, &ke) || !strings.Contains(ke.Reason, "unprotected KRB_AP_ERR_BAD_INTEGRITY") ||
+		!strings.Contains(ke.Hint, "could not use the armor") {
+		t.Errorf("bad armor ticket: %v", err)
+	}
+
 	f.set(func(f *fakeKDC) { f.now = func() time.Time { return time.Now().Add(10 * time.Minute) } })
 	_, err = armoredKinit(c, machine, testPassword)
 	if krb5.CodeOf(err) != krb5.KRBAPErrSkew || !errors.As(err, &ke) || !strings.Contains(ke.Hint, "the KDC's time is") {
