@@ -43,7 +43,7 @@ const (
 // and gives logins by encrypted challenge the indicator fastIndicator.
 // It has alice (password, requires_preauth), the computer (random keys,
 // keytab returned) and services with and without require_auth.
-func mitFASTRealm(t *testing.T, lines ...string) (*testkit.MITKDC, string, *keytab.Keytab) {
+func mitFASTRealm(t testing.TB, lines ...string) (*testkit.MITKDC, string, *keytab.Keytab) {
 	t.Helper()
 	kdc := testkit.StartMITKDCWith(t, mitRealm, testkit.MITKDCOptions{RealmLines: append([]string{
 		"encrypted_challenge_indicator = " + fastIndicator,
@@ -67,7 +67,7 @@ func mitFASTRealm(t *testing.T, lines ...string) (*testkit.MITKDC, string, *keyt
 
 // computerTGT gets the computer's TGT with its keytab (no armor: the
 // computer's key is random, nothing to guess offline).
-func computerTGT(t *testing.T, c *client.Client, ktPath string) *client.Credentials {
+func computerTGT(t testing.TB, c *client.Client, ktPath string) *client.Credentials {
 	t.Helper()
 	kt, err := keytab.Load(ktPath)
 	if err != nil {
@@ -233,7 +233,7 @@ func cammacIndicators(t *testing.T, b []byte) []string {
 // wardenFASTRealm is a Warden realm with alice, bob (fast-required), a
 // service and the computer WS01$ whose keytab is returned, served on
 // 127.0.0.1, and a client of it.
-func wardenFASTRealm(t *testing.T) (*testkit.Realm, *client.Client, string, *keytab.Keytab) {
+func wardenFASTRealm(t testing.TB) (*testkit.Realm, *client.Client, string, *keytab.Keytab) {
 	t.Helper()
 	r := testkit.NewRealm(t, wardenRealm)
 	r.AddUser(t, "alice", "correct horse battery", admin.UserOptions{})
@@ -436,4 +436,89 @@ func ticketCount(c *ccache.Cache) int {
 		}
 	}
 	return n
+}
+
+// BenchmarkFASTClient measures armored exchanges end to end with this
+// client, against MIT's krb5kdc and Warden's KDC on this machine: an
+// armored AS exchange (two round trips: PREAUTH_REQUIRED inside the
+// armor, then the encrypted challenge) and an armored TGS exchange
+// (implicit armor). The user's key comes from a keytab so that the
+// client's string-to-key does not dominate. Both KDCs and the client
+// share the machine's cores: compare the two rows, not absolute rates.
+func BenchmarkFASTClient(b *testing.B) {
+	type target struct {
+		c       *client.Client
+		machine *client.Credentials
+		user    krb5.PrincipalName
+		keys    client.KeySource
+		svc     krb5.PrincipalName
+	}
+	targets := map[string]func(b *testing.B) target{
+		"mit": func(b *testing.B) target {
+			kdc, compKT, _ := mitFASTRealm(b)
+			userKT := filepath.Join(b.TempDir(), "alice.keytab")
+			kdc.ExportKeytab(b, userKT, mitUser)
+			cfg, err := client.LoadKrb5Conf(kdc.WriteClientConf(kdc.Addr()))
+			if err != nil {
+				b.Fatal(err)
+			}
+			c, err := client.New(cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			kt, err := keytab.Load(userKT)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return target{c, computerTGT(b, c, compKT), aliceName, client.Keytab(kt), krb5.NewPrincipalName(krb5.NameTypeSrvHst, mitService)}
+		},
+		"warden": func(b *testing.B) target {
+			r, c, compKT, _ := wardenFASTRealm(b)
+			kt, _, err := r.Admin.Keytab(b.Context(), "alice", false)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ckt, err := keytab.Load(compKT)
+			if err != nil {
+				b.Fatal(err)
+			}
+			machine, err := c.ASExchange(b.Context(), krb5.NewPrincipalName(krb5.NameTypePrincipal, "WS01$"), client.Keytab(ckt), client.ASOptions{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			return target{c, machine, krb5.NewPrincipalName(krb5.NameTypePrincipal, "alice"), client.Keytab(kt),
+				krb5.NewPrincipalName(krb5.NameTypeSrvHst, "HTTP/web.warden.test")}
+		},
+	}
+	for _, name := range []string{"mit", "warden"} {
+		b.Run(name, func(b *testing.B) {
+			testkit.RequirePeer(b, "krb5kdc", "kdb5_util", "kadmin.local")
+			tg := targets[name](b)
+			ctx := context.Background()
+			tgt, err := tg.c.ASExchange(ctx, tg.user, tg.keys, client.ASOptions{Armor: tg.machine})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Run("armored-as", func(b *testing.B) {
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						if _, err := tg.c.ASExchange(ctx, tg.user, tg.keys, client.ASOptions{Armor: tg.machine}); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			})
+			b.Run("armored-tgs", func(b *testing.B) {
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						if _, err := tg.c.TGSExchange(ctx, tgt, tg.svc, client.TGSOptions{FAST: client.FASTOn}); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			})
+		})
+	}
 }
