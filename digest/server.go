@@ -16,7 +16,9 @@ import (
 // SHA-256 alone. Every client we know that does SHA-512-256 also does
 // SHA-256, while python-requests reads only the last of several Digest
 // challenges (RFC 7616 3.7 says the first it supports) and has no
-// SHA-512-256, so a second challenge would lock it out.
+// SHA-512-256, so a second challenge would lock it out; and curl before
+// 8.7 computes "SHA-512-256" with SHA-256, so offering it first would
+// lock curl out.
 var DefaultAlgorithms = []Algorithm{SHA256}
 
 // Defaults of ServerConfig.

@@ -41,21 +41,31 @@ func BenchmarkValidateDigestUserHash(b *testing.B) {
 
 // BenchmarkValidateDigestHTTP is the same validation through the AA's
 // HTTPS endpoint, as an application server makes it: JSON over a
-// keep-alive TLS connection with the server's client certificate.
+// keep-alive TLS connection with the server's client certificate,
+// checked per request (CertCaller) or once a minute (CachedCaller, as
+// warden serve does).
 func BenchmarkValidateDigestHTTP(b *testing.B) {
-	t := &testing.T{}
-	e := newEnv(t)
-	srv, a := digestAAServer(b, e)
-	web := clientAs(t, srv, a, "WEB01$")
-	v := digestAnswer(digest.SHA256, "alice", "alice password", realmName)
-	ctx := context.Background()
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if _, err := web.ValidateDigest(ctx, v); err != nil {
-				b.Error(err)
-				return
-			}
+	for _, cached := range []bool{false, true} {
+		name := "CertCaller"
+		if cached {
+			name = "CachedCaller"
 		}
-	})
+		b.Run(name, func(b *testing.B) {
+			t := &testing.T{}
+			e := newEnv(t)
+			srv, a := digestAAServer(b, e, cached)
+			web := clientAs(t, srv, a, "WEB01$")
+			v := digestAnswer(digest.SHA256, "alice", "alice password", realmName)
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := web.ValidateDigest(ctx, v); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
 }

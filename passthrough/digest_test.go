@@ -195,7 +195,7 @@ func TestDigestLockout(t *testing.T) {
 
 // digestAAServer serves the AA's routes as warden serve mounts them,
 // on a TLS listener asking for client certificates from the realm CA.
-func digestAAServer(t testing.TB, e *env) (*httptest.Server, *pki.Authority) {
+func digestAAServer(t testing.TB, e *env, cached bool) (*httptest.Server, *pki.Authority) {
 	t.Helper()
 	ctx := context.Background()
 	if _, _, err := pki.EnsureCA(ctx, e.r.Store, pki.CAOptions{Realm: realmName}); err != nil {
@@ -213,9 +213,13 @@ func digestAAServer(t testing.TB, e *env) (*httptest.Server, *pki.Authority) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	caller := CertCaller(v, m)
+	if cached {
+		caller = CachedCaller(caller, time.Minute, nil)
+	}
 	mux := http.NewServeMux()
-	mux.Handle("POST "+NTLMPath, Handler(e.svc, CertCaller(v, m), nil))
-	mux.Handle("POST "+DigestPath, DigestHandler(e.svc, CertCaller(v, m), nil))
+	mux.Handle("POST "+NTLMPath, Handler(e.svc, caller, nil))
+	mux.Handle("POST "+DigestPath, DigestHandler(e.svc, caller, nil))
 	srv := httptest.NewUnstartedServer(mux)
 	srv.TLS = &tls.Config{ClientAuth: tls.RequestClientCert}
 	srv.StartTLS()
@@ -225,7 +229,7 @@ func digestAAServer(t testing.TB, e *env) (*httptest.Server, *pki.Authority) {
 
 func TestHTTPValidateDigest(t *testing.T) {
 	e := newEnv(t)
-	srv, a := digestAAServer(t, e)
+	srv, a := digestAAServer(t, e, false)
 	ctx := context.Background()
 	web := clientAs(t, srv, a, "WEB01$")
 

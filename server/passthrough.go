@@ -4,10 +4,16 @@ import (
 	"context"
 	"crypto/x509"
 	"net/http"
+	"time"
 
 	"github.com/warden-auth/warden/passthrough"
 	"github.com/warden-auth/warden/pki"
 )
+
+// callerCacheTTL is how long an accepted calling-server certificate is
+// trusted without checking it again: a revocation or a disabled computer
+// account takes effect within it.
+const callerCacheTTL = 30 * time.Second
 
 // registerPassthrough mounts the validation service for application
 // servers (NTLM and Digest). Callers authenticate with a client certificate
@@ -30,7 +36,9 @@ func (s *Server) registerPassthrough(mux *http.ServeMux) error {
 	if err != nil {
 		return err
 	}
-	caller := passthrough.CertCaller(v, m)
+	// A calling server's certificate is checked (chain, revocation,
+	// mapping) once per callerCacheTTL, not on every request.
+	caller := passthrough.CachedCaller(passthrough.CertCaller(v, m), callerCacheTTL, nil)
 	mux.Handle("POST "+passthrough.NTLMPath, passthrough.Handler(svc, caller, s.log))
 	mux.Handle("POST "+passthrough.DigestPath, passthrough.DigestHandler(svc, caller, s.log))
 	mux.Handle("GET "+passthrough.InfoPath, passthrough.InfoHandler(svc, caller, s.log))
