@@ -90,19 +90,6 @@ func (s *Session) adopt(ch Challenge, nonce string) error {
 	return nil
 }
 
-// Renew answers a new challenge from the same server (after stale=true,
-// or when the server forgot its nonces).
-func (s *Session) Renew(chs []Challenge) error {
-	n, err := s.c.NewSession(chs)
-	if err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.ch, s.ha1, s.user, s.nc, s.cnonce = n.ch, n.ha1, n.user, n.nc, n.cnonce
-	return nil
-}
-
 // Algorithm is the algorithm of the challenge being answered.
 func (s *Session) Algorithm() Algorithm {
 	s.mu.Lock()

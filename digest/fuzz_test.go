@@ -2,6 +2,7 @@ package digest
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"reflect"
 	"testing"
@@ -139,6 +140,30 @@ func FuzzParseAuthInfo(f *testing.F) {
 		again, err := ParseAuthInfo(a.String())
 		if err != nil || *again != *a {
 			t.Fatalf("%q re-encoded as %q: %v %+v", v, a.String(), err, again)
+		}
+	})
+}
+
+// FuzzVerify: the AA's check of whatever a server forwards never panics;
+// refusals are *Error; what it accepts is exactly what Expected computes.
+func FuzzVerify(f *testing.F) {
+	for _, v := range loadVectors(f) {
+		raw, _ := hex.DecodeString(v.HA1)
+		f.Add(v.Algorithm, v.Username, v.Realm, v.Nonce, v.CNonce, v.NC, v.QOP, v.Method, v.URI, "", v.Response, raw)
+	}
+	f.Add("SHA-256", "a", "r", "n", "c", "00000001", "auth-int", "POST", "/", "00", "00", []byte{1, 2})
+	f.Fuzz(func(t *testing.T, alg, user, realm, nonce, cnonce, nc, qop, method, uri, ehash, resp string, ha1 []byte) {
+		a, _ := ParseAlgorithm(alg)
+		v := &Validation{Algorithm: a, Username: user, Realm: realm, Nonce: nonce, CNonce: cnonce, NC: nc, QOP: qop,
+			Method: method, URI: uri, EntityHash: ehash, Response: resp}
+		rsp, err := v.Verify(ha1)
+		if err != nil {
+			typed(t, err)
+			return
+		}
+		want, wantRsp := v.Expected(hex.EncodeToString(ha1))
+		if toLowerASCII(resp) != want || rsp != wantRsp {
+			t.Fatalf("accepted %+v", v)
 		}
 	})
 }
