@@ -35,7 +35,8 @@ type ServerConfig struct {
 	// keeps H(A1)s for: Warden's Kerberos realm name ("EXAMPLE.TEST").
 	Realm string
 	// Algorithms are offered in this order, one challenge each;
-	// DefaultAlgorithms when empty. MD5 and MD5-sess need AllowMD5.
+	// DefaultAlgorithms when empty. MD5 and MD5-sess need AllowMD5 and
+	// come last.
 	Algorithms []Algorithm
 	// AllowMD5 permits MD5 and MD5-sess, for old clients only: MD5
 	// responses are cheap to brute-force.
@@ -86,6 +87,10 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 			return nil, fmt.Errorf("digest: %s is offered but AllowMD5 is not set (MD5 is for old clients only)", a)
 		case slices.Index(cfg.Algorithms, a) != i:
 			return nil, fmt.Errorf("digest: %s is listed twice", a)
+		case a.IsMD5() && slices.ContainsFunc(cfg.Algorithms[i:], func(b Algorithm) bool { return !b.IsMD5() }):
+			// Clients answer the first challenge they support: MD5 first
+			// would downgrade every client.
+			return nil, fmt.Errorf("digest: %s must be offered after the SHA-2 algorithms", a)
 		}
 	}
 	cfg.Algorithms = slices.Clone(cfg.Algorithms)

@@ -156,6 +156,7 @@ func TestServerChallenges(t *testing.T) {
 	for _, cfg := range []ServerConfig{
 		{Realm: testRealm, Algorithms: []Algorithm{SHA256, MD5}},
 		{Realm: testRealm, Algorithms: []Algorithm{SHA256, SHA256}},
+		{Realm: testRealm, Algorithms: []Algorithm{MD5, SHA256}, AllowMD5: true},
 		{Realm: testRealm, Algorithms: []Algorithm{0}},
 		{Realm: ""},
 		{Realm: "bad\nrealm"},

@@ -39,7 +39,7 @@ type DigestConfig struct {
 	Validator digest.Validator
 	// Algorithms are offered in order, one challenge each;
 	// digest.DefaultAlgorithms (SHA-256) when empty. MD5 and MD5-sess
-	// need AllowMD5.
+	// need AllowMD5 and come last.
 	Algorithms []digest.Algorithm
 	// AllowMD5 permits MD5 for old clients; without it MD5 answers are
 	// refused even if a client sends one unasked.
