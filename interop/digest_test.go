@@ -283,3 +283,28 @@ for i in range(int(sys.argv[4])):
 		t.Fatalf("wrong password: %q", lines)
 	}
 }
+
+// Warden's own client (httpauth.DigestTransport, what warden get uses)
+// through the same server and AA: a UTF-8 name goes as username*, the
+// rspauth the AA computed is checked, the nonce is reused.
+func TestDigestTransportWithAA(t *testing.T) {
+	aa := newDigestAA(t)
+	app := aa.app(t, httpauth.DigestConfig{})
+	c := &http.Client{Transport: &httpauth.DigestTransport{User: "jörg", Password: "jörg's password", RequireMutual: true}}
+	for i := 0; i < 2; i++ {
+		var res httpauth.Result
+		req, _ := http.NewRequestWithContext(httpauth.WithResult(context.Background(), &res), "GET", app.URL+"/x", nil)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !res.Mutual {
+			t.Fatalf("request %d: %d %+v\n%s", i, resp.StatusCode, res, app.logs)
+		}
+	}
+	creds := app.credentials(t)
+	if len(creds) != 2 || !creds[0].UsernameExt || creds[0].Username != "jörg" || creds[1].NC != "00000002" {
+		t.Fatalf("sent %+v", creds)
+	}
+}
