@@ -567,18 +567,48 @@ func (k *Key) PRF(data []byte) ([]byte, error) {
 		// RFC 3962: SHA-1 truncated to the cipher block, then encrypted
 		// with DK(key, "prf"). Every implementation truncates to 16 bytes.
 		h := sha1.Sum(data)
-		block, _ := aes.NewCipher(dr(k.key, []byte("prf"), k.p.keyLen))
 		out := make([]byte, aes.BlockSize)
-		block.Encrypt(out, h[:aes.BlockSize])
+		k.prfBlock().Encrypt(out, h[:aes.BlockSize])
 		return out, nil
 	}
 }
 
-// prfPlus is RFC 6113 PRF+: PRF(K, 1|s) | PRF(K, 2|s) | ... truncated to n.
+// foldedPRF is n-fold("prf", 128), the DR constant of the RFC 3962 PRF
+// key, computed once (folding it per call was most of a FAST armor key's
+// cost).
+var foldedPRF = sync.OnceValue(func() [aes.BlockSize]byte {
+	return [aes.BlockSize]byte(nfold([]byte("prf"), aes.BlockSize*8))
+})
+
+// prfBlock returns the AES schedule of DK(key, "prf") (RFC 3962 PRF).
+func (k *Key) prfBlock() cipher.Block {
+	k.baseOnce.Do(func() { k.base, _ = aes.NewCipher(k.key) })
+	f := foldedPRF()
+	block, _ := aes.NewCipher(drBlock(k.base, f[:], k.p.keyLen))
+	return block
+}
+
+// prfPlus is RFC 6113 PRF+: PRF(K, 1|s) | PRF(K, 2|s) | ... truncated to
+// n. For the RFC 3962 enctypes the PRF key is derived once for all
+// blocks.
 func (k *Key) prfPlus(pepper string, n int) ([]byte, error) {
-	var out []byte
+	var block cipher.Block
+	if k.p != nil && !k.p.sha2 {
+		block = k.prfBlock()
+	}
+	in := make([]byte, 1+len(pepper))
+	copy(in[1:], pepper)
+	out := make([]byte, 0, n+sha1.Size)
 	for i := 1; len(out) < n; i++ {
-		p, err := k.PRF(append([]byte{byte(i)}, pepper...))
+		in[0] = byte(i)
+		if block != nil {
+			h := sha1.Sum(in)
+			var o [aes.BlockSize]byte
+			block.Encrypt(o[:], h[:aes.BlockSize])
+			out = append(out, o[:]...)
+			continue
+		}
+		p, err := k.PRF(in)
 		if err != nil {
 			return nil, err
 		}
