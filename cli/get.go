@@ -55,14 +55,15 @@ refused before any request is sent, with the names and dates.
 With --auth ntlm it answers the server's NTLM challenge (NTLMv2) as --user,
 with the password from --password-file or a prompt: for servers outside the
 realm's Kerberos, or reached by IP address. NTLM does not prove the server;
-prefer Kerberos where there is a ticket.`,
+prefer Kerberos where there is a ticket. With --auth digest it answers HTTP
+Digest challenges (SHA-256 first) and requires the server's rspauth.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runGet(cmd, args[0], o) },
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.auth, "auth", "negotiate", "authentication method: negotiate (Kerberos), ntlm (with --user) or tls (client certificate, with --cert and --key)")
-	f.StringVarP(&o.user, "user", "u", "", "--auth ntlm: the user, as NAME, DOMAIN\\NAME or NAME@REALM")
-	f.StringVar(&o.pwFile, "password-file", "", "--auth ntlm: read the password from this file (- for standard input; default: prompt)")
+	f.StringVar(&o.auth, "auth", "negotiate", "authentication method: negotiate (Kerberos), ntlm or digest (with --user) or tls (client certificate, with --cert and --key)")
+	f.StringVarP(&o.user, "user", "u", "", "--auth ntlm/digest: the user (ntlm: NAME, DOMAIN\\NAME or NAME@REALM; digest: the account name)")
+	f.StringVar(&o.pwFile, "password-file", "", "--auth ntlm/digest: read the password from this file (- for standard input; default: prompt)")
 	f.StringVar(&o.cert, "cert", "", "--auth tls: PEM client certificate (warden cert issue --account NAME --out NAME writes NAME.crt)")
 	f.StringVar(&o.key, "key", "", "--auth tls: PEM private key of --cert")
 	f.StringVarP(&o.ccache, "cache", "c", "", "credential cache (default $KRB5CCNAME or /tmp/krb5cc_<uid>)")
@@ -84,8 +85,8 @@ func runGet(cmd *cobra.Command, rawURL string, o getOptions) error {
 	if methods["tls"] {
 		return runGetTLS(cmd, rawURL, o)
 	}
-	if methods["ntlm"] {
-		return runGetNTLM(cmd, rawURL, o)
+	if methods["ntlm"] || methods["digest"] {
+		return runGetPassword(cmd, rawURL, o, methods["digest"])
 	}
 	path, err := resolveCCache(o.ccache)
 	if err != nil {
@@ -132,10 +133,26 @@ func getBaseTransport(o getOptions) (*http.Transport, error) {
 	return base, nil
 }
 
-// runGetNTLM fetches rawURL answering NTLM challenges.
-func runGetNTLM(cmd *cobra.Command, rawURL string, o getOptions) error {
+// runGetPassword fetches rawURL answering NTLM or Digest challenges
+// with --user and a password.
+func runGetPassword(cmd *cobra.Command, rawURL string, o getOptions, isDigest bool) error {
+	method := "ntlm"
+	if isDigest {
+		method = "digest"
+	}
 	if o.user == "" {
-		return withHint(errors.New("--auth ntlm needs --user"), "e.g. warden get --auth ntlm --user alice URL")
+		return withHint(fmt.Errorf("--auth %s needs --user", method), "e.g. warden get --auth "+method+" --user alice URL")
+	}
+	base, err := getBaseTransport(o)
+	if err != nil {
+		return err
+	}
+	if isDigest {
+		pw, err := readPassword(cmd, o.pwFile, "Password for "+o.user+": ")
+		if err != nil {
+			return err
+		}
+		return fetch(cmd, rawURL, o, &httpauth.DigestTransport{Base: base, User: o.user, Password: pw, RequireMutual: true})
 	}
 	user, domain := o.user, ""
 	if d, u, ok := strings.Cut(user, `\`); ok {
@@ -144,10 +161,6 @@ func runGetNTLM(cmd *cobra.Command, rawURL string, o getOptions) error {
 		domain, user = d, u
 	}
 	pw, err := readPassword(cmd, o.pwFile, "Password for "+o.user+": ")
-	if err != nil {
-		return err
-	}
-	base, err := getBaseTransport(o)
 	if err != nil {
 		return err
 	}
@@ -222,8 +235,10 @@ func describeAuth(w io.Writer, res *httpauth.Result, method string) {
 		fmt.Fprintln(w, "* the server did not ask for authentication")
 	case method == "ntlm" && res.Authenticated:
 		fmt.Fprintf(w, "* authenticated as %s with NTLM (the server does not prove its identity with NTLM)\n", res.Client)
-	case method == "ntlm":
-		fmt.Fprintf(w, "* the NTLM answer for %s was refused\n", res.Client)
+	case method == "digest" && res.Authenticated:
+		fmt.Fprintf(w, "* authenticated as %s with Digest; the server's rspauth proved the AA checked this request\n", res.Client)
+	case method == "ntlm" || method == "digest":
+		fmt.Fprintf(w, "* the %s answer for %s was refused\n", method, res.Client)
 	case res.Authenticated:
 		proof := "the server did not prove its identity (mutual authentication not requested)"
 		if res.Mutual {
@@ -275,10 +290,10 @@ func statusError(resp *http.Response, res *httpauth.Result, method string) error
 	}
 	err := httpError(resp, reason)
 	switch {
-	case method == "ntlm" && resp.StatusCode == http.StatusUnauthorized && res.Attempts > 0:
+	case (method == "ntlm" || method == "digest") && resp.StatusCode == http.StatusUnauthorized && res.Attempts > 0:
 		return withHint(err, "check the user name and password; the AA's log says which one was wrong")
-	case method == "ntlm" && resp.StatusCode == http.StatusUnauthorized:
-		return withHint(err, "the server did not ask for NTLM; it may want another method")
+	case (method == "ntlm" || method == "digest") && resp.StatusCode == http.StatusUnauthorized:
+		return withHint(err, "the server did not ask for "+method+"; it may want another method")
 	case resp.StatusCode == http.StatusUnauthorized && res.Authenticated:
 		return withHint(err, "the server accepted the ticket for "+res.Service+"; the application behind it refused the request")
 	case resp.StatusCode == http.StatusUnauthorized && res.Attempts > 0:

@@ -21,6 +21,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/warden-auth/warden/config"
+	"github.com/warden-auth/warden/digest"
 	"github.com/warden-auth/warden/httpauth"
 	"github.com/warden-auth/warden/krb5/gss"
 	"github.com/warden-auth/warden/passthrough"
@@ -59,6 +60,10 @@ type proxyOptions struct {
 	aaURL  string
 	aaCert string
 	aaKey  string
+
+	// Digest (--auth digest)
+	digestAlgs []string
+	allowMD5   bool
 }
 
 func newProxyCmd() *cobra.Command {
@@ -105,7 +110,14 @@ serve's HTTPS listener) and authenticates there with the certificate of its
 own computer account (--aa-cert/--aa-key from "warden cert issue --account
 NAME$"), trusting the realm CA of --ca. The AA checks the answer was made for
 this server (anti-relay), applies lockout and account state, and returns the
-user's SID, groups and claims.`,
+user's SID, groups and claims.
+
+--auth digest challenges with HTTP Digest (RFC 7616; curl --digest, python
+requests, warden get --auth digest) and has the AA validate each response in
+the same way (same --aa, --aa-cert, --aa-key and --ca): the proxy holds no
+password or H(A1). The Digest realm is the Kerberos realm. --digest-algorithm
+(repeatable) chooses what is offered, SHA-256 by default; MD5 only with
+--digest-allow-md5, for old clients.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, stop := signal.NotifyContext(ctx(cmd), syscall.SIGINT, syscall.SIGTERM)
@@ -121,7 +133,7 @@ user's SID, groups and claims.`,
 	f.StringVar(&o.upstream, "upstream", "", "URL of the application to forward to (required)")
 	f.StringVar(&o.keytab, "keytab", "", "the service's keytab, e.g. from warden service add HTTP/host --keytab F (default $KRB5_KTNAME)")
 	f.StringVar(&o.principal, "principal", "", "accept only tickets for this service principal (default: any in the keytab)")
-	f.StringVar(&o.auth, "auth", "negotiate", "authentication methods: negotiate (Kerberos), ntlm (validated by the AA), tls (client certificates), or a list such as negotiate,ntlm or negotiate,tls")
+	f.StringVar(&o.auth, "auth", "negotiate", "authentication methods: negotiate (Kerberos), ntlm or digest (validated by the AA), tls (client certificates), or a list such as negotiate,ntlm or negotiate,tls")
 	f.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate (chain)")
 	f.StringVar(&o.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
 	f.StringArrayVar(&o.groups, "require-group", nil, "PATH=GROUP: only members of GROUP (SID) may use paths under PATH (repeatable)")
@@ -140,6 +152,8 @@ user's SID, groups and claims.`,
 	f.StringVar(&o.aaURL, "aa", "", "--auth ntlm: the AA's HTTPS URL that validates NTLM answers, e.g. https://aa.example.test:8443")
 	f.StringVar(&o.aaCert, "aa-cert", "", "--auth ntlm: PEM certificate of this server's computer account, presented to the AA (warden cert issue --account WEB01$)")
 	f.StringVar(&o.aaKey, "aa-key", "", "--auth ntlm: PEM private key of --aa-cert")
+	f.StringArrayVar(&o.digestAlgs, "digest-algorithm", nil, "--auth digest: algorithm to offer, in order (SHA-256, SHA-256-sess, SHA-512-256, SHA-512-256-sess, MD5, MD5-sess); default SHA-256")
+	f.BoolVar(&o.allowMD5, "digest-allow-md5", false, "--auth digest: accept MD5 answers (old clients); MD5 is weak")
 	f.StringVar(&o.verifyAt, "tls-verify-at", "http", "--auth tls: where bad client certificates are refused: http (401/403 with the reason) or handshake (TLS alert, reason in the log only)")
 	return cmd
 }
@@ -202,8 +216,16 @@ func runProxy(c context.Context, stderr io.Writer, o proxyOptions, ready func(ad
 	var a proxy.Authenticator
 	var neg *httpauth.Authenticator // Negotiate, and the fallback of --auth negotiate,tls
 	var keys string
+	if methods["digest"] && len(methods) > 1 {
+		return withHint(fmt.Errorf("--auth %s: digest cannot be combined with other methods yet", o.auth), "run one proxy per method, or use --auth digest alone")
+	}
 	if methods["ntlm"] {
 		if acfg.NTLM, err = ntlmValidation(c, log, o); err != nil {
+			return err
+		}
+	}
+	if methods["digest"] {
+		if a, err = digestAuth(c, log, o); err != nil {
 			return err
 		}
 	}
@@ -251,28 +273,63 @@ func runProxy(c context.Context, stderr io.Writer, o proxyOptions, ready func(ad
 	return p.Serve(c, ln, tlsCfg)
 }
 
-// ntlmValidation connects to the AA that validates NTLM answers: this
-// server authenticates with its computer account's certificate, and asks
-// the AA for the names its challenges must carry.
+// ntlmValidation connects to the AA that validates NTLM answers and
+// asks it for the names this server's challenges must carry.
 func ntlmValidation(c context.Context, log *slog.Logger, o proxyOptions) (*httpauth.NTLMConfig, error) {
+	pc, info, err := aaClient(c, "ntlm", o)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("NTLM validated by the AA", "op", "proxy.config", "aa", pc.URL, "account", info.Account,
+		"domain", info.NetBIOSDomain, "computer", info.NetBIOSComputer)
+	return &httpauth.NTLMConfig{Server: info.NTLMServer(), Validator: pc}, nil
+}
+
+// digestAuth is the Digest authenticator of --auth digest, validating
+// with the AA.
+func digestAuth(c context.Context, log *slog.Logger, o proxyOptions) (*httpauth.DigestAuthenticator, error) {
+	pc, info, err := aaClient(c, "digest", o)
+	if err != nil {
+		return nil, err
+	}
+	var algs []digest.Algorithm
+	for _, s := range o.digestAlgs {
+		a, ok := digest.ParseAlgorithm(s)
+		if !ok {
+			return nil, withHint(fmt.Errorf("--digest-algorithm %q", s), "use SHA-256, SHA-256-sess, SHA-512-256, SHA-512-256-sess, MD5 or MD5-sess")
+		}
+		algs = append(algs, a)
+	}
+	d, err := httpauth.NewDigest(httpauth.DigestConfig{Realm: info.Realm, Validator: pc, Algorithms: algs, AllowMD5: o.allowMD5, Logger: log})
+	if err != nil {
+		return nil, withHint(err, "MD5 needs --digest-allow-md5 and must come after the SHA-2 algorithms")
+	}
+	log.Info("Digest validated by the AA", "op", "proxy.config", "aa", pc.URL, "account", info.Account, "realm", info.Realm)
+	return d, nil
+}
+
+// aaClient connects to the AA that validates answers for method: this
+// server authenticates with its computer account's certificate, and the
+// AA tells it its names.
+func aaClient(c context.Context, method string, o proxyOptions) (*passthrough.Client, *passthrough.ServerInfo, error) {
 	if o.aaURL == "" || o.aaCert == "" || o.aaKey == "" || o.caFile == "" {
-		return nil, withHint(errors.New("--auth ntlm needs --aa, --aa-cert, --aa-key and --ca"),
+		return nil, nil, withHint(fmt.Errorf("--auth %s needs --aa, --aa-cert, --aa-key and --ca", method),
 			"the AA validates every NTLM answer: give its URL (--aa https://aa.example.test:8443), this server's computer-account certificate (warden cert issue --account WEB01$ --out web01) and the realm CA (warden cert ca -o ca.crt)")
 	}
 	if u, err := url.Parse(o.aaURL); err != nil || u.Scheme != "https" || u.Host == "" {
-		return nil, withHint(fmt.Errorf("--aa %q is not an https:// URL", o.aaURL), "name the AA's HTTPS listener, e.g. --aa https://aa.example.test:8443")
+		return nil, nil, withHint(fmt.Errorf("--aa %q is not an https:// URL", o.aaURL), "name the AA's HTTPS listener, e.g. --aa https://aa.example.test:8443")
 	}
 	cert, err := tls.LoadX509KeyPair(o.aaCert, o.aaKey)
 	if err != nil {
-		return nil, withHint(fmt.Errorf("--aa-cert/--aa-key: %w", err), "give the PEM certificate of this server's computer account and its key")
+		return nil, nil, withHint(fmt.Errorf("--aa-cert/--aa-key: %w", err), "give the PEM certificate of this server's computer account and its key")
 	}
 	b, err := os.ReadFile(o.caFile)
 	if err != nil {
-		return nil, withHint(err, "export the realm CA with: warden cert ca -o ca.crt")
+		return nil, nil, withHint(err, "export the realm CA with: warden cert ca -o ca.crt")
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(b) {
-		return nil, withHint(fmt.Errorf("--ca %s holds no PEM certificate", o.caFile), "export the realm CA with: warden cert ca -o ca.crt")
+		return nil, nil, withHint(fmt.Errorf("--ca %s holds no PEM certificate", o.caFile), "export the realm CA with: warden cert ca -o ca.crt")
 	}
 	pc := &passthrough.Client{URL: strings.TrimRight(o.aaURL, "/"), HTTPClient: &http.Client{Timeout: 10 * time.Second,
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: pool, MinVersion: tls.VersionTLS12},
@@ -281,11 +338,9 @@ func ntlmValidation(c context.Context, log *slog.Logger, o proxyOptions) (*httpa
 	defer cancel()
 	info, err := pc.ServerInfo(ic)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	log.Info("NTLM validated by the AA", "op", "proxy.config", "aa", pc.URL, "account", info.Account,
-		"domain", info.NetBIOSDomain, "computer", info.NetBIOSComputer)
-	return &httpauth.NTLMConfig{Server: info.NTLMServer(), Validator: pc}, nil
+	return pc, info, nil
 }
 
 // clientCertAuth builds the client-certificate authenticator of --auth
@@ -412,13 +467,13 @@ func parseAuthMethods(list string, several bool) (map[string]bool, error) {
 		case "ntlm":
 			out["ntlm"] = true
 		case "digest":
-			return nil, withHint(fmt.Errorf("--auth %s is not available in this build", m), "use --auth negotiate (Kerberos), ntlm or tls (client certificates)")
+			out["digest"] = true
 		default:
 			return nil, withHint(fmt.Errorf("--auth %q: unknown method", m), "use --auth negotiate, ntlm or tls")
 		}
 	}
 	if !several && len(out) > 1 {
-		return nil, withHint(fmt.Errorf("--auth %s: choose one method", list), "use --auth negotiate, ntlm or tls")
+		return nil, withHint(fmt.Errorf("--auth %s: choose one method", list), "use --auth negotiate, ntlm, digest or tls")
 	}
 	return out, nil
 }

@@ -1,6 +1,7 @@
 package httpauth
 
 import (
+	"net"
 	"bytes"
 	"context"
 	"errors"
@@ -100,6 +101,13 @@ func NewDigest(cfg DigestConfig) (*DigestAuthenticator, error) {
 		log = slog.Default()
 	}
 	return &DigestAuthenticator{cfg: cfg, srv: srv, log: log}, nil
+}
+
+// ConnContext returns ctx: Digest keeps no per-connection state (each
+// request carries its whole answer). It lets a DigestAuthenticator
+// serve where a per-connection hook is expected (proxy.Authenticator).
+func (d *DigestAuthenticator) ConnContext(ctx context.Context, _ net.Conn) context.Context {
+	return ctx
 }
 
 // Middleware authenticates every request before next runs: next sees
