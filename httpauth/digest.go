@@ -1,13 +1,13 @@
 package httpauth
 
 import (
-	"net"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
