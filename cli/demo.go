@@ -97,10 +97,15 @@ func runDemo(c context.Context, out io.Writer, dir string) error {
 	if _, err := a.AddUser(c, "alice", demoPassword, admin.UserOptions{Groups: []string{"developers"}}); err != nil {
 		return err
 	}
-	if _, err := a.AddService(c, demoService, admin.ServiceOptions{}); err != nil {
+	if _, err := a.AddService(c, demoService, admin.ServiceOptions{Claims: true}); err != nil {
 		return err
 	}
-	if _, err := a.AddComputer(c, "WEB01", admin.KeyOptions{}); err != nil {
+	for _, name := range []string{"WEB01", demoComputer} {
+		if _, err := a.AddComputer(c, name, admin.KeyOptions{}); err != nil {
+			return err
+		}
+	}
+	if _, err := a.SetClaim(c, "alice", "ad://ext/department=Engineering"); err != nil {
 		return err
 	}
 	kt, _, err := a.Keytab(c, demoService, false)
@@ -125,12 +130,16 @@ func runDemo(c context.Context, out io.Writer, dir string) error {
 		{"Kerberos: wrong password (refused, reason told)", d.wrongPassword, true},
 		{"Kerberos: clock skew (refused, reason told)", d.skew, true},
 		{"Kerberos: unknown service (refused, reason told)", d.unknownService, true},
+		{"Kerberos with FAST: computer TGT armors alice's AS and TGS → groups and claims", d.fast, false},
+		{"Kerberos with FAST: wrong password (refused inside the armor)", d.fastWrongPassword, true},
 		{"Kerberos (HTTP Negotiate, mutual): client → warden proxy → app", d.httpNegotiate, false},
 		{"Kerberos (HTTP Negotiate): replayed token (refused, reason told)", d.httpReplay, true},
 		{"Mutual TLS: client certificate → warden proxy (OCSP, mapping) → app", d.mutualTLS, false},
 		{"Mutual TLS: revoked client certificate (refused, reason told)", d.mutualTLSRevoked, true},
 		{"NTLM: client → warden proxy → AA validates → app", d.ntlm, false},
 		{"NTLM: wrong password (refused, reason told)", d.ntlmWrongPassword, true},
+		{"Digest: client → warden proxy → AA validates → app (rspauth)", d.digest, false},
+		{"Digest: wrong password (refused, reason told)", d.digestWrongPassword, true},
 	} {
 		start := time.Now()
 		seen, err := s.run(c)

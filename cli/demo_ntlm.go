@@ -93,3 +93,67 @@ func (d *demoRealm) ntlmWrongPassword(c context.Context) (string, error) {
 	}
 	return "", fmt.Errorf("HTTP %d: %s", status, strings.TrimPrefix(body, "401 Unauthorized: "))
 }
+
+// startDigest runs warden proxy --auth digest as WEB01$, the AA
+// validating every response.
+func (d *demoRealm) startDigest(c context.Context) (*demoHTTP, error) {
+	h, err := d.startNTLM(c) // writes WEB01$'s certificate and the CA
+	if err != nil {
+		return nil, err
+	}
+	h.stop()
+	return startProxy(c, proxyOptions{auth: "digest", aaURL: "https://" + d.srv.HTTPSAddr(),
+		aaCert: filepath.Join(d.dir, "web01.crt"), aaKey: filepath.Join(d.dir, "web01.key"), caFile: filepath.Join(d.dir, "ca.crt")})
+}
+
+// digestGet fetches the application with Digest as alice, requiring the
+// AA's rspauth.
+func (h *demoHTTP) digestGet(c context.Context, password string) (int, string, error) {
+	tr := &httpauth.DigestTransport{Base: &http.Transport{DialContext: h.dial}, User: "alice", Password: password, RequireMutual: true}
+	defer tr.Base.(*http.Transport).CloseIdleConnections()
+	req, _ := http.NewRequestWithContext(c, "GET", "http://web.warden.test/", nil)
+	resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	return resp.StatusCode, strings.TrimSpace(string(body)), nil
+}
+
+// digest is the Digest alternative: the proxy challenges (SHA-256), the
+// client answers, the AA checks the response against the H(A1) only it
+// holds and returns groups and rspauth.
+func (d *demoRealm) digest(c context.Context) (string, error) {
+	h, err := d.startDigest(c)
+	if err != nil {
+		return "", err
+	}
+	defer h.stop()
+	status, body, err := h.digestGet(c, demoPassword)
+	if err != nil {
+		return "", err
+	}
+	if status != http.StatusOK {
+		return "", fmt.Errorf("HTTP %d: %s", status, body)
+	}
+	user, n := h.seen()
+	return fmt.Sprintf("app saw X-Forwarded-User: %s (%d groups); the client checked the AA's rspauth", user, n), nil
+}
+
+// digestWrongPassword: 401, the same answer as for an unknown user.
+func (d *demoRealm) digestWrongPassword(c context.Context) (string, error) {
+	h, err := d.startDigest(c)
+	if err != nil {
+		return "", err
+	}
+	defer h.stop()
+	status, body, err := h.digestGet(c, "not the password")
+	if err != nil {
+		return "", err
+	}
+	if status == http.StatusOK {
+		return "accepted", nil
+	}
+	return "", fmt.Errorf("HTTP %d: %s", status, strings.TrimPrefix(body, "401 Unauthorized: "))
+}
