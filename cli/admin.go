@@ -216,7 +216,12 @@ func newUserCmd() *cobra.Command {
 	cmd.AddCommand(add, passwd, show, list,
 		flagCmd("disable", "Disable an account", store.FlagDisabled, 0, "disabled"),
 		flagCmd("enable", "Enable an account", 0, store.FlagDisabled, "enabled"),
-		unlock, del, newImportCmd())
+		unlock, del, newImportCmd(),
+		newSetFlagsCmd("set NAME [--fast-required] [--password-never-expires] [--no-forward] (each =false to clear)", "Change an account's settings", false, []accountFlag{
+			{"fast-required", store.FlagFASTRequired, "logons must be armored with FAST (kinit -T); unarmored ones are refused"},
+			{"password-never-expires", store.FlagPasswordNeverExpires, "the password policy's maximum age does not apply"},
+			{"no-forward", store.FlagNoForward, "tickets are never forwardable"},
+		}))
 	return cmd
 }
 
@@ -295,7 +300,9 @@ func newComputerCmd() *cobra.Command {
 		}),
 	}
 	add.Flags().StringVar(&kt, "keytab", "", "write the computer's keys to this keytab")
-	cmd.AddCommand(add)
+	cmd.AddCommand(add, newSetFlagsCmd("set NAME$ [--fast-required] (=false to clear)", "Change a computer account's settings", false, []accountFlag{
+		{"fast-required", store.FlagFASTRequired, "the computer's own logons must be armored with FAST"},
+	}))
 	return cmd
 }
 
@@ -323,36 +330,67 @@ func newServiceCmd() *cobra.Command {
 	add.Flags().StringSliceVar(&so.ExtraSPNs, "spn", nil, "further SPNs of the same account")
 	add.Flags().BoolVar(&so.Keys.RC4, "rc4", false, "also make an arcfour-hmac key (legacy peers only)")
 	add.Flags().BoolVar(&so.NoPAC, "no-pac", false, "tickets for this service carry no PAC (for servers that cannot take one)")
-	var noPAC bool
-	set := &cobra.Command{
-		Use:   "set SPN --no-pac[=false]",
-		Short: "Change a service's settings",
-		Args:  cobra.ExactArgs(1),
+	set := newSetFlagsCmd("set SPN [--no-pac] [--claims] [--compound-identity] [--fast-required] (each =false to clear)",
+		"Change a service's settings", true, []accountFlag{
+			{"no-pac", store.FlagNoPAC, "tickets for this service carry no PAC"},
+			{"claims", store.FlagClaimsSupported, "tickets for this service carry the client's claims"},
+			{"compound-identity", store.FlagCompoundIdentity, "the service wants device groups and claims (MS-KILE compound identity)"},
+			{"fast-required", store.FlagFASTRequired, "the service account's own logons must be FAST-armored"},
+		})
+	cmd.AddCommand(add, set)
+	return cmd
+}
+
+// accountFlag is an account flag that "set" commands turn on or off.
+type accountFlag struct {
+	name  string
+	flag  store.Flags
+	usage string
+}
+
+// newSetFlagsCmd returns a "set NAME --flag[=false]..." command; byPrincipal
+// looks NAME up as a principal (an SPN) rather than an account name.
+func newSetFlagsCmd(use, short string, byPrincipal bool, flags []accountFlag) *cobra.Command {
+	values := make([]bool, len(flags))
+	cmd := &cobra.Command{
+		Use: use, Short: short, Args: cobra.ExactArgs(1),
 		RunE: withAdmin(func(cmd *cobra.Command, args []string, a *admin.Admin) error {
-			if !cmd.Flags().Changed("no-pac") {
-				return withHint(fmt.Errorf("nothing to change"), "e.g. warden service set "+args[0]+" --no-pac")
+			var set, clr store.Flags
+			for i, f := range flags {
+				switch {
+				case !cmd.Flags().Changed(f.name):
+				case values[i]:
+					set |= f.flag
+				default:
+					clr |= f.flag
+				}
 			}
-			set, clr := store.Flags(0), store.FlagNoPAC
-			if noPAC {
-				set, clr = store.FlagNoPAC, 0
+			if set|clr == 0 {
+				return withHint(fmt.Errorf("nothing to change"), "e.g. warden "+cmd.Parent().Name()+" set "+args[0]+" --"+flags[0].name)
 			}
-			acct, err := a.Store().AccountByPrincipal(ctx(cmd), args[0])
+			name := args[0]
+			if byPrincipal {
+				acct, err := a.Store().AccountByPrincipal(ctx(cmd), args[0])
+				if err != nil {
+					return storeError(err, "user")
+				}
+				name = acct.Name
+			}
+			acct, err := a.SetFlags(ctx(cmd), name, set, clr)
 			if err != nil {
 				return storeError(err, "user")
 			}
-			if acct, err = a.SetFlags(ctx(cmd), acct.Name, set, clr); err != nil {
-				return storeError(err, "user")
+			fl := acct.Flags.String()
+			if fl == "" {
+				fl = "none"
 			}
-			state := "carry a PAC"
-			if acct.Flags&store.FlagNoPAC != 0 {
-				state = "carry no PAC"
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "tickets for %s (account %s) now %s\n", args[0], acct.Name, state)
+			fmt.Fprintf(cmd.OutOrStdout(), "%s (account %s): flags %s\n", args[0], acct.Name, fl)
 			return nil
 		}),
 	}
-	set.Flags().BoolVar(&noPAC, "no-pac", false, "tickets for this service carry no PAC (--no-pac=false: they do)")
-	cmd.AddCommand(add, set)
+	for i, f := range flags {
+		cmd.Flags().BoolVar(&values[i], f.name, false, f.usage+" (--"+f.name+"=false clears it)")
+	}
 	return cmd
 }
 

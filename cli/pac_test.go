@@ -308,8 +308,17 @@ func TestPACDumpRefusals(t *testing.T) {
 
 	// service set --no-pac flips the flag.
 	out := mustRun(t, "", "service", "set", cliService, "--no-pac", e.d)
-	if !strings.Contains(out, "now carry no PAC") || !strings.Contains(mustRun(t, "", "user", "show", "host-svc", e.d), "no-pac") {
+	if !strings.Contains(out, "flags no-pac") || !strings.Contains(mustRun(t, "", "user", "show", "host-svc", e.d), "no-pac") {
 		t.Errorf("service set: %s", out)
 	}
-	mustRun(t, "", "service", "set", cliService, "--no-pac=false", e.d)
+	out = mustRun(t, "", "service", "set", cliService, "--no-pac=false", "--claims", e.d)
+	if !strings.Contains(out, "flags claims-supported") {
+		t.Errorf("service set --no-pac=false --claims: %s", out)
+	}
+	if out := mustRun(t, "", "user", "set", "alice", "--fast-required", e.d); !strings.Contains(out, "fast-required") {
+		t.Errorf("user set --fast-required: %s", out)
+	}
+	if _, errOut, code := run(t, "", "user", "set", "alice", e.d); code == 0 || !strings.Contains(errOut, "nothing to change") {
+		t.Errorf("user set without flags: %d %s", code, errOut)
+	}
 }
