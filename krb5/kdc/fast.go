@@ -176,8 +176,8 @@ func (x *exchange) openArmor(a *krb5.KrbFastArmor) (*armor, error) {
 			Reason: fmt.Sprintf("FAST armor ticket is for %s@%s, not krbtgt/%s: armor must be a TGT of this realm", ap.Ticket.SName, ap.Ticket.Realm, k.realm),
 			Hint:   "get the computer's TGT from this realm's KDC (kinit -k) and armor with it"}
 	}
-	_, _, etp, err := x.openTGT(&ap.Ticket, "FAST armor TGT")
-	if err != nil {
+	var etp krb5.EncTicketPart
+	if _, _, err := x.openTGT(&ap.Ticket, "FAST armor TGT", &etp); err != nil {
 		return nil, err
 	}
 	sess, err := kcrypto.NewKey(etp.Key, k.cfg.Crypto)

@@ -190,7 +190,9 @@ func (k *KDC) Handle(ctx context.Context, req []byte) ([]byte, Result) {
 		}
 		var edata []byte
 		if x.hints != nil {
-			edata, _ = x.hints.Marshal()
+			// A copy: Marshal's pointer receiver would move x to the heap.
+			hints := x.hints
+			edata, _ = hints.Marshal()
 		}
 		return k.errorReplyData(now, ke, x.errCName(), sname, edata), x.res
 	}

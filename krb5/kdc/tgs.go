@@ -146,11 +146,11 @@ func (x *exchange) verifyTGSReq() (*tgsAuth, error) {
 		return nil, &krb5.Error{Code: krb5.KRBAPErrNotUs,
 			Reason: fmt.Sprintf("PA-TGS-REQ ticket is for %s@%s, not krbtgt/%s", ap.Ticket.SName, ap.Ticket.Realm, k.realm)}
 	}
-	tgs, key, etp, err := x.openTGT(&ap.Ticket, "TGT")
-	if err != nil {
+	a := &tgsAuth{}
+	var err error
+	if a.krbtgt, a.tgtKey, err = x.openTGT(&ap.Ticket, "TGT", &a.tgt); err != nil {
 		return nil, err
 	}
-	a := &tgsAuth{krbtgt: tgs, tgtKey: key, tgt: etp}
 	a.sessKey, err = kcrypto.NewKey(a.tgt.Key, k.cfg.Crypto)
 	if err != nil {
 		return nil, &krb5.Error{Code: krb5.KDCErrETypeNoSupp, Reason: "TGT session key enctype is not enabled", Err: err}
@@ -219,14 +219,13 @@ func (x *exchange) verifyTGSReq() (*tgsAuth, error) {
 	return a, nil
 }
 
-// openTGT decrypts a ticket for this realm's krbtgt with the krbtgt key
-// of its enctype and kvno; what names the ticket in reasons ("TGT",
-// "FAST armor TGT").
-func (x *exchange) openTGT(tk *krb5.Ticket, what string) (*principal, *principalKey, krb5.EncTicketPart, error) {
-	var etp krb5.EncTicketPart
+// openTGT decrypts a ticket for this realm's krbtgt into etp with the
+// krbtgt key of its enctype and kvno; what names the ticket in reasons
+// ("TGT", "FAST armor TGT").
+func (x *exchange) openTGT(tk *krb5.Ticket, what string, etp *krb5.EncTicketPart) (*principal, *principalKey, error) {
 	tgs, err := x.k.krbtgt(x.ctx)
 	if err != nil {
-		return nil, nil, etp, err
+		return nil, nil, err
 	}
 	ed := tk.EncPart
 	var kvno uint32
@@ -235,20 +234,20 @@ func (x *exchange) openTGT(tk *krb5.Ticket, what string) (*principal, *principal
 	}
 	key, ok := tgs.key(ed.EType, kvno)
 	if !ok {
-		return nil, nil, etp, &krb5.Error{Code: krb5.KRBAPErrBadKeyVer,
+		return nil, nil, &krb5.Error{Code: krb5.KRBAPErrBadKeyVer,
 			Reason: fmt.Sprintf("%s is encrypted with %v kvno %d, which this KDC does not hold (current kvno %d)", what, ed.EType, kvno, tgs.kvno),
 			Hint:   "get a new TGT with kinit"}
 	}
 	plain, err := key.key().DecryptData(kcrypto.UsageTicket, ed)
 	if err != nil {
-		return nil, nil, etp, &krb5.Error{Code: krb5.KRBAPErrBadIntegrity,
+		return nil, nil, &krb5.Error{Code: krb5.KRBAPErrBadIntegrity,
 			Reason: what + " does not decrypt with the realm's krbtgt key (forged, or from another KDC)",
 			Hint:   "get a new TGT with kinit", Err: err}
 	}
 	if err := etp.Unmarshal(plain); err != nil {
-		return nil, nil, etp, &krb5.Error{Code: krb5.KRBAPErrBadIntegrity, Reason: what + " contents are malformed", Err: err}
+		return nil, nil, &krb5.Error{Code: krb5.KRBAPErrBadIntegrity, Reason: what + " contents are malformed", Err: err}
 	}
-	return tgs, key, etp, nil
+	return tgs, key, nil
 }
 
 // encAuthData decrypts the request's enc-authorization-data.

@@ -229,7 +229,7 @@ func (x *exchange) reply(mt krb5.MsgType, t *ticket, replyKey *kcrypto.Key, usag
 	if x.fast != nil {
 		// The FAST finished message checksums the ticket exactly as
 		// sent; Raw makes the reply carry those bytes.
-		if tkt.Raw, err = tkt.Marshal(); err != nil {
+		if tkt.Raw, err = ticketDER(tkt); err != nil {
 			return nil, err
 		}
 		if padata, replyKey, err = x.armorReply(tkt.Raw, crealm, cname, replyKey, padata); err != nil {
@@ -283,3 +283,8 @@ func (x *exchange) reply(mt krb5.MsgType, t *ticket, replyKey *kcrypto.Key, usag
 	}
 	return rep.Marshal()
 }
+
+// ticketDER encodes a ticket. It takes a copy so that reply's own
+// ticket, which the unarmored path never encodes alone, stays on the
+// stack.
+func ticketDER(t krb5.Ticket) ([]byte, error) { return t.Marshal() }
