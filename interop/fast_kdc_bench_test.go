@@ -243,7 +243,7 @@ func (tg *fastTarget) asConversation(b *testing.B) ([]byte, []byte) {
 	req := func(padata krb5.MethodData) []byte {
 		body := krb5.KDCReqBody{KDCOptions: krb5.KDCOptForwardable, CName: &tg.cname, Realm: tg.realm,
 			SName: &krb5.PrincipalName{NameType: krb5.NameTypeSrvInst, NameString: []string{"krbtgt", tg.realm}},
-			Till: time.Now().Add(10 * time.Hour), Nonce: benchNonce(), EType: []krb5.EncType{krb5.ETypeAES256CTSHMACSHA196}}
+			Till:  time.Now().Add(10 * time.Hour), Nonce: benchNonce(), EType: []krb5.EncType{krb5.ETypeAES256CTSHMACSHA196}}
 		bodyDER, _ := body.Marshal()
 		r := krb5.KDCReq{MsgType: krb5.MsgASReq, ReqBody: body,
 			PAData: krb5.MethodData{fastPAData(armorKey, armor, bodyDER, body, padata)}}
