@@ -52,6 +52,8 @@ type Config struct {
 	// (default aes256-sha1, aes128-sha1, aes256-sha384, aes128-sha256).
 	// Enctypes this build or Options do not allow are left out.
 	ETypes []krb5.EncType
+	// PKINIT holds the trust anchors for KDC certificates (pkinitconf.go).
+	PKINIT PKINITConfig
 }
 
 // DefaultETypes is the enctype list offered when Config.ETypes is empty.
@@ -106,7 +108,8 @@ func (e *ConfError) Error() string {
 //
 // Understood: [libdefaults] default_realm, udp_preference_limit,
 // ticket_lifetime, renew_lifetime, forwardable, proxiable, clockskew,
-// default_tkt_enctypes (else permitted_enctypes); [realms] REALM = { kdc }.
+// default_tkt_enctypes (else permitted_enctypes), pkinit_anchors; [realms]
+// REALM = { kdc, pkinit_anchors }.
 // Everything else is parsed for syntax and ignored, including include and
 // includedir directives.
 func LoadKrb5Conf(path string) (Config, error) {
@@ -215,6 +218,7 @@ func configFromProfile(p profile) (Config, error) {
 			return Config{}, &ConfError{Msg: fmt.Sprintf("no enctype Warden supports in %q", list)}
 		}
 	}
+	c.PKINIT = pkinitFromProfile(p)
 	for _, r := range p {
 		if len(r.path) != 3 || r.path[0] != "realms" || r.path[2] != "kdc" {
 			continue
