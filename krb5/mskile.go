@@ -2,6 +2,7 @@ package krb5
 
 import (
 	"encoding/binary"
+	"fmt"
 	"strconv"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -480,3 +481,17 @@ func (c *ChangePasswdData) Marshal() ([]byte, error) { return marshal(c, len(c.N
 
 // Unmarshal decodes DER.
 func (c *ChangePasswdData) Unmarshal(b []byte) error { return unmarshal(b, c, "ChangePasswdData") }
+
+// Marshal returns the PA-SUPPORTED-ENCTYPES padata-value: the bits as a
+// 4-byte little-endian integer, not DER (MS-KILE 2.2.8).
+func (s SupportedEnctypes) Marshal() []byte {
+	return binary.LittleEndian.AppendUint32(nil, uint32(s))
+}
+
+// ParseSupportedEnctypes decodes a PA-SUPPORTED-ENCTYPES padata-value.
+func ParseSupportedEnctypes(b []byte) (SupportedEnctypes, error) {
+	if len(b) != 4 {
+		return 0, fmt.Errorf("krb5: PA-SUPPORTED-ENCTYPES is %d bytes, want 4", len(b))
+	}
+	return SupportedEnctypes(binary.LittleEndian.Uint32(b)), nil
+}

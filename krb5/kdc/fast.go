@@ -24,6 +24,12 @@ import (
 // answered inside the tunnel.
 type fastState struct {
 	armorKey *kcrypto.Key
+	// device is the explicit armor of a TGS-REQ: the computer whose
+	// identity compound identity adds (compound.go). nil otherwise.
+	device *armor
+	// compound, set by the TGS for a compound-identity service, is the
+	// device part signPAC adds to the service ticket's PAC.
+	compound *deviceData
 	options  krb5.Flags
 	nonce    uint32 // the inner request's nonce, echoed in KrbFastResponse
 	// armorDigest identifies the armor key without revealing it; a
@@ -151,6 +157,13 @@ var (
 type armor struct {
 	key    *kcrypto.Key // CF2(subkey, ticket session key)
 	client string       // the armor TGT's client, "WS01$@REALM"
+	// What compound identity needs of an explicit TGS armor (the
+	// device's TGT, compound.go): the decrypted TGT, the krbtgt key that
+	// opened it, and the account it names (nil in another realm).
+	tgt     krb5.EncTicketPart
+	krbtgt  *principal
+	tgtKey  *principalKey
+	account *principal
 }
 
 // openArmor verifies an AP-REQ armor like the TGS verifies PA-TGS-REQ:
@@ -176,8 +189,10 @@ func (x *exchange) openArmor(a *krb5.KrbFastArmor) (*armor, error) {
 			Reason: fmt.Sprintf("FAST armor ticket is for %s@%s, not krbtgt/%s: armor must be a TGT of this realm", ap.Ticket.SName, ap.Ticket.Realm, k.realm),
 			Hint:   "get the computer's TGT from this realm's KDC (kinit -k) and armor with it"}
 	}
-	var etp krb5.EncTicketPart
-	if _, _, err := x.openTGT(&ap.Ticket, "FAST armor TGT", &etp); err != nil {
+	ar := &armor{}
+	etp := &ar.tgt
+	var err error
+	if ar.krbtgt, ar.tgtKey, err = x.openTGT(&ap.Ticket, "FAST armor TGT", etp); err != nil {
 		return nil, err
 	}
 	sess, err := kcrypto.NewKey(etp.Key, k.cfg.Crypto)
@@ -202,7 +217,7 @@ func (x *exchange) openArmor(a *krb5.KrbFastArmor) (*armor, error) {
 		e.Reason = "FAST armor: " + e.Reason
 		return nil, e
 	}
-	if err := x.checkTicketTimes(&etp, "FAST armor TGT"); err != nil {
+	if err := x.checkTicketTimes(etp, "FAST armor TGT"); err != nil {
 		return nil, err
 	}
 	if auth.Subkey == nil {
@@ -226,12 +241,13 @@ func (x *exchange) openArmor(a *krb5.KrbFastArmor) (*armor, error) {
 			e.Reason = "FAST armor: " + e.Reason
 			return nil, e
 		}
+		ar.account = p
 	}
-	key, err := kcrypto.CF2(sub, sess, pepperSubkeyArmor, pepperTicketArmor)
-	if err != nil {
+	if ar.key, err = kcrypto.CF2(sub, sess, pepperSubkeyArmor, pepperTicketArmor); err != nil {
 		return nil, err
 	}
-	return &armor{key: key, client: client}, nil
+	ar.client = client
+	return ar, nil
 }
 
 // checkTicketTimes refuses a TGT that is marked invalid, not yet valid or
@@ -262,21 +278,28 @@ func (x *exchange) unwrapTGS(fr *krb5.FastArmoredReq, a *tgsAuth, apReq []byte) 
 			Reason: "armored TGS-REQ whose authenticator carries no subkey: FAST needs one to derive the armor key"}
 	}
 	var key *kcrypto.Key
+	var device *armor
 	var err error
 	if fr.Armor == nil {
 		key, err = kcrypto.CF2(a.subkey, a.sessKey, pepperSubkeyArmor, pepperTicketArmor)
 	} else {
-		var ar *armor
-		if ar, err = x.openArmor(fr.Armor); err != nil {
+		if device, err = x.openArmor(fr.Armor); err != nil {
 			return err
 		}
-		x.res.ArmorClient = ar.client
-		key, err = kcrypto.CF2(ar.key, a.subkey, pepperExplicitArmor, pepperTGSArmor)
+		x.res.ArmorClient = device.client
+		if err = checkDeviceArmor(device); err != nil {
+			return err
+		}
+		key, err = kcrypto.CF2(device.key, a.subkey, pepperExplicitArmor, pepperTGSArmor)
 	}
 	if err != nil {
 		return err
 	}
-	return x.openFASTReq(fr, key, apReq)
+	if err := x.openFASTReq(fr, key, apReq); err != nil {
+		return err
+	}
+	x.fast.device = device
+	return nil
 }
 
 // armorReply wraps a KDC-REP's extras in PA-FX-FAST (RFC 6113 5.4.3):
@@ -396,7 +419,12 @@ func (k *KDC) fastRequired(client *principal) bool {
 // earlier unprotected reply. MIT kinit records it in the credential
 // cache (fast_avail), so that a cache used as armor later makes kinit -T
 // armor its very first request.
-func (x *exchange) encPARep(part *krb5.EncKDCRepPart, replyKey *kcrypto.Key) error {
+//
+// A TGT's reply also carries PA-SUPPORTED-ENCTYPES (MS-KILE 2.2.8,
+// 3.3.5.6.4.7): the krbtgt's enctypes and what this KDC does — FAST,
+// compound identity, claims — so that a client knows, under its own key,
+// that TGS requests with this TGT may carry a device's armor.
+func (x *exchange) encPARep(part *krb5.EncKDCRepPart, replyKey *kcrypto.Key, server *principal) error {
 	ck, err := replyKey.Checksum(kcrypto.UsageASReq, x.req.Raw)
 	if err != nil {
 		return err
@@ -410,5 +438,26 @@ func (x *exchange) encPARep(part *krb5.EncKDCRepPart, replyKey *kcrypto.Key) err
 		{Type: krb5.PAReqEncPARep, Value: v},
 		{Type: krb5.PAFXFast, Value: []byte{}},
 	}
+	if isKrbtgt(server) {
+		bits := krb5.SETFASTSupported | krb5.SETCompoundIdentity | krb5.SETClaimsSupported
+		for _, e := range server.etypes {
+			bits |= enctypeBit(e)
+		}
+		part.EncryptedPAData = append(part.EncryptedPAData, krb5.PAData{Type: krb5.PASupportedEnctypes, Value: bits.Marshal()})
+	}
 	return nil
+}
+
+// enctypeBit is an enctype's msDS-SupportedEncryptionTypes bit (MS-KILE
+// 2.2.7); the RFC 8009 enctypes have none.
+func enctypeBit(e krb5.EncType) krb5.SupportedEnctypes {
+	switch e {
+	case krb5.ETypeAES128CTSHMACSHA196:
+		return krb5.SETAES128
+	case krb5.ETypeAES256CTSHMACSHA196:
+		return krb5.SETAES256
+	case krb5.ETypeRC4HMAC:
+		return krb5.SETRC4HMAC
+	}
+	return 0
 }

@@ -18,7 +18,10 @@ import (
 
 // computerTGT creates the computer WS01$ (once) and logs it in with its
 // key: the TGT that armors users' requests.
-func (e *env) computerTGT() tgt {
+func (e *env) computerTGT() tgt { e.t.Helper(); return e.computerTGTWith(0) }
+
+// computerTGTWith logs WS01$ in with the KDC options opts.
+func (e *env) computerTGTWith(opts krb5.Flags) tgt {
 	e.t.Helper()
 	ctx := context.Background()
 	if _, err := e.r.Store.Account(ctx, "WS01$"); err != nil {
@@ -36,6 +39,7 @@ func (e *env) computerTGT() tgt {
 	r := e.asReq("WS01$")
 	r.etypes = []krb5.EncType{aes256}
 	r.padata = krb5.MethodData{{Type: krb5.PAEncTimestamp, Value: v}}
+	r.opts = opts
 	ke, rep, res := e.handle(r.bytes())
 	if ke != nil {
 		e.t.Fatalf("computer login: %v %s (%s)", ke.ErrorCode, ke.EText, res.Detail)

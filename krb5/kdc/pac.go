@@ -76,6 +76,14 @@ func defaultLogonServer() string {
 // AUTHENTICATION_AUTHORITY_ASSERTED_IDENTITY. Read only.
 var assertedIdentity = []pac.SIDAndAttributes{{SID: pac.SIDAuthenticationAuthorityAsserted, Attributes: pac.GroupDefault}}
 
+// assertedWithClaims adds CLAIMS_VALID, which a KDC puts among the
+// ExtraSids of a PAC whose client claims it added (MS-KILE 3.3.5.6.4.6):
+// services honour claims only with it. Read only.
+var assertedWithClaims = []pac.SIDAndAttributes{
+	{SID: pac.SIDAuthenticationAuthorityAsserted, Attributes: pac.GroupDefault},
+	{SID: pac.SIDClaimsValid, Attributes: pac.GroupDefault},
+}
+
 // pacAttributes returns the PAC_ATTRIBUTES_INFO flags for the request's
 // PA-PAC-REQUEST: PAC_WAS_REQUESTED for include-pac TRUE, none for
 // FALSE, and PAC_WAS_GIVEN_IMPLICITLY without the padata (as Samba).
@@ -201,15 +209,21 @@ func (x *exchange) newPAC(client *principal, cname krb5.PrincipalName, authTime 
 		// A TGT carries the claims whether or not the client asked: the
 		// TGS decides per service (claimsFor).
 		p.ClientClaims = client.claims
+		if client.claims != nil {
+			li.ExtraSIDs = assertedWithClaims
+		}
 	}
 	return p
 }
 
 // claimsFor reports whether a service ticket for server carries the
 // client's claims (MS-KILE 3.3.5.7.5): when the service is flagged
-// claims-supported or the client asked with PA-PAC-OPTIONS.
+// claims-supported (or compound-identity) or the client asked with
+// PA-PAC-OPTIONS.
 func (x *exchange) claimsFor(server *principal) bool {
-	if server.acct.Flags&store.FlagClaimsSupported != 0 {
+	// A compound-identity service gets the device's claims, and the
+	// user's with them.
+	if server.acct.Flags&(store.FlagClaimsSupported|store.FlagCompoundIdentity) != 0 {
 		return true
 	}
 	pa, ok := x.req.PAData.Find(krb5.PAPACOptions)
@@ -248,12 +262,20 @@ func (x *exchange) signPAC(t *ticket) error {
 		opt.Ticket = &t.enc
 	}
 	var raw []byte
+	var dev *deviceData
+	if x.fast != nil {
+		dev = x.fast.compound
+	}
 	switch {
-	case t.pacFrom != nil && opt.Ticket != nil:
+	case t.pacFrom != nil && opt.Ticket != nil && dev == nil:
 		raw, err = x.signServicePAC(t, opt)
 	case t.pacFrom != nil:
-		// kadmin/changepw: no ticket signature, signed in full.
+		// kadmin/changepw (no ticket signature) and compound identity
+		// (a PAC per device): built and signed in full.
 		if t.pac, err = servicePAC(t.pacFrom, t.noClaims); err == nil {
+			if dev != nil {
+				dev.addTo(t.pac)
+			}
 			raw, err = t.pac.Sign(opt)
 		}
 	default:
@@ -340,27 +362,7 @@ func (x *exchange) verifyTGTPAC(a *tgsAuth, client *principal) (*tgtPAC, error) 
 	if err != nil {
 		return nil, errTGTPAC(err)
 	}
-	// A TGT's server signature is made with the krbtgt key: say so.
-	if err := p.VerifyServerSignature(pac.SigningKey{Key: a.tgtKey.key(), KVNO: a.tgtKey.kvno, Role: "krbtgt"}); err != nil {
-		return nil, errTGTPAC(err)
-	}
-	if err := verifyKDCKeyed(a.krbtgt, a.tgtKey, p.KDCSignature, p.VerifyKDCSignature); err != nil {
-		return nil, errTGTPAC(err)
-	}
-	if p.TicketSignature != nil {
-		err := verifyKDCKeyed(a.krbtgt, a.tgtKey, p.TicketSignature, func(k pac.SigningKey) error {
-			return p.VerifyTicketSignature(&a.tgt, k)
-		})
-		if err != nil {
-			return nil, errTGTPAC(err)
-		}
-	}
-	if p.FullSignature != nil {
-		if err := verifyKDCKeyed(a.krbtgt, a.tgtKey, p.FullSignature, p.VerifyFullSignature); err != nil {
-			return nil, errTGTPAC(err)
-		}
-	}
-	if err := p.VerifyClientInfo(a.tgt.AuthTime, a.tgt.CName); err != nil {
+	if err := verifyKrbtgtPAC(p, &a.tgt, a.krbtgt, a.tgtKey); err != nil {
 		return nil, errTGTPAC(err)
 	}
 	v := &verifiedPAC{raw: p.Raw, key: a.tgtKey, clientInfo: *p.ClientInfo}
@@ -378,6 +380,34 @@ func (x *exchange) verifyTGTPAC(a *tgsAuth, client *principal) (*tgtPAC, error) 
 		client.tgtPACSeen.Store(v)
 	}
 	return &tgtPAC{verifiedPAC: v, decoded: p}, nil
+}
+
+// verifyKrbtgtPAC checks the decoded PAC p of a TGT (etp) that key, a
+// key of krbtgt, decrypted: the server and KDC signatures, the ticket
+// and full-PAC signatures when present, and the client info against the
+// ticket. Failures are *pac.Error.
+func verifyKrbtgtPAC(p *pac.PAC, etp *krb5.EncTicketPart, krbtgt *principal, key *principalKey) error {
+	// A TGT's server signature is made with the krbtgt key: say so.
+	if err := p.VerifyServerSignature(pac.SigningKey{Key: key.key(), KVNO: key.kvno, Role: "krbtgt"}); err != nil {
+		return err
+	}
+	if err := verifyKDCKeyed(krbtgt, key, p.KDCSignature, p.VerifyKDCSignature); err != nil {
+		return err
+	}
+	if p.TicketSignature != nil {
+		err := verifyKDCKeyed(krbtgt, key, p.TicketSignature, func(k pac.SigningKey) error {
+			return p.VerifyTicketSignature(etp, k)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if p.FullSignature != nil {
+		if err := verifyKDCKeyed(krbtgt, key, p.FullSignature, p.VerifyFullSignature); err != nil {
+			return err
+		}
+	}
+	return p.VerifyClientInfo(etp.AuthTime, etp.CName)
 }
 
 // verifyServiceTicketPAC checks the PAC of a service ticket presented
@@ -518,6 +548,9 @@ func servicePAC(v *tgtPAC, noClaims bool) (*pac.PAC, error) {
 	if noClaims {
 		out.ClientClaims = nil
 	}
+	// Device data comes from a verified device TGT only (compound.go),
+	// never from the user's TGT; this KDC puts none there.
+	out.DeviceInfo, out.DeviceClaims = nil, nil
 	out.Other = nil
 	for _, b := range in.Other {
 		if b.Type != pac.TypeCredentialInfo {

@@ -116,6 +116,11 @@ func (x *exchange) tgs() ([]byte, error) {
 	if err := pacForTicket(t, a.pac, server, x.claimsFor(server)); err != nil {
 		return nil, err
 	}
+	if t.pacFrom != nil && x.compoundFor(server) {
+		if x.fast.compound, err = x.device(); err != nil {
+			return nil, err
+		}
+	}
 	if opts.Has(krb5.KDCOptCanonicalize) {
 		t.srealm = k.realm
 	}

@@ -260,7 +260,7 @@ func (x *exchange) reply(mt krb5.MsgType, t *ticket, replyKey *kcrypto.Key, usag
 			part.KeyExpiration = pe
 		}
 		if _, ok := x.req.PAData.Find(krb5.PAReqEncPARep); ok {
-			if err := x.encPARep(&part, replyKey); err != nil {
+			if err := x.encPARep(&part, replyKey, t.server); err != nil {
 				return nil, err
 			}
 		}
