@@ -87,11 +87,6 @@ type kinitOptions struct {
 	armorCCache    string
 }
 
-// armorCacheSuffix names the side cache where kinit --armor-keytab keeps
-// the computer's TGT next to the user's cache (CACHE.armor), for later
-// use as armor; kdestroy removes it with the cache.
-const armorCacheSuffix = ".armor"
-
 func newKinitCmd() *cobra.Command {
 	var o kinitOptions
 	cmd := &cobra.Command{
@@ -253,7 +248,7 @@ func kinitArmor(cmd *cobra.Command, c *client.Client, o kinitOptions, realm, cac
 		if err != nil {
 			return nil, fmt.Errorf("getting the armor TGT for %s: %w", principalText(name, realm), err)
 		}
-		if err := writeNewCache(cachePath+armorCacheSuffix, tgt); err != nil {
+		if err := writeNewCache(cachePath+client.DeviceCacheSuffix, tgt); err != nil {
 			return nil, err
 		}
 		return tgt, nil
@@ -319,7 +314,7 @@ func kinitRenew(cmd *cobra.Command, c *client.Client, path string, args []string
 // fast_avail when creds came from a verified FAST exchange.
 func writeNewCache(path string, creds *client.Credentials) error {
 	cache := &ccache.Cache{Version: 0x0504, DefaultPrincipal: creds.Client, Credentials: []ccache.Credential{creds.CCache()}}
-	client.RecordFAST(cache, creds)
+	client.RecordKDCFeatures(cache, creds)
 	return cache.WriteFile(path)
 }
 
@@ -487,6 +482,11 @@ func runKvno(cmd *cobra.Command, path string, services []string) error {
 	if err != nil {
 		return withHint(err, "get a ticket-granting ticket first: warden kinit")
 	}
+	// With the computer's TGT kept by kinit --armor-keytab, and a KDC
+	// that does compound identity, the requests carry the device too.
+	opts := client.TGSOptions{Subkey: true}
+	var armorNote error
+	opts.Armor, armorNote = client.CompoundArmor(path, tgt, time.Now())
 	var errs []error
 	changed := false
 	for _, s := range services {
@@ -503,7 +503,11 @@ func runKvno(cmd *cobra.Command, path string, services []string) error {
 					"cross-realm tickets are not supported by warden kvno"))
 				continue
 			}
-			creds, err = c.TGSExchange(cmd.Context(), tgt, name, client.TGSOptions{Subkey: true})
+			if armorNote != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "warden: note: %v; asking without the device's identity (renew it: warden kinit --armor-keytab KEYTAB)\n", armorNote)
+				armorNote = nil
+			}
+			creds, err = c.TGSExchange(cmd.Context(), tgt, name, opts)
 			if err != nil {
 				errs = append(errs, err)
 				continue
@@ -554,7 +558,7 @@ func newKdestroyCmd() *cobra.Command {
 				return withHint(fmt.Errorf("no credentials cache found (filename: %s)", path), "there is nothing to destroy")
 			}
 			// The armor side cache of kinit --armor-keytab goes with it.
-			if aerr := os.Remove(path + armorCacheSuffix); aerr != nil && !errors.Is(aerr, fs.ErrNotExist) && err == nil {
+			if aerr := os.Remove(path + client.DeviceCacheSuffix); aerr != nil && !errors.Is(aerr, fs.ErrNotExist) && err == nil {
 				err = aerr
 			}
 			return err

@@ -8,6 +8,7 @@ import (
 
 	"github.com/warden-auth/warden/admin"
 	"github.com/warden-auth/warden/krb5/ccache"
+	"github.com/warden-auth/warden/krb5/client"
 	"github.com/warden-auth/warden/store"
 )
 
@@ -66,7 +67,7 @@ func TestKinitArmored(t *testing.T) {
 	if c.DefaultPrincipal.String() != "bob@"+cliRealm || !fastAvail(t, e.cache) {
 		t.Fatalf("cache after armored kinit: %s, fast_avail %v", c.DefaultPrincipal, fastAvail(t, e.cache))
 	}
-	armor := e.cache + armorCacheSuffix
+	armor := e.cache + client.DeviceCacheSuffix
 	// (The keytab's first principal is the computer's: WS01$ or host/ws01.)
 	// The computer's own login was not armored, but the KDC said under
 	// the reply key that it does FAST (RFC 6806): fast_avail, which MIT's

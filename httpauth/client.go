@@ -98,7 +98,12 @@ func (c *CCache) Credential(ctx context.Context, spn string, fresh bool) (*gss.C
 	if err != nil {
 		return nil, &Error{Code: NoTicket, Reason: "the cached TGT is unusable", Err: err, Hint: "get a new one: kinit"}
 	}
-	creds, err := c.Client.TGSExchange(ctx, tgt, name, client.TGSOptions{Subkey: true})
+	// The computer's TGT kept by warden kinit --armor-keytab makes the
+	// request compound (device groups and claims), when the KDC does
+	// compound identity; an unusable one is left out.
+	opts := client.TGSOptions{Subkey: true}
+	opts.Armor, _ = client.CompoundArmor(path, tgt, now)
+	creds, err := c.Client.TGSExchange(ctx, tgt, name, opts)
 	if err != nil {
 		return nil, &Error{Code: NoTicket, Reason: err.Error(), Err: err}
 	}

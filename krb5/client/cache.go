@@ -1,6 +1,12 @@
 package client
 
 import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"time"
+
 	"github.com/warden-auth/warden/krb5/ccache"
 )
 
@@ -11,13 +17,25 @@ import (
 // user's cache to armor TGS requests made with the cache's TGT.
 const FASTAvailKey = "fast_avail"
 
+// CompoundAvailKey is the configuration entry with which Warden records
+// that the KDC of a cache's realm does compound identity (Credentials.
+// Compound), in the manner of FASTAvailKey. MIT's tools ignore it.
+const CompoundAvailKey = "compound_avail"
+
+// DeviceCacheSuffix names the side cache, next to a user's cache
+// (CACHE.armor), where warden kinit --armor-keytab keeps the computer's
+// TGT: the FAST armor of the logon, and later the device identity of
+// the user's TGS requests (CompoundArmor).
+const DeviceCacheSuffix = ".armor"
+
 func tgtConfigPrincipal(realm string) string {
 	return ccache.Principal{Realm: realm, Name: TGTName(realm)}.String()
 }
 
 // TGTFromCache returns the cache's TGT for realm (krbtgt/REALM@REALM)
 // with Credentials.FAST set when the cache records that the realm's KDC
-// supports FAST (FASTAvailKey), so that TGS requests with it are armored.
+// supports FAST (FASTAvailKey), so that TGS requests with it are armored,
+// and Credentials.Compound when it records compound identity.
 func TGTFromCache(c *ccache.Cache, realm string) (*Credentials, error) {
 	e, err := c.Find(ccache.Principal{Realm: realm, Name: TGTName(realm)})
 	if err != nil {
@@ -30,15 +48,60 @@ func TGTFromCache(c *ccache.Cache, realm string) (*Credentials, error) {
 	if v, ok := c.Config(FASTAvailKey, tgtConfigPrincipal(realm)); ok && string(v) == "yes" {
 		cr.FAST = true
 	}
+	if v, ok := c.Config(CompoundAvailKey, tgtConfigPrincipal(realm)); ok && string(v) == "yes" {
+		cr.Compound = true
+	}
 	return cr, nil
 }
 
-// RecordFAST sets FASTAvailKey in c for the realm of cr's server when
-// the KDC's FAST support was verified (cr.FAST): an armored exchange, or
-// the KDC's protected FAST negotiation. Unverified hints (FASTOffered)
-// are not recorded.
-func RecordFAST(c *ccache.Cache, cr *Credentials) {
-	if cr.FAST && cr.IsTGT() {
+// RecordKDCFeatures records in c what the KDC of cr's realm was seen to
+// support, for TGS requests made later with the cache's TGT: FAST
+// (FASTAvailKey) when it was verified (cr.FAST: an armored exchange, or
+// the KDC's protected FAST negotiation; unverified hints, FASTOffered,
+// are not recorded), and compound identity (CompoundAvailKey,
+// cr.Compound).
+func RecordKDCFeatures(c *ccache.Cache, cr *Credentials) {
+	if !cr.IsTGT() {
+		return
+	}
+	if cr.FAST {
 		c.SetConfig(FASTAvailKey, tgtConfigPrincipal(cr.Server.Realm), []byte("yes"))
 	}
+	if cr.Compound {
+		c.SetConfig(CompoundAvailKey, tgtConfigPrincipal(cr.Server.Realm), []byte("yes"))
+	}
+}
+
+// CompoundArmor returns the device TGT with which TGS requests made with
+// the user's tgt from the cache at userCache are armored explicitly, so
+// that the KDC adds the device's groups and claims to tickets for
+// services that support compound identity (MS-KILE 3.2.5.7): the TGT of
+// the realm in userCache+DeviceCacheSuffix, when the KDC does compound
+// identity (tgt.Compound). It returns nil and no error when either is
+// missing, and nil with the reason when the device TGT is there but
+// unusable (expired, another realm): the caller then asks without it.
+func CompoundArmor(userCache string, tgt *Credentials, now time.Time) (*Credentials, error) {
+	if !tgt.Compound || !tgt.IsTGT() {
+		return nil, nil
+	}
+	path := userCache + DeviceCacheSuffix
+	c, err := ccache.Load(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("the device cache %s: %w", path, err)
+	}
+	realm := tgt.Server.Realm
+	dev, err := TGTFromCache(c, realm)
+	if err != nil {
+		return nil, fmt.Errorf("the device cache %s holds no TGT of %s: %w", path, realm, err)
+	}
+	if !strings.EqualFold(dev.Client.Realm, realm) {
+		return nil, fmt.Errorf("the device TGT in %s is for %s, of another realm than %s", path, dev.Client, realm)
+	}
+	if dev.Expired(now) {
+		return nil, fmt.Errorf("the device TGT of %s in %s expired at %s", dev.Client, path, dev.EndTime.Local().Format(time.DateTime))
+	}
+	return dev, nil
 }

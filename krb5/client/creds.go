@@ -28,13 +28,19 @@ type Credentials struct {
 	// from a FAST-armored exchange whose protection was verified, or the
 	// KDC said so in its reply's encrypted padata (RFC 6806 FAST
 	// negotiation). TGS requests with it are armored (TGSOptions.FAST).
-	// Not stored in a ccache entry: see TGTFromCache and RecordFAST for
+	// Not stored in a ccache entry: see TGTFromCache and RecordKDCFeatures for
 	// the cache's "fast_avail" setting.
 	FAST bool
 	// FASTOffered: the KDC says it supports FAST, at least by listing
 	// PA-FX-FAST when it asked for pre-authentication (unverified);
 	// implied by FAST.
 	FASTOffered bool
+	// Compound: the issuing KDC said, in the encrypted padata of this
+	// TGT's reply (PA-SUPPORTED-ENCTYPES, MS-KILE 2.2.8), that it does
+	// compound identity: TGS requests with this TGT may be armored with
+	// the device's TGT (CompoundArmor). Kept in a ccache as
+	// CompoundAvailKey.
+	Compound bool
 }
 
 // credsFromReply builds Credentials from a verified reply.
@@ -43,7 +49,7 @@ func credsFromReply(rep *krb5.KDCRep, part *krb5.EncKDCRepPart) *Credentials {
 	if start.IsZero() {
 		start = part.AuthTime
 	}
-	return &Credentials{
+	cr := &Credentials{
 		Client:    ccache.Principal{Realm: rep.CRealm, Name: rep.CName},
 		Server:    ccache.Principal{Realm: part.SRealm, Name: part.SName},
 		Key:       part.Key,
@@ -55,6 +61,13 @@ func credsFromReply(rep *krb5.KDCRep, part *krb5.EncKDCRepPart) *Credentials {
 		Addresses: part.CAddr,
 		Ticket:    rep.Ticket,
 	}
+	// The encrypted padata is as authentic as the reply key.
+	if pa, ok := part.EncryptedPAData.Find(krb5.PASupportedEnctypes); ok && cr.IsTGT() {
+		if bits, err := krb5.ParseSupportedEnctypes(pa.Value); err == nil {
+			cr.Compound = bits&krb5.SETCompoundIdentity != 0
+		}
+	}
+	return cr
 }
 
 // CCache returns the credential as a ccache entry.

@@ -416,7 +416,7 @@ func TestFASTCacheConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	cache := &ccache.Cache{Version: 0x0504, DefaultPrincipal: user.Client, Credentials: []ccache.Credential{user.CCache()}}
-	RecordFAST(cache, user)
+	RecordKDCFeatures(cache, user)
 	b, err := cache.Marshal()
 	if err != nil {
 		t.Fatal(err)
@@ -434,7 +434,7 @@ func TestFASTCacheConfig(t *testing.T) {
 	}
 	// Unverified hints are not recorded.
 	plain := &ccache.Cache{Version: 0x0504, DefaultPrincipal: machine.Client, Credentials: []ccache.Credential{machine.CCache()}}
-	RecordFAST(plain, machine)
+	RecordKDCFeatures(plain, machine)
 	if _, ok := plain.Config(FASTAvailKey, "krbtgt/"+testRealm+"@"+testRealm); ok {
 		t.Error("fast_avail recorded for an unarmored TGT")
 	}
