@@ -17,6 +17,9 @@
 //	X-Warden-Group-SIDs   the group SIDs, comma-separated
 //	X-Warden-Claims       the user's claims, ID=VALUE comma-separated (one
 //	                      entry per value), when the method carries them
+//	X-Warden-Device-SID, X-Warden-Device-Group-SIDs, X-Warden-Device-Claims
+//	                      the computer the user signed in from, when the
+//	                      ticket carries it (Kerberos compound identity)
 //	X-Warden-Auth-Method  kerberos, ntlm or tls
 //	X-Warden-Mutual       true when the client was sent the AP-REP (always
 //	                      for tls)
@@ -30,8 +33,9 @@
 // Kerberos token is spent here). Values are percent-encoded where they
 // hold control characters, '%' or ','.
 //
-// Rules require a group for a path prefix; a request outside the group
-// gets 403 with the reason. The service keytab is re-read when the file
+// Rules require, for a path prefix, user groups, device groups (compound
+// identity) and claim values (rules.go); a request that does not meet
+// them gets 403 with the reason. The service keytab is re-read when the file
 // changes (KeytabWatcher), so re-exporting the keys needs no restart.
 package proxy
 
@@ -46,30 +50,12 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"path"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/warden-auth/warden/auth"
 	"github.com/warden-auth/warden/httpauth"
 )
-
-// Rule requires membership of Group (a SID "S-1-5-21-…", or a name when
-// identities carry group names) for every path under Path.
-type Rule struct {
-	Path  string
-	Group string
-}
-
-// ParseRule parses "PATH=GROUP", e.g. "/admin=S-1-5-21-1-2-3-1105".
-func ParseRule(s string) (Rule, error) {
-	p, g, ok := strings.Cut(s, "=")
-	p, g = strings.TrimSpace(p), strings.TrimSpace(g)
-	if !ok || !strings.HasPrefix(p, "/") || g == "" {
-		return Rule{}, &Error{Reason: fmt.Sprintf("group rule %q is not PATH=GROUP", s), Hint: "e.g. --require-group /admin=S-1-5-21-…-1105 (warden group add prints the SID)"}
-	}
-	return Rule{Path: p, Group: g}, nil
-}
 
 // Error is a configuration error of the proxy (or of its keytab), with a
 // hint and the cause.
@@ -139,13 +125,6 @@ type Proxy struct {
 	log     *slog.Logger
 }
 
-// ruleSet is the groups allowed under one normalized prefix.
-type ruleSet struct {
-	prefix string // lower case, cleaned, no trailing slash except "/"
-	path   string // as configured, for messages
-	groups []string
-}
-
 // New checks cfg and returns a Proxy.
 func New(cfg Config) (*Proxy, error) {
 	if cfg.Upstream == nil || (cfg.Upstream.Scheme != "http" && cfg.Upstream.Scheme != "https") || cfg.Upstream.Host == "" {
@@ -159,23 +138,11 @@ func New(cfg Config) (*Proxy, error) {
 		log = slog.Default()
 	}
 	p := &Proxy{auth: cfg.Auth, log: log}
-	byPrefix := map[string]*ruleSet{}
-	for _, r := range cfg.Rules {
-		if !strings.HasPrefix(r.Path, "/") || r.Group == "" {
-			return nil, &Error{Reason: fmt.Sprintf("group rule %s=%s needs a path starting with / and a group", r.Path, r.Group)}
-		}
-		k := normPath(r.Path)
-		rs := byPrefix[k]
-		if rs == nil {
-			rs = &ruleSet{prefix: k, path: r.Path}
-			byPrefix[k] = rs
-		}
-		rs.groups = append(rs.groups, r.Group)
+	rules, err := compileRules(cfg.Rules)
+	if err != nil {
+		return nil, err
 	}
-	for _, rs := range byPrefix {
-		p.rules = append(p.rules, *rs)
-	}
-	sort.Slice(p.rules, func(i, j int) bool { return len(p.rules[i].prefix) > len(p.rules[j].prefix) })
+	p.rules = rules
 
 	tr := cfg.Transport
 	if tr == nil {
@@ -202,27 +169,19 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) { p.handler.Se
 // authorized runs after authentication.
 func (p *Proxy) authorized(w http.ResponseWriter, r *http.Request) {
 	id := auth.FromContext(r.Context())
-	if rs := p.match(r.URL.Path); rs != nil && !inAny(id, rs.groups) {
-		reason := fmt.Sprintf("%s is not a member of %s, which %s requires", id.Principal(), strings.Join(rs.groups, " or "), rs.path)
-		p.log.Warn("request refused", "op", "proxy.authorize", "code", "FORBIDDEN", "reason", reason,
-			"principal", id.Principal(), "remote", r.RemoteAddr)
-		h := w.Header()
-		h.Set("Content-Type", "text/plain; charset=utf-8")
-		h.Set("X-Content-Type-Options", "nosniff")
-		w.WriteHeader(http.StatusForbidden)
-		_, _ = fmt.Fprintf(w, "403 Forbidden: %s\n", reason)
-		return
-	}
-	p.rp.ServeHTTP(w, r)
-}
-
-func inAny(id *auth.Identity, groups []string) bool {
-	for _, g := range groups {
-		if id.InGroup(g) {
-			return true
+	if rs := p.match(r.URL.Path); rs != nil {
+		if reason := rs.refusal(id); reason != "" {
+			p.log.Warn("request refused", "op", "proxy.authorize", "code", "FORBIDDEN", "reason", reason,
+				"principal", id.Principal(), "remote", r.RemoteAddr)
+			h := w.Header()
+			h.Set("Content-Type", "text/plain; charset=utf-8")
+			h.Set("X-Content-Type-Options", "nosniff")
+			w.WriteHeader(http.StatusForbidden)
+			_, _ = fmt.Fprintf(w, "403 Forbidden: %s\n", reason)
+			return
 		}
 	}
-	return false
+	p.rp.ServeHTTP(w, r)
 }
 
 // match returns the rule set of the longest prefix covering urlPath.
@@ -298,19 +257,38 @@ func setIdentityHeaders(h http.Header, id *auth.Identity) {
 	}
 	h.Set("X-Warden-Group-SIDs", strings.Join(sids, ","))
 	if len(id.Claims) > 0 {
-		var claims []string
-		for _, c := range id.Claims {
-			for _, v := range c.Values {
-				claims = append(claims, escape(c.ID)+"="+escape(v))
-			}
+		h.Set("X-Warden-Claims", claimsHeader(id.Claims))
+	}
+	if d := id.Device; d != nil {
+		if d.Name != "" {
+			h.Set("X-Warden-Device", escape(d.Name))
 		}
-		h.Set("X-Warden-Claims", strings.Join(claims, ","))
+		h.Set("X-Warden-Device-SID", escape(d.SID))
+		var sids []string
+		for _, g := range d.Groups {
+			sids = append(sids, escape(g.SID))
+		}
+		h.Set("X-Warden-Device-Group-SIDs", strings.Join(sids, ","))
+		if len(d.Claims) > 0 {
+			h.Set("X-Warden-Device-Claims", claimsHeader(d.Claims))
+		}
 	}
 	h.Set("X-Warden-Auth-Method", string(id.Method))
 	h.Set("X-Warden-Mutual", fmt.Sprint(id.Mutual))
 	if !id.Expires.IsZero() {
 		h.Set("X-Warden-Expires", id.Expires.UTC().Format(time.RFC3339))
 	}
+}
+
+// claimsHeader lists claims as ID=VALUE, one entry per value.
+func claimsHeader(cs []auth.Claim) string {
+	var out []string
+	for _, c := range cs {
+		for _, v := range c.Values {
+			out = append(out, escape(c.ID)+"="+escape(v))
+		}
+	}
+	return strings.Join(out, ",")
 }
 
 // escape percent-encodes control characters, '%' and ',' so a value can

@@ -86,9 +86,46 @@ func (c *Context) Identity() *auth.Identity {
 		if c.PAC.UPNDNSInfo != nil && c.PAC.UPNDNSInfo.SamName != "" {
 			id.User = c.PAC.UPNDNSInfo.SamName
 		}
-		id.Claims = claimsOf(c.PAC.ClientClaims)
+		// MS-KILE 3.4.5.3: claims count only with CLAIMS_VALID among the
+		// user's SIDs; the device part only with COMPOUNDED_AUTHENTICATION,
+		// and the device's claims only with CLAIMS_VALID among its own.
+		if hasSID(li.ExtraSIDs, pac.SIDClaimsValid) {
+			id.Claims = claimsOf(c.PAC.ClientClaims)
+		}
+		if di := c.PAC.DeviceInfo; di != nil && hasSID(li.ExtraSIDs, pac.SIDCompoundedAuthentication) {
+			id.Device = deviceOf(di, c.PAC.DeviceClaims)
+		}
 	}
 	return id
+}
+
+// deviceOf is the device of a compound identity: the computer's SID, its
+// group SIDs (each once) and its claims. Its name is not in the PAC.
+func deviceOf(di *pac.DeviceInfo, claims []byte) *auth.Device {
+	d := &auth.Device{}
+	if s := di.DeviceSID(); !s.IsZero() {
+		d.SID = s.String()
+	}
+	seen := map[string]bool{}
+	for _, g := range di.GroupSIDs() {
+		if sid := g.SID.String(); !seen[sid] {
+			seen[sid] = true
+			d.Groups = append(d.Groups, auth.Group{SID: sid})
+		}
+	}
+	if hasSID(di.ExtraSIDs, pac.SIDClaimsValid) {
+		d.Claims = claimsOf(claims)
+	}
+	return d
+}
+
+func hasSID(l []pac.SIDAndAttributes, s pac.SID) bool {
+	for _, x := range l {
+		if x.SID == s {
+			return true
+		}
+	}
+	return false
 }
 
 // claimsOf lists a PAC claims buffer's claims with their values as text

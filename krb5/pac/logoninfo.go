@@ -332,6 +332,41 @@ type DeviceInfo struct {
 	DomainGroups    []DomainGroupMembership
 }
 
+// DeviceSID returns AccountDomainID + UserID, the computer's SID; the
+// zero SID when the domain is NULL.
+func (di *DeviceInfo) DeviceSID() SID {
+	s, err := di.AccountDomainID.AppendRID(di.UserID)
+	if err != nil {
+		return SID{}
+	}
+	return s
+}
+
+// GroupSIDs returns every group SID of the device (MS-PAC 2.12): the
+// primary group, AccountGroupIds, ExtraSids and each DomainGroup's
+// groups. Duplicates are kept.
+func (di *DeviceInfo) GroupSIDs() []SIDAndAttributes {
+	out := make([]SIDAndAttributes, 0, 1+len(di.AccountGroupIDs)+len(di.ExtraSIDs))
+	add := func(dom SID, g GroupMembership) {
+		if s, err := dom.AppendRID(g.RID); err == nil {
+			out = append(out, SIDAndAttributes{SID: s, Attributes: g.Attributes})
+		}
+	}
+	if di.PrimaryGroupID != 0 {
+		add(di.AccountDomainID, GroupMembership{RID: di.PrimaryGroupID, Attributes: GroupDefault})
+	}
+	for _, g := range di.AccountGroupIDs {
+		add(di.AccountDomainID, g)
+	}
+	out = append(out, di.ExtraSIDs...)
+	for _, dg := range di.DomainGroups {
+		for _, g := range dg.GroupIDs {
+			add(dg.DomainID, g)
+		}
+	}
+	return out
+}
+
 // Marshal returns the buffer: a serialization stream holding a pointer
 // to the PAC_DEVICE_INFO.
 func (di *DeviceInfo) Marshal() ([]byte, error) {
