@@ -1,0 +1,244 @@
+package cms
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/rsa"
+	"crypto/subtle"
+	"crypto/x509"
+	"encoding/asn1"
+	"fmt"
+	"io"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+)
+
+// Signer is a certificate and its private key, with the chain to send
+// along (intermediates; never the root, RFC 4556 3.2.1).
+type Signer struct {
+	Cert  *x509.Certificate
+	Chain []*x509.Certificate
+	Key   crypto.Signer
+	// Hash is the digest (default SHA-256).
+	Hash crypto.Hash
+}
+
+// Sign returns a ContentInfo(SignedData) that encapsulates eContent,
+// signed by s over the content-type and message-digest signed
+// attributes, with s's certificate and chain included.
+func Sign(rand io.Reader, eContentType asn1.ObjectIdentifier, eContent []byte, s *Signer) ([]byte, error) {
+	if s == nil || s.Cert == nil || s.Key == nil {
+		return nil, &Error{Kind: KindNoSigner, Msg: "no signer certificate and key"}
+	}
+	h := s.Hash
+	if h == 0 {
+		h = crypto.SHA256
+	}
+	hOID, ok := HashOID(h)
+	if !ok || !h.Available() {
+		return nil, &Error{Kind: KindUnsupported, Msg: fmt.Sprintf("digest %v", h)}
+	}
+	sigAlg, err := signatureAlgorithm(s.Key.Public(), h)
+	if err != nil {
+		return nil, err
+	}
+	md := h.New()
+	md.Write(eContent)
+	attrs := encodeSignedAttrs(eContentType, md.Sum(nil))
+	d := h.New()
+	d.Write(attrs)
+	var opts crypto.SignerOpts = h
+	sig, err := s.Key.Sign(rand, d.Sum(nil), opts)
+	if err != nil {
+		return nil, fmt.Errorf("cms: signing: %w", err)
+	}
+	digestAlg := AlgorithmIdentifier{Algorithm: hOID}
+	var b cryptobyte.Builder
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddASN1Int64(1) // issuerAndSerialNumber
+		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+			b.AddBytes(s.Cert.RawIssuer)
+			b.AddASN1BigInt(s.Cert.SerialNumber)
+		})
+		digestAlg.Add(b)
+		// The signed attributes under their [0] IMPLICIT tag.
+		b.AddASN1(tagCtx0Constructed, func(b *cryptobyte.Builder) {
+			inner := cryptobyte.String(attrs)
+			var content cryptobyte.String
+			inner.ReadASN1(&content, cbasn1.SET)
+			b.AddBytes(content)
+		})
+		sigAlg.Add(b)
+		b.AddASN1OctetString(sig)
+	})
+	si, err := b.Bytes()
+	if err != nil {
+		return nil, err
+	}
+	certs := [][]byte{s.Cert.Raw}
+	for _, c := range s.Chain {
+		certs = append(certs, c.Raw)
+	}
+	return buildSignedData(eContentType, eContent, []AlgorithmIdentifier{digestAlg}, certs, si), nil
+}
+
+func signatureAlgorithm(pub crypto.PublicKey, h crypto.Hash) (AlgorithmIdentifier, error) {
+	switch pub.(type) {
+	case *rsa.PublicKey:
+		null := []byte{0x05, 0x00}
+		switch h {
+		case crypto.SHA1:
+			return AlgorithmIdentifier{Algorithm: OIDSHA1WithRSA, Parameters: null}, nil
+		case crypto.SHA256:
+			return AlgorithmIdentifier{Algorithm: OIDSHA256WithRSA, Parameters: null}, nil
+		case crypto.SHA384:
+			return AlgorithmIdentifier{Algorithm: OIDSHA384WithRSA, Parameters: null}, nil
+		case crypto.SHA512:
+			return AlgorithmIdentifier{Algorithm: OIDSHA512WithRSA, Parameters: null}, nil
+		}
+	case *ecdsa.PublicKey:
+		switch h {
+		case crypto.SHA1:
+			return AlgorithmIdentifier{Algorithm: OIDECDSAWithSHA1}, nil
+		case crypto.SHA256:
+			return AlgorithmIdentifier{Algorithm: OIDECDSAWithSHA2}, nil
+		case crypto.SHA384:
+			return AlgorithmIdentifier{Algorithm: OIDECDSAWithSHA3}, nil
+		case crypto.SHA512:
+			return AlgorithmIdentifier{Algorithm: OIDECDSAWithSHA5}, nil
+		}
+	default:
+		return AlgorithmIdentifier{}, &Error{Kind: KindUnsupported, Msg: fmt.Sprintf("signing key type %T (RSA and ECDSA are supported)", pub)}
+	}
+	return AlgorithmIdentifier{}, &Error{Kind: KindUnsupported, Msg: fmt.Sprintf("digest %v", h)}
+}
+
+// Certs parses the certificates field. The first one whose issuer and
+// serial (or key identifier) match the first signer is returned first.
+func (sd *SignedData) Certs() ([]*x509.Certificate, error) {
+	out := make([]*x509.Certificate, 0, len(sd.Certificates))
+	for _, raw := range sd.Certificates {
+		c, err := x509.ParseCertificate(raw)
+		if err != nil {
+			return nil, &Error{Kind: KindMalformed, Msg: "malformed certificate in SignedData", Err: err}
+		}
+		out = append(out, c)
+	}
+	if len(sd.SignerInfos) > 0 {
+		for i, c := range out {
+			if sd.SignerInfos[0].matches(c) {
+				out[0], out[i] = out[i], out[0]
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+func (si *SignerInfo) matches(c *x509.Certificate) bool {
+	if si.SubjectKeyID != nil {
+		return subtle.ConstantTimeCompare(si.SubjectKeyID, c.SubjectKeyId) == 1
+	}
+	return string(si.IssuerRaw) == string(c.RawIssuer) && si.Serial.Cmp(c.SerialNumber) == 0
+}
+
+// Verify checks the first signerInfo: its certificate is in the
+// certificates field, the signed attributes name eContentType and carry
+// the content's digest, and the signature verifies with the
+// certificate's key. It returns the certificates with the signer's
+// first (for the caller's chain check, which Verify does not do).
+func (sd *SignedData) Verify() ([]*x509.Certificate, error) {
+	if len(sd.SignerInfos) == 0 {
+		return nil, &Error{Kind: KindNoSigner, Msg: "SignedData has no signerInfos"}
+	}
+	if sd.EContent == nil {
+		return nil, &Error{Kind: KindMalformed, Msg: "SignedData has no encapsulated content"}
+	}
+	certs, err := sd.Certs()
+	if err != nil {
+		return nil, err
+	}
+	si := &sd.SignerInfos[0]
+	if len(certs) == 0 || !si.matches(certs[0]) {
+		return nil, &Error{Kind: KindNoSigner, Msg: "the signer's certificate is not in SignedData.certificates"}
+	}
+	if err := si.verify(certs[0], sd.EContentType, sd.EContent); err != nil {
+		return nil, err
+	}
+	return certs, nil
+}
+
+// VerifyWith checks the first signerInfo against a known certificate
+// (a client checking the KDC's reply with the certificate it carries is
+// Verify; this is for a signer known in advance).
+func (sd *SignedData) VerifyWith(cert *x509.Certificate) error {
+	if len(sd.SignerInfos) == 0 {
+		return &Error{Kind: KindNoSigner, Msg: "SignedData has no signerInfos"}
+	}
+	return sd.SignerInfos[0].verify(cert, sd.EContentType, sd.EContent)
+}
+
+func (si *SignerInfo) verify(cert *x509.Certificate, eContentType asn1.ObjectIdentifier, content []byte) error {
+	h, ok := hashFor(si.DigestAlgorithm.Algorithm)
+	if !ok {
+		return &Error{Kind: KindUnsupported, Msg: fmt.Sprintf("digest algorithm %s (SHA-1, SHA-256, SHA-384 and SHA-512 are accepted)", si.DigestAlgorithm.Algorithm)}
+	}
+	if si.SignedAttrs != nil {
+		if !si.ContentTypeAttr.Equal(eContentType) {
+			return &Error{Kind: KindBadSignature, Msg: fmt.Sprintf("content-type attribute %v does not match eContentType %s", si.ContentTypeAttr, eContentType)}
+		}
+		d := h.New()
+		d.Write(content)
+		if si.MessageDigestAttr == nil || subtle.ConstantTimeCompare(d.Sum(nil), si.MessageDigestAttr) != 1 {
+			return &Error{Kind: KindBadSignature, Msg: "message-digest attribute does not match the content"}
+		}
+	}
+	signed := si.signedBytes(content)
+	sa := si.SignatureAlgorithm.Algorithm
+	switch pub := cert.PublicKey.(type) {
+	case *rsa.PublicKey:
+		sh := h
+		switch {
+		case sa.Equal(OIDRSAEncryption):
+		case sa.Equal(OIDSHA1WithRSA):
+			sh = crypto.SHA1
+		case sa.Equal(OIDSHA256WithRSA):
+			sh = crypto.SHA256
+		case sa.Equal(OIDSHA384WithRSA):
+			sh = crypto.SHA384
+		case sa.Equal(OIDSHA512WithRSA):
+			sh = crypto.SHA512
+		default:
+			return &Error{Kind: KindUnsupported, Msg: fmt.Sprintf("signature algorithm %s with an RSA key", sa)}
+		}
+		d := sh.New()
+		d.Write(signed)
+		if err := rsa.VerifyPKCS1v15(pub, sh, d.Sum(nil), si.Signature); err != nil {
+			return &Error{Kind: KindBadSignature, Msg: "RSA signature does not verify with the signer's certificate", Err: err}
+		}
+	case *ecdsa.PublicKey:
+		sh := h
+		switch {
+		case sa.Equal(OIDECPublicKey):
+		case sa.Equal(OIDECDSAWithSHA1):
+			sh = crypto.SHA1
+		case sa.Equal(OIDECDSAWithSHA2):
+			sh = crypto.SHA256
+		case sa.Equal(OIDECDSAWithSHA3):
+			sh = crypto.SHA384
+		case sa.Equal(OIDECDSAWithSHA5):
+			sh = crypto.SHA512
+		default:
+			return &Error{Kind: KindUnsupported, Msg: fmt.Sprintf("signature algorithm %s with an ECDSA key", sa)}
+		}
+		d := sh.New()
+		d.Write(signed)
+		if !ecdsa.VerifyASN1(pub, d.Sum(nil), si.Signature) {
+			return &Error{Kind: KindBadSignature, Msg: "ECDSA signature does not verify with the signer's certificate"}
+		}
+	default:
+		return &Error{Kind: KindUnsupported, Msg: fmt.Sprintf("signer key type %T", cert.PublicKey)}
+	}
+	return nil
+}
