@@ -290,7 +290,8 @@ func (c *ClientState) ParseReply(paValue []byte, in ReplyKeyInput) (krb5.Encrypt
 // NewKX makes the PA_PKINIT_KX of RFC 6112 7 (mandatory for anonymous
 // PKINIT): a random KDC contribution key encrypted in the reply key
 // (usage 44), and the ticket session key KRB-FX-CF2(contribution,
-// reply key, "PKINIT", "KeyExchange"), which proves to the client that
+// reply key, "PKINIT", "KEYEXCHANGE": upper case, as MIT computes it),
+// which proves to the client that
 // the KDC knew the reply key.
 func NewKX(rand io.Reader, replyKey *kcrypto.Key, opt kcrypto.Options) (paValue []byte, session *kcrypto.Key, err error) {
 	contrib, err := kcrypto.RandomKey(replyKey.EType(), rand, opt)
@@ -309,7 +310,7 @@ func NewKX(rand io.Reader, replyKey *kcrypto.Key, opt kcrypto.Options) (paValue 
 	if paValue, err = ed.Marshal(); err != nil {
 		return nil, nil, err
 	}
-	session, err = kcrypto.CF2(contrib, replyKey, "PKINIT", "KeyExchange")
+	session, err = kcrypto.CF2(contrib, replyKey, "PKINIT", "KEYEXCHANGE")
 	return paValue, session, err
 }
 
@@ -331,5 +332,5 @@ func ParseKX(paValue []byte, replyKey *kcrypto.Key, opt kcrypto.Options) (*kcryp
 	if err != nil {
 		return nil, err
 	}
-	return kcrypto.CF2(contrib, replyKey, "PKINIT", "KeyExchange")
+	return kcrypto.CF2(contrib, replyKey, "PKINIT", "KEYEXCHANGE")
 }
