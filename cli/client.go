@@ -72,6 +72,7 @@ func newKrbClient() (*client.Client, client.Config, error) {
 }
 
 type kinitOptions struct {
+	pk           pkinitFlags // --cert/--key, --anonymous, --armor anonymous (pkinit.go)
 	passwordFile string
 	keytab       string
 	ccache       string
@@ -104,7 +105,7 @@ keyed by the computer's TGT, so it cannot be guessed offline from the
 exchange, and the KDC's errors arrive protected. A FAST-obtained TGT is
 marked in the cache (fast_avail, as MIT does) and later TGS requests made
 with it (warden kvno) are armored too. --armor-keytab keeps the computer's
-TGT in CACHE.armor.`,
+TGT in CACHE.armor.` + pkinitHelp,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runKinit(cmd, args, o) },
 	}
@@ -121,6 +122,7 @@ TGT in CACHE.armor.`,
 	f.StringVar(&o.armorKeytab, "armor-keytab", "", "armor the login with FAST, with a TGT got from this keytab (the computer's)")
 	f.StringVar(&o.armorPrincipal, "armor-principal", "", "the principal of --armor-keytab to use (default: its first)")
 	f.StringVarP(&o.armorCCache, "armor-ccache", "T", "", "armor the login with FAST, with the realm's TGT in this cache (as MIT kinit -T)")
+	addPKINITFlags(f, &o.pk)
 	return cmd
 }
 
@@ -134,6 +136,9 @@ func runKinit(cmd *cobra.Command, args []string, o kinitOptions) error {
 		return err
 	}
 	if err := checkArmorFlags(o); err != nil {
+		return err
+	}
+	if err := checkPKINITFlags(o); err != nil {
 		return err
 	}
 	if o.renew {
@@ -151,6 +156,9 @@ func runKinit(cmd *cobra.Command, args []string, o kinitOptions) error {
 		}
 	}
 	opts.Forwardable, opts.Proxiable, opts.Canonicalize = o.forwardable, o.proxiable, o.canonicalize
+	if o.pk.used() {
+		return kinitPKINIT(cmd, c, cfg, o, opts, path, args)
+	}
 
 	var kt *keytab.Keytab
 	if o.keytab != "" {
@@ -208,6 +216,8 @@ func checkArmorFlags(o kinitOptions) error {
 // random, so its own login needs no armor.
 func kinitArmor(cmd *cobra.Command, c *client.Client, o kinitOptions, realm, cachePath string) (*client.Credentials, error) {
 	switch {
+	case o.pk.armor == armorAnonymous:
+		return anonymousArmor(cmd, c, o.pk, realm)
 	case o.armorCCache != "":
 		p, err := resolveCCache(o.armorCCache)
 		if err != nil {

@@ -1,10 +1,13 @@
 package interop
 
 import (
+	"context"
 	"strings"
 	"testing"
 
 	"github.com/warden-auth/warden/internal/testkit"
+	"github.com/warden-auth/warden/krb5"
+	"github.com/warden-auth/warden/krb5/client"
 )
 
 // Warden's PKINIT client (RFC 4556, anonymous RFC 6112/8062) against MIT's
@@ -46,4 +49,32 @@ func TestPKINITHarnessMIT(t *testing.T) {
 	if err != nil || !strings.Contains(out, "Default principal: WELLKNOWN/ANONYMOUS@WELLKNOWN:ANONYMOUS") {
 		t.Fatalf("klist after kinit -n: %v\n%s", err, out)
 	}
+}
+
+// pkinitClient is a Warden client for kdc that trusts its CA for KDC
+// certificates (pkinit_anchors in the krb5.conf, as for MIT's tools).
+func pkinitClient(t *testing.T, kdc *testkit.MITPKINITKDC) *client.Client {
+	t.Helper()
+	return newMITClient(t, writeConf(t, kdc.Addr(), " pkinit_anchors = FILE:"+kdc.CA.CAFile), nil)
+}
+
+func TestPKINITClientLibraryMIT(t *testing.T) {
+	kdc, cert := mitPKINITRealm(t)
+	c := pkinitClient(t, kdc)
+	id, err := client.LoadCertificate(cert.CertFile, cert.KeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	name := krb5.PrincipalName{NameType: krb5.NameTypePrincipal, NameString: []string{pkinitUser}}
+	tgt, err := c.ASExchange(ctx, name, nil, client.ASOptions{Certificate: id})
+	if err != nil {
+		t.Fatalf("PKINIT: %v\n%s", err, kdc.Log(t))
+	}
+	t.Logf("TGT %s -> %s, FAST %v", tgt.Client, tgt.Server, tgt.FAST)
+	anon, err := c.ASExchange(ctx, krb5.PrincipalName{}, nil, client.ASOptions{Anonymous: true})
+	if err != nil {
+		t.Fatalf("anonymous PKINIT: %v\n%s", err, kdc.Log(t))
+	}
+	t.Logf("anonymous TGT %s -> %s, flags %#x", anon.Client, anon.Server, anon.Flags)
 }

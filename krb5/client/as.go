@@ -35,6 +35,14 @@ type ASOptions struct {
 	// armor, the KDC's errors come protected, and a reply without valid
 	// FAST protection is refused.
 	Armor *Credentials
+	// Certificate, when set, proves the client's identity with PKINIT
+	// (RFC 4556) instead of a key: ASExchange takes a nil KeySource
+	// (pkinit.go).
+	Certificate *Certificate
+	// Anonymous asks for an anonymous TGT of Realm by anonymous PKINIT
+	// (RFC 8062): no account and no key; cname is ignored. Such a TGT
+	// is meant for FAST armor (Armor).
+	Anonymous bool
 }
 
 // ASExchange gets initial credentials (normally a TGT) for cname with the
@@ -45,6 +53,9 @@ type ASOptions struct {
 // instead (see armoredAS). The reply is decrypted and checked against the
 // request (see checkReply) before it is returned.
 func (c *Client) ASExchange(ctx context.Context, cname krb5.PrincipalName, keys KeySource, opts ASOptions) (*Credentials, error) {
+	if opts.Certificate != nil || opts.Anonymous {
+		return c.pkinitAS(ctx, cname, opts)
+	}
 	st, err := c.newASState(cname, keys, opts)
 	if err != nil {
 		return nil, err

@@ -2,16 +2,13 @@ package client
 
 import (
 	"crypto/x509"
-	"encoding/asn1"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
-	"golang.org/x/crypto/cryptobyte"
-	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
-
 	"github.com/warden-auth/warden/krb5"
+	"github.com/warden-auth/warden/krb5/pkinit"
 )
 
 // Checking the KDC's certificate in a PKINIT reply (RFC 4556 3.2.4): it
@@ -20,12 +17,6 @@ import (
 // certificate that passes these checks can answer as the KDC (the reply
 // key comes from a key agreement it signs), so each failure refuses the
 // reply and says which check failed.
-
-var (
-	oidSubjectAltName = asn1.ObjectIdentifier{2, 5, 29, 17}
-	oidPKINITSan      = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 2, 2}
-	oidPKINITKPKdc    = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 2, 3, 5}
-)
 
 // maxSANNames caps the names read from one certificate.
 const maxSANNames = 64
@@ -58,10 +49,8 @@ func verifyKDCCertificate(leaf *x509.Certificate, others []*x509.Certificate, cf
 	if err := checkKDCName(leaf, realm); err != nil {
 		return err
 	}
-	for _, u := range leaf.UnknownExtKeyUsage {
-		if u.Equal(oidPKINITKPKdc) {
-			return nil
-		}
+	if pkinit.HasEKU(leaf, pkinit.OIDKPKdc) {
+		return nil
 	}
 	return &krb5.Error{Code: krb5.KDCErrInconsistentKeyPurpose,
 		Reason: fmt.Sprintf("the KDC's certificate %q is not meant for a KDC: its extended key usages (%s) lack id-pkinit-KPKdc (1.3.6.1.5.2.3.5)", leaf.Subject, ekuWords(leaf)),
@@ -124,75 +113,18 @@ func checkKDCName(cert *x509.Certificate, realm string) error {
 // certPrincipals returns the id-pkinit-san names of a certificate's
 // subject alternative names as "name/inst@REALM".
 func certPrincipals(cert *x509.Certificate) ([]string, error) {
-	var ext []byte
-	for _, e := range cert.Extensions {
-		if e.Id.Equal(oidSubjectAltName) {
-			ext = e.Value
-			break
-		}
+	sans, err := pkinit.PrincipalSANs(cert)
+	if err != nil {
+		return nil, err
 	}
-	if ext == nil {
-		return nil, nil
+	if len(sans) > maxSANNames {
+		return nil, fmt.Errorf("more than %d principal names", maxSANNames)
 	}
-	in := cryptobyte.String(ext)
-	var seq cryptobyte.String
-	if !in.ReadASN1(&seq, cbasn1.SEQUENCE) || !in.Empty() {
-		return nil, errors.New("malformed GeneralNames")
-	}
-	var out []string
-	for n := 0; !seq.Empty(); n++ {
-		if n == maxSANNames {
-			return nil, fmt.Errorf("more than %d names", maxSANNames)
-		}
-		var gn cryptobyte.String
-		var tag cbasn1.Tag
-		if !seq.ReadAnyASN1(&gn, &tag) {
-			return nil, errors.New("malformed GeneralName")
-		}
-		if tag != cbasn1.Tag(0).ContextSpecific().Constructed() {
-			continue // not an otherName
-		}
-		var oid asn1.ObjectIdentifier
-		var val cryptobyte.String
-		if !gn.ReadASN1ObjectIdentifier(&oid) || !gn.ReadASN1(&val, cbasn1.Tag(0).ContextSpecific().Constructed()) || !gn.Empty() {
-			return nil, errors.New("malformed otherName")
-		}
-		if !oid.Equal(oidPKINITSan) {
-			continue
-		}
-		p, err := parseKRB5PrincipalName(val)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
+	out := make([]string, len(sans))
+	for i, n := range sans {
+		out[i] = principalString(n.Name, n.Realm)
 	}
 	return out, nil
-}
-
-// parseKRB5PrincipalName reads KRB5PrincipalName ::= SEQUENCE { realm [0]
-// Realm, principalName [1] PrincipalName } (RFC 4556 3.2.2).
-func parseKRB5PrincipalName(in cryptobyte.String) (string, error) {
-	ctx := func(n int) cbasn1.Tag { return cbasn1.Tag(n).ContextSpecific().Constructed() }
-	var seq, realmF, realm, pnF, pn, ntF, namesF, names cryptobyte.String
-	var nt int64
-	if !in.ReadASN1(&seq, cbasn1.SEQUENCE) || !in.Empty() ||
-		!seq.ReadASN1(&realmF, ctx(0)) || !realmF.ReadASN1(&realm, cbasn1.GeneralString) || !realmF.Empty() ||
-		!seq.ReadASN1(&pnF, ctx(1)) || !seq.Empty() ||
-		!pnF.ReadASN1(&pn, cbasn1.SEQUENCE) || !pnF.Empty() ||
-		!pn.ReadASN1(&ntF, ctx(0)) || !ntF.ReadASN1Int64WithTag(&nt, cbasn1.INTEGER) || !ntF.Empty() ||
-		!pn.ReadASN1(&namesF, ctx(1)) || !pn.Empty() ||
-		!namesF.ReadASN1(&names, cbasn1.SEQUENCE) || !namesF.Empty() {
-		return "", errors.New("malformed id-pkinit-san KRB5PrincipalName")
-	}
-	var comps []string
-	for !names.Empty() {
-		var s cryptobyte.String
-		if !names.ReadASN1(&s, cbasn1.GeneralString) || len(comps) == 8 {
-			return "", errors.New("malformed id-pkinit-san name-string")
-		}
-		comps = append(comps, string(s))
-	}
-	return strings.Join(comps, "/") + "@" + string(realm), nil
 }
 
 func ekuWords(c *x509.Certificate) string {

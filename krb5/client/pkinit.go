@@ -1,0 +1,280 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+
+	"github.com/warden-auth/warden/internal/cms"
+	"github.com/warden-auth/warden/krb5"
+	"github.com/warden-auth/warden/krb5/pkinit"
+)
+
+// PKINIT on the client side (RFC 4556, RFC 5349, RFC 8636, RFC 8070) and
+// anonymous PKINIT (RFC 8062): the AS-REQ carries a PA-PK-AS-REQ whose
+// AuthPack binds the request body (paChecksum) to an ephemeral (EC)DH
+// key, signed by the client's certificate key or, for anonymous, not
+// signed at all. The reply key comes from the key agreement with the
+// KDC's half, which the KDC signs with its certificate (pkinitreply.go).
+
+// maxPKINITRounds bounds one PKINIT exchange: the first request, a retry
+// with the freshness token the KDC asked for (RFC 8070), and one with a
+// key-agreement group the KDC listed (TD-DH-PARAMETERS).
+const maxPKINITRounds = 3
+
+// groupPreference is the key-agreement order: ECDH P-256 first (cheap,
+// RFC 5349), then what a KDC may insist on. MODP group 2 (1024 bits) is
+// never offered.
+var groupPreference = []pkinit.Group{pkinit.ECDHP256, pkinit.ECDHP384, pkinit.ECDHP521, pkinit.MODP14}
+
+// AnonymousName is the client of anonymous PKINIT, WELLKNOWN/ANONYMOUS
+// (RFC 8062 2), and AnonymousRealm the realm of its tickets.
+var AnonymousName = krb5.PrincipalName{NameType: krb5.NameTypeWellKnown, NameString: []string{"WELLKNOWN", "ANONYMOUS"}}
+
+// AnonymousRealm is WELLKNOWN:ANONYMOUS, the client realm of an
+// anonymous ticket (RFC 8062 2).
+const AnonymousRealm = "WELLKNOWN:ANONYMOUS"
+
+// pkinitState is one PKINIT exchange.
+type pkinitState struct {
+	cname  krb5.PrincipalName
+	realm  string
+	who    string
+	sname  krb5.PrincipalName
+	opts   ASOptions
+	anon   bool
+	group  pkinit.Group
+	tried  []pkinit.Group
+	fresh  []byte // the KDC's freshness token (RFC 8070), once known
+	cookie []byte // the KDC's PA-FX-COOKIE, echoed
+}
+
+// pkinitAS is ASExchange with a certificate (opts.Certificate) or
+// anonymously (opts.Anonymous).
+func (c *Client) pkinitAS(ctx context.Context, cname krb5.PrincipalName, opts ASOptions) (*Credentials, error) {
+	st, err := c.newPKINITState(cname, opts)
+	if err != nil {
+		return nil, err
+	}
+	for range maxPKINITRounds {
+		round, err := c.pkinitRequest(st)
+		if err != nil {
+			return nil, err
+		}
+		rep, ke, err := c.exchange(ctx, st.realm, round.sent, krb5.MsgASRep)
+		if err != nil {
+			return nil, err
+		}
+		if ke == nil {
+			return c.finishPKINIT(st, round, rep)
+		}
+		retry, err := st.retryAfter(ke, c.now())
+		if err != nil {
+			return nil, err
+		}
+		if !retry {
+			return nil, pkinitRefused(ke, st, c.now())
+		}
+	}
+	return nil, &krb5.Error{Code: krb5.KDCErrPreauthFailed,
+		Reason: fmt.Sprintf("the KDC kept refusing %s's PKINIT requests (%d sent)", st.who, maxPKINITRounds),
+		Hint:   "the KDC wants something this client does not offer; its log says what"}
+}
+
+func (c *Client) newPKINITState(cname krb5.PrincipalName, opts ASOptions) (*pkinitState, error) {
+	realm := opts.Realm
+	if realm == "" {
+		realm = c.cfg.Realm
+	}
+	if realm == "" {
+		return nil, errors.New("client: no realm: name one (alice@REALM) or set default_realm in krb5.conf")
+	}
+	st := &pkinitState{cname: cname, realm: realm, opts: opts, anon: opts.Anonymous, group: groupPreference[0], sname: opts.Service}
+	if len(st.sname.NameString) == 0 {
+		st.sname = TGTName(realm)
+	}
+	switch {
+	case opts.Anonymous && opts.Certificate != nil:
+		return nil, errors.New("client: an anonymous request takes no certificate")
+	case opts.Anonymous:
+		st.cname = AnonymousName
+	case len(opts.Certificate.Chain) == 0 || opts.Certificate.Key == nil:
+		return nil, errors.New("client: the PKINIT certificate needs a certificate chain and its private key")
+	case len(cname.NameString) == 0:
+		return nil, errors.New("client: empty client principal name")
+	}
+	if opts.Armor != nil {
+		return nil, &krb5.Error{Code: krb5.KDCErrBadOption,
+			Reason: "PKINIT inside FAST armor is not supported by this client",
+			Hint:   "drop the armor: a certificate or anonymous login sends no password that armor would protect"}
+	}
+	st.who = principalString(st.cname, realm)
+	return st, nil
+}
+
+// pkinitRound is one request of the exchange and what its reply is
+// checked against.
+type pkinitRound struct {
+	req   *krb5.KDCReq
+	sent  []byte // the AS-REQ as sent (bound by the RFC 8636 KDF)
+	state *pkinit.ClientState
+}
+
+// pkinitRequest builds an AS-REQ with PA-PK-AS-REQ (pkinit.NewClientRequest):
+// a PKAuthenticator with the time, the body's nonce and the SHA-1 of the
+// body as encoded (paChecksum), the KDC's freshness token when it sent
+// one, a fresh ephemeral key of st.group and the RFC 8636 KDFs, signed as
+// CMS SignedData with the certificate's key (unsigned for anonymous).
+func (c *Client) pkinitRequest(st *pkinitState) (*pkinitRound, error) {
+	nonce, err := c.nonce()
+	if err != nil {
+		return nil, err
+	}
+	now := c.now()
+	req := c.newASReq(st.cname, st.realm, c.etypes, st.opts, now, nonce)
+	if st.anon {
+		req.ReqBody.KDCOptions |= krb5.KDCOptRequestAnonymous
+	}
+	body, err := req.ReqBody.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	o := pkinit.ClientRequestOptions{Rand: c.cfg.Rand, Group: st.group, Nonce: nonce, ReqBody: body, Time: now, FreshnessToken: st.fresh}
+	if cert := st.opts.Certificate; cert != nil {
+		o.Signer = &cms.Signer{Cert: cert.Chain[0], Chain: cert.Chain[1:], Key: cert.Key}
+	}
+	pa, state, err := pkinit.NewClientRequest(o)
+	if err != nil {
+		return nil, fmt.Errorf("client: building the PKINIT request: %w", err)
+	}
+	req.PAData = append(krb5.MethodData{{Type: krb5.PAPKASReq, Value: pa}}, req.PAData...)
+	if st.cookie != nil {
+		req.PAData = append(req.PAData, krb5.FXCookiePAData(st.cookie))
+	}
+	// Ask the KDC to confirm the request under the reply key (RFC 6806
+	// 11), as in every AS-REQ of this client.
+	req.PAData = append(req.PAData, krb5.PAData{Type: krb5.PAReqEncPARep, Value: []byte{}})
+	sent, err := req.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	return &pkinitRound{req: req, sent: sent, state: state}, nil
+}
+
+// retryAfter decides whether the KDC's error asks for another request
+// this client can make: one with the freshness token the KDC sent
+// (RFC 8070), or one with a key-agreement group the KDC accepts.
+func (st *pkinitState) retryAfter(ke *krb5.KRBError, now time.Time) (bool, error) {
+	switch ke.ErrorCode {
+	case krb5.KDCErrDHKeyParametersNotAccepted:
+		st.tried = append(st.tried, st.group)
+		g, ok := nextGroup(ke, st.tried)
+		if !ok {
+			return false, nil
+		}
+		st.group = g
+		return true, nil
+	case krb5.KDCErrPreauthRequired, krb5.KDCErrPreauthFailed, krb5.KDCErrPreauthExpired:
+		md, err := ke.MethodData()
+		if err != nil {
+			return false, nil
+		}
+		if cookie, ok := md.Find(krb5.PAFXCookie); ok {
+			st.cookie = append([]byte(nil), cookie.Value...)
+		}
+		fresh, ok := md.Find(krb5.PAASFreshness)
+		if !ok || st.fresh != nil || len(fresh.Value) == 0 {
+			if ke.ErrorCode == krb5.KDCErrPreauthRequired {
+				if _, pk := md.Find(krb5.PAPKASReq); !pk {
+					return false, &krb5.Error{Code: ke.ErrorCode,
+						Reason: fmt.Sprintf("the KDC does not offer PKINIT to %s (it offers %s)", st.who, paTypeWords(md)),
+						Hint:   "the KDC has no PKINIT configured, or not for this principal; log in with a password or keytab"}
+				}
+			}
+			return false, nil
+		}
+		st.fresh = append([]byte(nil), fresh.Value...)
+		return true, nil
+	}
+	return false, nil
+}
+
+// tdDHParameters is the TYPED-DATA type of TD-DH-PARAMETERS (RFC 4556
+// 3.2.2).
+const tdDHParameters = 109
+
+// nextGroup picks, from the groups the KDC lists in the e-data of
+// KDC_ERR_DH_KEY_PARAMETERS_NOT_ACCEPTED, the first this client prefers
+// and has not tried. A KDC listing nothing usable ends the exchange.
+func nextGroup(ke *krb5.KRBError, tried []pkinit.Group) (pkinit.Group, bool) {
+	td, err := parseTypedData(ke.EData)
+	if err != nil {
+		return 0, false
+	}
+	var params pkinit.TDDHParameters
+	for _, d := range td {
+		if d.Type == tdDHParameters {
+			if params.Unmarshal(d.Value) != nil {
+				return 0, false
+			}
+			break
+		}
+	}
+	listed := map[pkinit.Group]bool{}
+	for _, a := range params {
+		if g, ok := groupOf(a); ok {
+			listed[g] = true
+		}
+	}
+	for _, g := range groupPreference {
+		if listed[g] && !containsGroup(tried, g) {
+			return g, true
+		}
+	}
+	return 0, false
+}
+
+// groupOf reads the group of a TD-DH-PARAMETERS entry with the same
+// parser the KDC uses for clientPublicValue, so that a KDC's encoding of
+// the domain parameters (with or without q) does not matter, only the
+// prime or the curve.
+func groupOf(a cms.AlgorithmIdentifier) (pkinit.Group, bool) {
+	var b cryptobyte.Builder
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		a.Add(b)
+		b.AddASN1BitString([]byte{2})
+	})
+	spki, err := b.Bytes()
+	if err != nil {
+		return 0, false
+	}
+	g, _, err := pkinit.ParsePublicKeyInfo(spki)
+	return g, err == nil
+}
+
+func containsGroup(list []pkinit.Group, g pkinit.Group) bool {
+	for _, x := range list {
+		if x == g {
+			return true
+		}
+	}
+	return false
+}
+
+// Principals returns the Kerberos principal names the certificate
+// carries in id-pkinit-san (RFC 4556 3.2.2), as "name@REALM"; a
+// malformed extension gives none.
+func (c *Certificate) Principals() []string {
+	if len(c.Chain) == 0 {
+		return nil
+	}
+	names, err := certPrincipals(c.Chain[0])
+	if err != nil {
+		return nil
+	}
+	return names
+}
