@@ -32,7 +32,7 @@ func (x *exchange) as() ([]byte, error) {
 		return nil, errWrongRealm(body.Realm, k.realm)
 	}
 	if body.KDCOptions.Has(krb5.KDCOptRequestAnonymous) {
-		return nil, errPolicy("anonymous tickets are not enabled in this realm", "")
+		return x.anonymousAS() // anonymous.go
 	}
 	cnameStr := body.CName.String()
 	client, err := k.dir.lookup(x.ctx, cnameStr)
@@ -67,11 +67,20 @@ func (x *exchange) as() ([]byte, error) {
 
 	// The reply key: the client's key of the first enctype it listed.
 	replyKey, ok := firstKey(client, body.EType)
-	if !ok {
+	// A certificate logon (pkinit.go) needs no key of the account.
+	var pk *pkReply
+	if pa, found := x.req.PAData.Find(krb5.PAPKASReq); found && k.pkinit != nil {
+		if pk, err = x.verifyPKINIT(client, pa.Value); err != nil {
+			return nil, err
+		}
+	} else if !ok {
 		return nil, errNoCommonEType(body.EType, "account "+client.acct.Name, client.keyETypes())
 	}
-	preauth := false
-	if pa, ok := x.req.PAData.Find(krb5.PAEncryptedChallenge); ok && x.fast != nil {
+	preauth := pk != nil
+	if pk != nil {
+		// The reply key is the key agreement's; FAST strengthens it
+		// with a full KRB-FX-CF2 (no cached PRF+ half).
+	} else if pa, ok := x.req.PAData.Find(krb5.PAEncryptedChallenge); ok && x.fast != nil {
 		pk, err := x.verifyEncChallenge(client, pa.Value)
 		if err != nil {
 			return nil, err
@@ -153,6 +162,11 @@ func (x *exchange) as() ([]byte, error) {
 		}
 	}
 	var padata krb5.MethodData
+	if pk != nil {
+		padata = pk.padata
+		x.res.EType = sessEType
+		return x.reply(krb5.MsgASRep, t, pk.key, kcrypto.UsageASRepEncPart, padata)
+	}
 	if preauth {
 		padata = krb5.MethodData{krb5.ETypeInfo2{etypeInfo(replyKey)}.PAData()}
 	}
@@ -199,21 +213,21 @@ func (x *exchange) preauthHints(client *principal) (krb5.MethodData, error) {
 		}
 	}
 	if x.fast == nil {
-		return krb5.MethodData{
+		return x.withPKINITHint(krb5.MethodData{
 			info.PAData(),
 			{Type: krb5.PAEncTimestamp, Value: []byte{}},
 			{Type: krb5.PAFXFast, Value: []byte{}},
-		}, nil
+		}), nil
 	}
 	cookie, err := x.newCookie()
 	if err != nil {
 		return nil, err
 	}
-	return krb5.MethodData{
+	return x.withPKINITHint(krb5.MethodData{
 		info.PAData(),
 		{Type: krb5.PAEncryptedChallenge, Value: []byte{}},
 		cookie,
-	}, nil
+	}), nil
 }
 
 // verifyEncTimestamp checks PA-ENC-TIMESTAMP and returns the key it was

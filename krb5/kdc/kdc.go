@@ -43,6 +43,9 @@ type Config struct {
 	// KERB_VALIDATION_INFO.LogonServer (default: the host name's first
 	// label in upper case, at most 15 characters).
 	LogonServer string
+	// PKINIT enables certificate logon and anonymous PKINIT (pkinit.go);
+	// nil: off.
+	PKINIT *PKINITConfig
 }
 
 // Default lifetimes when the realm record leaves them zero.
@@ -58,6 +61,7 @@ type KDC struct {
 	dir   *directory
 	// krbtgtName is "krbtgt/REALM", the lookup key of the TGS principal.
 	krbtgtName string
+	pkinit     *pkinitState // nil: PKINIT off
 }
 
 // New returns a KDC over the store's realm. Close releases it.
@@ -85,6 +89,10 @@ func New(cfg Config) (*KDC, error) {
 		cfg.LogonServer = defaultLogonServer()
 	}
 	k := &KDC{cfg: cfg, dir: dir}
+	if k.pkinit, err = newPKINIT(cfg.PKINIT); err != nil {
+		dir.close()
+		return nil, err
+	}
 	k.realm = dir.realm.Load().Name
 	k.krbtgtName = "krbtgt/" + k.realm
 	return k, nil
@@ -188,7 +196,7 @@ func (k *KDC) Handle(ctx context.Context, req []byte) ([]byte, Result) {
 		if x.fast != nil {
 			return x.fastErrorReply(ke, sname), x.res
 		}
-		var edata []byte
+		edata := x.typedData
 		if x.hints != nil {
 			// A copy: Marshal's pointer receiver would move x to the heap.
 			hints := x.hints
@@ -241,6 +249,9 @@ type exchange struct {
 	// hints is the METHOD-DATA a refusal carries: e-data of a plain
 	// KRB-ERROR, padata of the KrbFastResponse under FAST.
 	hints krb5.MethodData
+	// typedData is a refusal's e-data when it is TYPED-DATA rather
+	// than METHOD-DATA (PKINIT's TD-DH-PARAMETERS).
+	typedData []byte
 	// fast is the open FAST tunnel of an armored request (fast.go).
 	fast  *fastState
 	cname *krb5.PrincipalName

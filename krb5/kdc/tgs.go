@@ -41,6 +41,9 @@ func (x *exchange) tgs() ([]byte, error) {
 	}
 	x.cname = &a.tgt.CName
 	x.res.Client = a.tgt.CName.String() + "@" + a.tgt.CRealm
+	if err := RefuseAnonymousTGT(&a.tgt); err != nil { // anonymous.go: armor only
+		return nil, err
+	}
 	opts := body.KDCOptions
 	if opts.Has(krb5.KDCOptEncTktInSkey) {
 		return nil, errBadOption("user-to-user tickets (enc-tkt-in-skey) are not supported")

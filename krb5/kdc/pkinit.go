@@ -1,0 +1,306 @@
+package kdc
+
+import (
+	"crypto"
+	"crypto/x509"
+	"errors"
+	"fmt"
+
+	"github.com/warden-auth/warden/internal/cms"
+	"github.com/warden-auth/warden/internal/der"
+	"github.com/warden-auth/warden/krb5"
+	"github.com/warden-auth/warden/krb5/kcrypto"
+	"github.com/warden-auth/warden/krb5/pkinit"
+	"github.com/warden-auth/warden/pki"
+)
+
+// PKINIT (RFC 4556, RFC 5349, RFC 8636) in the AS exchange: a client
+// proves itself with a certificate and its key instead of a password.
+// The KDC verifies the CMS signature of the AuthPack, the client's chain
+// (realm CA or configured anchors, validity, revocation, key purpose)
+// and maps the certificate to the requested account with the strong
+// mapping rules of mutual TLS (pki.Mapper); then it answers the client's
+// ECDH/DH key with its own, signed by the KDC certificate, and the reply
+// key comes from the shared secret. See docs/architecture.md 8.15.
+
+// PKINITConfig enables certificate logon (Config.PKINIT).
+type PKINITConfig struct {
+	// Cert and Key are the KDC certificate (id-pkinit-KPKdc, SAN
+	// krbtgt/REALM@REALM; pki.Authority.IssueKDC) and its key; Chain are
+	// intermediates sent along (not the root).
+	Cert  *x509.Certificate
+	Chain []*x509.Certificate
+	Key   crypto.Signer
+	// Verifier checks client chains (realm CA and other trust anchors,
+	// revocation); Mapper maps them to accounts. Both required.
+	Verifier *pki.Verifier
+	Mapper   *pki.Mapper
+	// RequirePKINITEKU refuses client certificates that only carry
+	// clientAuth (the realm's own account certificates do); by default
+	// id-pkinit-KPClientAuth, Smart Card Logon and clientAuth are accepted.
+	RequirePKINITEKU bool
+	// Anonymous enables anonymous PKINIT (RFC 8062): TGTs for
+	// WELLKNOWN/ANONYMOUS usable only as FAST armor.
+	Anonymous bool
+	// AllowMODP2 accepts the 1024-bit DH group 2 (off: too weak today).
+	AllowMODP2 bool
+}
+
+// pkinitState is the KDC's PKINIT configuration in use.
+type pkinitState struct {
+	cfg    PKINITConfig
+	signer *cms.Signer
+	replay *replayCache
+}
+
+func newPKINIT(cfg *PKINITConfig) (*pkinitState, error) {
+	if cfg == nil {
+		return nil, nil
+	}
+	if cfg.Cert == nil || cfg.Key == nil || cfg.Verifier == nil || cfg.Mapper == nil {
+		return nil, errors.New("kdc: PKINITConfig needs Cert, Key, Verifier and Mapper")
+	}
+	if !pkinit.HasEKU(cfg.Cert, pkinit.OIDKPKdc) {
+		return nil, fmt.Errorf("kdc: the PKINIT certificate %s lacks the id-pkinit-KPKdc extended key usage", cfg.Cert.Subject)
+	}
+	return &pkinitState{cfg: *cfg, signer: &cms.Signer{Cert: cfg.Cert, Chain: cfg.Chain, Key: cfg.Key}, replay: newReplayCache()}, nil
+}
+
+// pkReply is what a verified PA-PK-AS-REQ contributes to the AS reply.
+type pkReply struct {
+	key    *kcrypto.Key    // the reply key
+	padata krb5.MethodData // PA-PK-AS-REP (and PA-PKINIT-KX for anonymous)
+}
+
+// verifyPKINIT checks a signed PA-PK-AS-REQ for the account client and
+// answers it: the reply key and the PA-PK-AS-REP.
+func (x *exchange) verifyPKINIT(client *principal, value []byte) (*pkReply, error) {
+	ps := x.k.pkinit
+	if _, old := x.req.PAData.Find(krb5.PAPKASReqOld); old {
+		return nil, &krb5.Error{Code: krb5.KRBErrGeneric, Reason: "both PA-PK-AS-REQ and PA-PK-AS-REQ_OLD are present; send one"}
+	}
+	req, err := parsePKINIT(value)
+	if err != nil {
+		return nil, err
+	}
+	if req.Anonymous {
+		return nil, &krb5.Error{Code: krb5.KDCErrInvalidSig,
+			Reason: "the AuthPack is not signed: an unsigned AuthPack is accepted only for anonymous PKINIT (client WELLKNOWN/ANONYMOUS with request-anonymous)",
+			Hint:   "give the client its certificate and key (MIT: -X X509_user_identity=FILE:cert.pem,key.pem)"}
+	}
+	certs, err := req.Signed.Verify()
+	if err != nil {
+		return nil, cmsError(err)
+	}
+	leaf, err := ps.cfg.Verifier.VerifyPKINITClient(x.ctx, certs, ps.cfg.RequirePKINITEKU)
+	if err != nil {
+		return nil, certError(err)
+	}
+	mp, err := ps.cfg.Mapper.Map(x.ctx, leaf)
+	if err != nil {
+		return nil, certError(err)
+	}
+	if mp.Account.Name != client.acct.Name {
+		x.res.Detail = fmt.Sprintf("certificate serial %s maps by %s to %s", pki.SerialString(leaf.SerialNumber), mp.Method, mp.Account.Name)
+		return nil, &krb5.Error{Code: krb5.KDCErrClientNameMismatch,
+			Reason: fmt.Sprintf("certificate %s maps to account %s, not to the requested client %s", leaf.Subject, mp.Account.Name, client.acct.Name),
+			Hint:   "log in as the account the certificate was issued to, or issue one for this account (warden cert issue --account NAME)"}
+	}
+	x.res.Detail = fmt.Sprintf("certificate logon: serial %s mapped by %s", pki.SerialString(leaf.SerialNumber), mp.Method)
+	return x.answerPKINIT(req, client.etypes)
+}
+
+// parsePKINIT decodes a PA-PK-AS-REQ, mapping failures to KRB-ERRORs.
+func parsePKINIT(value []byte) (*pkinit.Request, error) {
+	req, err := pkinit.ParseASReq(value)
+	if err != nil {
+		if errors.Is(err, cms.ErrUnsupported) {
+			return nil, cmsError(err)
+		}
+		return nil, &krb5.Error{Code: krb5.KRBErrGeneric, Reason: "malformed PA-PK-AS-REQ", Err: err}
+	}
+	return req, nil
+}
+
+// answerPKINIT runs the checks common to signed and anonymous requests
+// (request checksum, time, nonce, replay, key-agreement group) and
+// builds the reply. etypes limits the reply key's enctype (nil: any
+// enabled one).
+func (x *exchange) answerPKINIT(req *pkinit.Request, etypes []krb5.EncType) (*pkReply, error) {
+	k, ps, body := x.k, x.k.pkinit, &x.req.ReqBody
+	if err := req.CheckChecksum(body.Raw); err != nil {
+		var ce *pkinit.ChecksumError
+		if errors.As(err, &ce) && ce.Missing {
+			return nil, &krb5.Error{Code: krb5.KDCErrPAChecksumMustBeIncluded, Reason: ce.Msg + "; this KDC requires it (RFC 4556 3.2.1)"}
+		}
+		return nil, &krb5.Error{Code: krb5.KRBAPErrModified, Reason: err.Error(), Err: err}
+	}
+	a := &req.AuthPack.PKAuthenticator
+	if d := a.Time().Sub(x.now); d > k.cfg.MaxSkew || -d > k.cfg.MaxSkew {
+		e := errSkew(a.Time(), x.now, k.cfg.MaxSkew)
+		e.Reason = "PKINIT: " + e.Reason
+		return nil, e
+	}
+	if a.Nonce != body.Nonce {
+		return nil, &krb5.Error{Code: krb5.KDCErrPreauthFailed,
+			Reason: fmt.Sprintf("PKAuthenticator nonce %d is not the request's nonce %d", a.Nonce, body.Nonce)}
+	}
+	g, err := req.Group()
+	if err == nil && g == pkinit.MODP2 && !ps.cfg.AllowMODP2 {
+		err = &pkinit.KeyError{Msg: "the 1024-bit DH group 2 is too weak and not accepted"}
+	}
+	if err != nil {
+		x.typedData = dhParametersData(ps.cfg.AllowMODP2)
+		return nil, &krb5.Error{Code: krb5.KDCErrDHKeyParametersNotAccepted,
+			Reason: err.Error() + "; this KDC accepts ECDH P-256/P-384/P-521 and DH group 14",
+			Hint:   "use ECDH P-256 or DH group 14 (MIT: pkinit_dh_min_bits = 2048 or P-256)", Err: err}
+	}
+	// Replay: the same signed AuthPack again within the skew window.
+	if !ps.replay.add(req.Digest, x.now, a.Time().Add(k.cfg.MaxSkew+k.cfg.MaxSkew)) {
+		x.res.Detail = "replayed PA-PK-AS-REQ"
+		return nil, &krb5.Error{Code: krb5.KRBAPErrRepeat,
+			Reason: "this PA-PK-AS-REQ was already used (replay): a client signs a fresh AuthPack for every request"}
+	}
+	etype, ok := x.pkinitEType(etypes)
+	if !ok {
+		return nil, errNoCommonEType(body.EType, "this KDC's PKINIT", kcryptoETypes(k))
+	}
+	cname := *body.CName
+	rep, rk, err := req.BuildReply(pkinit.ReplyParams{
+		Rand: k.cfg.Rand, Signer: ps.signer, EType: etype,
+		Client: pkinit.KRB5PrincipalName{Realm: body.Realm, Name: cname},
+		Server: pkinit.KRB5PrincipalName{Realm: body.Realm, Name: *body.SName},
+		ASReq:  x.req.Raw,
+	})
+	if err != nil {
+		var ke *pkinit.KeyError
+		if errors.As(err, &ke) {
+			x.typedData = dhParametersData(ps.cfg.AllowMODP2)
+			return nil, &krb5.Error{Code: krb5.KDCErrDHKeyParametersNotAccepted, Reason: ke.Error()}
+		}
+		return nil, err
+	}
+	key, err := kcrypto.NewKey(rk, k.cfg.Crypto)
+	if err != nil {
+		return nil, err
+	}
+	x.res.Detail += fmt.Sprintf("; %v", g)
+	return &pkReply{key: key, padata: krb5.MethodData{{Type: krb5.PAPKASRep, Value: rep}}}, nil
+}
+
+// pkinitEType is the reply key's enctype: the first of the client's
+// list that the KDC implements and allows (and, for an account, that
+// the account allows).
+func (x *exchange) pkinitEType(allowed []krb5.EncType) (krb5.EncType, bool) {
+	for _, e := range x.req.ReqBody.EType {
+		if kcrypto.KeySize(e) == 0 || (e == krb5.ETypeRC4HMAC && !x.k.cfg.Crypto.AllowRC4) {
+			continue
+		}
+		if allowed == nil {
+			return e, true
+		}
+		for _, a := range allowed {
+			if a == e {
+				return e, true
+			}
+		}
+	}
+	return 0, false
+}
+
+func kcryptoETypes(k *KDC) []krb5.EncType {
+	es := []krb5.EncType{krb5.ETypeAES256CTSHMACSHA196, krb5.ETypeAES128CTSHMACSHA196, krb5.ETypeAES256CTSHMACSHA384, krb5.ETypeAES128CTSHMACSHA256}
+	if k.cfg.Crypto.AllowRC4 {
+		es = append(es, krb5.ETypeRC4HMAC)
+	}
+	return es
+}
+
+// dhParametersData is the e-data of KDC_ERR_DH_KEY_PARAMETERS_NOT_ACCEPTED:
+// TYPED-DATA with TD-DH-PARAMETERS (RFC 4556 3.2.2), the groups we take
+// in order of preference.
+func dhParametersData(allowMODP2 bool) []byte {
+	groups := []pkinit.Group{pkinit.ECDHP256, pkinit.ECDHP384, pkinit.ECDHP521, pkinit.MODP14}
+	if allowMODP2 {
+		groups = append(groups, pkinit.MODP2)
+	}
+	var params pkinit.TDDHParameters
+	for _, g := range groups {
+		params = append(params, pkinit.DHParameters(g))
+	}
+	v, err := params.Marshal()
+	if err != nil {
+		return nil
+	}
+	return typedData(tdDHParameters, v)
+}
+
+// cmsError maps a CMS failure to its PKINIT error code.
+func cmsError(err error) *krb5.Error {
+	switch {
+	case errors.Is(err, cms.ErrUnsupported):
+		return &krb5.Error{Code: krb5.KDCErrDigestInSignedDataNotAccepted, Reason: "PKINIT signature: " + err.Error(), Err: err,
+			Hint: "sign with SHA-256 (or SHA-1/384/512) and RSA PKCS#1 v1.5 or ECDSA"}
+	case errors.Is(err, cms.ErrMalformed):
+		return &krb5.Error{Code: krb5.KRBErrGeneric, Reason: "malformed signedAuthPack: " + err.Error(), Err: err}
+	}
+	return &krb5.Error{Code: krb5.KDCErrInvalidSig, Reason: "the AuthPack signature does not verify: " + err.Error(), Err: err,
+		Hint: "the request was altered, or the certificate sent is not the signing key's"}
+}
+
+// certError maps a pki refusal of the client certificate to its PKINIT
+// error code; the pki reason (names, serials, dates) is the e-text.
+func certError(err error) error {
+	var pe *pki.Error
+	if !errors.As(err, &pe) {
+		return err
+	}
+	code := krb5.KDCErrClientNotTrusted
+	switch pe.Code {
+	case pki.CodeUnknownIssuer:
+		code = krb5.KDCErrCantVerifyCertificate
+	case pki.CodeExpired, pki.CodeNotYetValid, pki.CodeBadCertificate:
+		code = krb5.KDCErrInvalidCertificate
+	case pki.CodeRevoked:
+		code = krb5.KDCErrRevokedCertificate
+	case pki.CodeRevocationUnknown:
+		code = krb5.KDCErrRevocationStatusUnknown
+	case pki.CodeWrongUsage:
+		code = krb5.KDCErrInconsistentKeyPurpose
+	case pki.CodeUnmapped, pki.CodeWeakMapping, pki.CodeMappingMismatch:
+		code = krb5.KDCErrCertificateMismatch
+	case pki.CodeAccountDisabled, pki.CodeAccountLocked:
+		code = krb5.KDCErrClientRevoked
+	}
+	return &krb5.Error{Code: code, Reason: pe.Reason, Hint: pe.Hint, Err: err}
+}
+
+// TYPED-DATA types of PKINIT errors (RFC 4556 3.2.2).
+const tdDHParameters = 109
+
+// typedData encodes a one-element TYPED-DATA ::= SEQUENCE OF SEQUENCE {
+// data-type [0] Int32, data-value [1] OCTET STRING } (RFC 4120 5.9.1).
+func typedData(t int32, v []byte) []byte {
+	e := der.NewEncoder(make([]byte, 0, len(v)+16))
+	outer := e.Open(der.TagSequence)
+	el := e.Open(der.TagSequence)
+	f := e.Open(der.Context(0))
+	e.Int(int64(t))
+	e.Close(f)
+	f = e.Open(der.Context(1))
+	e.OctetString(v)
+	e.Close(f)
+	e.Close(el)
+	e.Close(outer)
+	return e.Bytes()
+}
+
+// withPKINITHint adds PA-PK-AS-REQ to a PREAUTH_REQUIRED METHOD-DATA
+// when certificate logon is on: MIT's client tries PKINIT only when
+// the KDC lists it.
+func (x *exchange) withPKINITHint(md krb5.MethodData) krb5.MethodData {
+	if x.k.pkinit == nil {
+		return md
+	}
+	return append(md, krb5.PAData{Type: krb5.PAPKASReq, Value: []byte{}})
+}
