@@ -108,6 +108,9 @@ func runDemo(c context.Context, out io.Writer, dir string) error {
 	if _, err := a.SetClaim(c, "alice", "ad://ext/department=Engineering"); err != nil {
 		return err
 	}
+	if err := setupCompound(c, a); err != nil {
+		return err
+	}
 	kt, _, err := a.Keytab(c, demoService, false)
 	if err != nil {
 		return err
@@ -132,6 +135,8 @@ func runDemo(c context.Context, out io.Writer, dir string) error {
 		{"Kerberos: unknown service (refused, reason told)", d.unknownService, true},
 		{"Kerberos with FAST: computer TGT armors alice's AS and TGS → groups and claims", d.fast, false},
 		{"Kerberos with FAST: wrong password (refused inside the armor)", d.fastWrongPassword, true},
+		{"Kerberos with compound identity: device TGT armors the TGS → user and device groups and claims", d.compound, false},
+		{"Kerberos with compound identity: a user's TGT as the device (refused, reason told)", d.compoundUserArmor, true},
 		{"Kerberos (HTTP Negotiate, mutual): client → warden proxy → app", d.httpNegotiate, false},
 		{"Kerberos (HTTP Negotiate): replayed token (refused, reason told)", d.httpReplay, true},
 		{"Mutual TLS: client certificate → warden proxy (OCSP, mapping) → app", d.mutualTLS, false},

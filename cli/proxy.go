@@ -39,6 +39,9 @@ type proxyOptions struct {
 	tlsCert      string
 	tlsKey       string
 	groups       []string
+	deviceGroups []string
+	claims       []string
+	devClaims    []string
 	requireCB    bool
 	keytabPoll   time.Duration
 	logLevel     string
@@ -79,11 +82,19 @@ application with the verified identity in headers:
   X-Forwarded-User      alice@EXAMPLE.TEST
   X-Forwarded-Groups    the user's group SIDs (or names), comma-separated
   X-Warden-User, X-Warden-Realm, X-Warden-User-SID, X-Warden-Group-SIDs,
-  X-Warden-Auth-Method, X-Warden-Mutual, X-Warden-Expires
+  X-Warden-Auth-Method, X-Warden-Mutual, X-Warden-Expires, X-Warden-Claims,
+  and with Kerberos compound identity X-Warden-Device-SID,
+  X-Warden-Device-Group-SIDs, X-Warden-Device-Claims
 
 Any such header sent by the client is removed first. --require-group
 PATH=GROUP (repeatable) answers 403 under PATH to users outside GROUP (a SID,
-as "warden group add" prints it). The keytab is re-read when the file
+as "warden group add" prints it). --require-device-group PATH=GROUP does the
+same for the computer the user signed in on (the ticket must carry it: a
+service flagged compound-identity, a client armoring with the computer's
+TGT), and --require-claim / --require-device-claim PATH=CLAIM=VALUE for a
+claim value of the user or the device. Under one PATH every kind given must
+be met, by any one of its rules: user group G and device group D is
+"--require-group /p=G --require-device-group /p=D". The keytab is re-read when the file
 changes, so "warden keytab export" after a key rotation needs no restart.
 SIGINT or SIGTERM stops the proxy after the requests in flight.
 
@@ -137,6 +148,9 @@ password or H(A1). The Digest realm is the Kerberos realm. --digest-algorithm
 	f.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate (chain)")
 	f.StringVar(&o.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
 	f.StringArrayVar(&o.groups, "require-group", nil, "PATH=GROUP: only members of GROUP (SID) may use paths under PATH (repeatable)")
+	f.StringArrayVar(&o.deviceGroups, "require-device-group", nil, "PATH=GROUP: only users signed in on a computer in GROUP (SID; Kerberos compound identity) may use paths under PATH (repeatable)")
+	f.StringArrayVar(&o.claims, "require-claim", nil, "PATH=CLAIM=VALUE: only users whose claim CLAIM has VALUE may use paths under PATH (repeatable)")
+	f.StringArrayVar(&o.devClaims, "require-device-claim", nil, "PATH=CLAIM=VALUE: only users on a computer whose claim CLAIM has VALUE (compound identity) may use paths under PATH (repeatable)")
 	f.BoolVar(&o.requireCB, "require-channel-bindings", false, "over HTTPS, refuse tokens not bound to this TLS channel (Extended Protection)")
 	f.BoolVar(&o.requirePAC, "require-pac", false, "refuse tickets without a PAC (group memberships)")
 	f.DurationVar(&o.keytabPoll, "keytab-poll", 2*time.Second, "how often to check the keytab file for changes")
@@ -192,6 +206,22 @@ func runProxy(c context.Context, stderr io.Writer, o proxyOptions, ready func(ad
 				"op", "proxy.config", "rule", g, "hint", "use the SID that warden group add printed (warden group list)")
 		}
 		rules = append(rules, r)
+	}
+	for _, g := range o.deviceGroups {
+		r, err := proxy.ParseDeviceRule(g)
+		if err != nil {
+			return err
+		}
+		rules = append(rules, r)
+	}
+	for i, list := range [][]string{o.claims, o.devClaims} {
+		for _, c := range list {
+			r, err := proxy.ParseClaimRule(c, i == 1)
+			if err != nil {
+				return err
+			}
+			rules = append(rules, r)
+		}
 	}
 	var tlsCfg *tls.Config
 	var serverCert tls.Certificate

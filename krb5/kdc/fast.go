@@ -287,15 +287,19 @@ func (x *exchange) unwrapTGS(fr *krb5.FastArmoredReq, a *tgsAuth, apReq []byte) 
 			return err
 		}
 		x.res.ArmorClient = device.client
-		if err = checkDeviceArmor(device); err != nil {
-			return err
-		}
 		key, err = kcrypto.CF2(device.key, a.subkey, pepperExplicitArmor, pepperTGSArmor)
 	}
 	if err != nil {
 		return err
 	}
 	if err := x.openFASTReq(fr, key, apReq); err != nil {
+		return err
+	}
+	if device == nil {
+		return nil
+	}
+	// Inside the tunnel, so that the client can trust the refusal.
+	if err := checkDeviceArmor(device); err != nil {
 		return err
 	}
 	x.fast.device = device
@@ -419,12 +423,7 @@ func (k *KDC) fastRequired(client *principal) bool {
 // earlier unprotected reply. MIT kinit records it in the credential
 // cache (fast_avail), so that a cache used as armor later makes kinit -T
 // armor its very first request.
-//
-// A TGT's reply also carries PA-SUPPORTED-ENCTYPES (MS-KILE 2.2.8,
-// 3.3.5.6.4.7): the krbtgt's enctypes and what this KDC does — FAST,
-// compound identity, claims — so that a client knows, under its own key,
-// that TGS requests with this TGT may carry a device's armor.
-func (x *exchange) encPARep(part *krb5.EncKDCRepPart, replyKey *kcrypto.Key, server *principal) error {
+func (x *exchange) encPARep(part *krb5.EncKDCRepPart, replyKey *kcrypto.Key) error {
 	ck, err := replyKey.Checksum(kcrypto.UsageASReq, x.req.Raw)
 	if err != nil {
 		return err
@@ -438,14 +437,22 @@ func (x *exchange) encPARep(part *krb5.EncKDCRepPart, replyKey *kcrypto.Key, ser
 		{Type: krb5.PAReqEncPARep, Value: v},
 		{Type: krb5.PAFXFast, Value: []byte{}},
 	}
-	if isKrbtgt(server) {
-		bits := krb5.SETFASTSupported | krb5.SETCompoundIdentity | krb5.SETClaimsSupported
-		for _, e := range server.etypes {
-			bits |= enctypeBit(e)
-		}
-		part.EncryptedPAData = append(part.EncryptedPAData, krb5.PAData{Type: krb5.PASupportedEnctypes, Value: bits.Marshal()})
-	}
 	return nil
+}
+
+// supportedEnctypes is the PA-SUPPORTED-ENCTYPES a TGT's reply carries
+// in its encrypted padata (MS-KILE 2.2.8, 3.3.5.6.4.7) when the client
+// can be expected to read it — it asked for canonicalization or
+// PA-REQ-ENC-PA-REP, or armored the request: the krbtgt's enctypes and
+// what this KDC does — FAST, compound identity, claims — so that the
+// client knows, under its own key, that TGS requests with this TGT may
+// carry a device's armor.
+func supportedEnctypes(krbtgt *principal) krb5.PAData {
+	bits := krb5.SETFASTSupported | krb5.SETCompoundIdentity | krb5.SETClaimsSupported
+	for _, e := range krbtgt.etypes {
+		bits |= enctypeBit(e)
+	}
+	return krb5.PAData{Type: krb5.PASupportedEnctypes, Value: bits.Marshal()}
 }
 
 // enctypeBit is an enctype's msDS-SupportedEncryptionTypes bit (MS-KILE

@@ -259,10 +259,14 @@ func (x *exchange) reply(mt krb5.MsgType, t *ticket, replyKey *kcrypto.Key, usag
 		if pe := t.keyExpiration; !pe.IsZero() {
 			part.KeyExpiration = pe
 		}
-		if _, ok := x.req.PAData.Find(krb5.PAReqEncPARep); ok {
-			if err := x.encPARep(&part, replyKey, t.server); err != nil {
+		_, encPARep := x.req.PAData.Find(krb5.PAReqEncPARep)
+		if encPARep {
+			if err := x.encPARep(&part, replyKey); err != nil {
 				return nil, err
 			}
+		}
+		if isKrbtgt(t.server) && (encPARep || x.fast != nil || x.req.ReqBody.KDCOptions.Has(krb5.KDCOptCanonicalize)) {
+			part.EncryptedPAData = append(part.EncryptedPAData, supportedEnctypes(t.server))
 		}
 	}
 	plain, err := part.Marshal()
