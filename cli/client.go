@@ -105,7 +105,9 @@ keyed by the computer's TGT, so it cannot be guessed offline from the
 exchange, and the KDC's errors arrive protected. A FAST-obtained TGT is
 marked in the cache (fast_avail, as MIT does) and later TGS requests made
 with it (warden kvno) are armored too. --armor-keytab keeps the computer's
-TGT in CACHE.armor.` + pkinitHelp,
+TGT in CACHE.armor: when the KDC does compound identity, later TGS requests
+(warden kvno, warden get) carry it as the device, so that services flagged
+compound-identity see the computer's groups and claims.` + pkinitHelp,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runKinit(cmd, args, o) },
 	}
