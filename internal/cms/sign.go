@@ -195,45 +195,22 @@ func (si *SignerInfo) verify(cert *x509.Certificate, eContentType asn1.ObjectIde
 		}
 	}
 	signed := si.signedBytes(content)
-	sa := si.SignatureAlgorithm.Algorithm
+	// The key decides the scheme, the algorithm OID only the hash: MIT
+	// krb5 1.20 labels ECDSA signatures sha256WithRSAEncryption, and no
+	// confusion is possible since the signature must verify with the
+	// certificate's own key under its own scheme.
+	sh, ok := signatureHash(si.SignatureAlgorithm.Algorithm, h)
+	if !ok {
+		return &Error{Kind: KindUnsupported, Msg: fmt.Sprintf("signature algorithm %s (RSA PKCS#1 v1.5 and ECDSA with SHA-1/256/384/512 are accepted)", si.SignatureAlgorithm.Algorithm)}
+	}
+	d := sh.New()
+	d.Write(signed)
 	switch pub := cert.PublicKey.(type) {
 	case *rsa.PublicKey:
-		sh := h
-		switch {
-		case sa.Equal(OIDRSAEncryption):
-		case sa.Equal(OIDSHA1WithRSA):
-			sh = crypto.SHA1
-		case sa.Equal(OIDSHA256WithRSA):
-			sh = crypto.SHA256
-		case sa.Equal(OIDSHA384WithRSA):
-			sh = crypto.SHA384
-		case sa.Equal(OIDSHA512WithRSA):
-			sh = crypto.SHA512
-		default:
-			return &Error{Kind: KindUnsupported, Msg: fmt.Sprintf("signature algorithm %s with an RSA key", sa)}
-		}
-		d := sh.New()
-		d.Write(signed)
 		if err := rsa.VerifyPKCS1v15(pub, sh, d.Sum(nil), si.Signature); err != nil {
 			return &Error{Kind: KindBadSignature, Msg: "RSA signature does not verify with the signer's certificate", Err: err}
 		}
 	case *ecdsa.PublicKey:
-		sh := h
-		switch {
-		case sa.Equal(OIDECPublicKey):
-		case sa.Equal(OIDECDSAWithSHA1):
-			sh = crypto.SHA1
-		case sa.Equal(OIDECDSAWithSHA2):
-			sh = crypto.SHA256
-		case sa.Equal(OIDECDSAWithSHA3):
-			sh = crypto.SHA384
-		case sa.Equal(OIDECDSAWithSHA5):
-			sh = crypto.SHA512
-		default:
-			return &Error{Kind: KindUnsupported, Msg: fmt.Sprintf("signature algorithm %s with an ECDSA key", sa)}
-		}
-		d := sh.New()
-		d.Write(signed)
 		if !ecdsa.VerifyASN1(pub, d.Sum(nil), si.Signature) {
 			return &Error{Kind: KindBadSignature, Msg: "ECDSA signature does not verify with the signer's certificate"}
 		}
@@ -241,4 +218,22 @@ func (si *SignerInfo) verify(cert *x509.Certificate, eContentType asn1.ObjectIde
 		return &Error{Kind: KindUnsupported, Msg: fmt.Sprintf("signer key type %T", cert.PublicKey)}
 	}
 	return nil
+}
+
+// signatureHash is the hash a signature algorithm names; the bare key
+// algorithms (rsaEncryption, id-ecPublicKey) take the digest algorithm's.
+func signatureHash(oid asn1.ObjectIdentifier, digest crypto.Hash) (crypto.Hash, bool) {
+	switch {
+	case oid.Equal(OIDRSAEncryption), oid.Equal(OIDECPublicKey):
+		return digest, true
+	case oid.Equal(OIDSHA1WithRSA), oid.Equal(OIDECDSAWithSHA1):
+		return crypto.SHA1, true
+	case oid.Equal(OIDSHA256WithRSA), oid.Equal(OIDECDSAWithSHA2):
+		return crypto.SHA256, true
+	case oid.Equal(OIDSHA384WithRSA), oid.Equal(OIDECDSAWithSHA3):
+		return crypto.SHA384, true
+	case oid.Equal(OIDSHA512WithRSA), oid.Equal(OIDECDSAWithSHA5):
+		return crypto.SHA512, true
+	}
+	return 0, false
 }

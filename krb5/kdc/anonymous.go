@@ -53,7 +53,10 @@ func (x *exchange) anonymousAS() ([]byte, error) {
 	if !req.Anonymous {
 		return nil, errBadOption("anonymous PKINIT takes an unsigned AuthPack; a signed one is a certificate logon (drop request-anonymous)")
 	}
-	pk, err := x.answerPKINIT(req, server.etypes)
+	// The KDF binds the anonymous principal WELLKNOWN/ANONYMOUS@
+	// WELLKNOWN:ANONYMOUS, the client of the reply (as MIT's KDC and
+	// client do), not the request's realm.
+	pk, err := x.answerPKINIT(req, server.etypes, pkinit.KRB5PrincipalName{Realm: anonymousRealm, Name: anonymousName})
 	if err != nil {
 		return nil, err
 	}

@@ -107,7 +107,7 @@ func (x *exchange) verifyPKINIT(client *principal, value []byte) (*pkReply, erro
 			Hint:   "log in as the account the certificate was issued to, or issue one for this account (warden cert issue --account NAME)"}
 	}
 	x.res.Detail = fmt.Sprintf("certificate logon: serial %s mapped by %s", pki.SerialString(leaf.SerialNumber), mp.Method)
-	return x.answerPKINIT(req, client.etypes)
+	return x.answerPKINIT(req, client.etypes, pkinit.KRB5PrincipalName{Realm: x.req.ReqBody.Realm, Name: *x.req.ReqBody.CName})
 }
 
 // parsePKINIT decodes a PA-PK-AS-REQ, mapping failures to KRB-ERRORs.
@@ -125,8 +125,9 @@ func parsePKINIT(value []byte) (*pkinit.Request, error) {
 // answerPKINIT runs the checks common to signed and anonymous requests
 // (request checksum, time, nonce, replay, key-agreement group) and
 // builds the reply. etypes limits the reply key's enctype (nil: any
-// enabled one).
-func (x *exchange) answerPKINIT(req *pkinit.Request, etypes []krb5.EncType) (*pkReply, error) {
+// enabled one); kdfClient is the client principal the RFC 8636 KDF
+// binds (the request's, or the anonymous principal).
+func (x *exchange) answerPKINIT(req *pkinit.Request, etypes []krb5.EncType, kdfClient pkinit.KRB5PrincipalName) (*pkReply, error) {
 	k, ps, body := x.k, x.k.pkinit, &x.req.ReqBody
 	if err := req.CheckChecksum(body.Raw); err != nil {
 		var ce *pkinit.ChecksumError
@@ -165,10 +166,9 @@ func (x *exchange) answerPKINIT(req *pkinit.Request, etypes []krb5.EncType) (*pk
 	if !ok {
 		return nil, errNoCommonEType(body.EType, "this KDC's PKINIT", kcryptoETypes(k))
 	}
-	cname := *body.CName
 	rep, rk, err := req.BuildReply(pkinit.ReplyParams{
 		Rand: k.cfg.Rand, Signer: ps.signer, EType: etype,
-		Client: pkinit.KRB5PrincipalName{Realm: body.Realm, Name: cname},
+		Client: kdfClient,
 		Server: pkinit.KRB5PrincipalName{Realm: body.Realm, Name: *body.SName},
 		ASReq:  x.req.Raw,
 	})

@@ -14,15 +14,18 @@ import (
 	"github.com/warden-auth/warden/internal/cms"
 	"github.com/warden-auth/warden/krb5"
 	"github.com/warden-auth/warden/krb5/kcrypto"
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // Request is a decoded PA-PK-AS-REQ as the KDC sees it.
 type Request struct {
 	PA       PAPKASReq
-	Signed   *cms.SignedData
+	Signed   *cms.SignedData // nil for the unsigned id-pkinit-authData form
 	AuthPack AuthPack
-	// Anonymous is set when the SignedData has no signerInfos: the
-	// unsigned AuthPack of anonymous PKINIT (RFC 8062 4.1).
+	// Anonymous is set for an unsigned AuthPack (anonymous PKINIT, RFC
+	// 8062 4.1): a ContentInfo of type id-pkinit-authData (what MIT and
+	// Heimdal send) or a SignedData without signerInfos.
 	Anonymous bool
 	// Digest is SHA-256 of the signedAuthPack bytes: the replay-cache key
 	// (a replay repeats the signed AuthPack byte for byte).
@@ -35,6 +38,25 @@ func ParseASReq(paValue []byte) (*Request, error) {
 	var r Request
 	if err := r.PA.Unmarshal(paValue); err != nil {
 		return nil, err
+	}
+	ci, err := cms.ParseContentInfo(r.PA.SignedAuthPack)
+	if err != nil {
+		return nil, err
+	}
+	if ci.ContentType.Equal(OIDAuthData) {
+		// The unsigned form MIT krb5 and Heimdal send for anonymous
+		// PKINIT: ContentInfo{id-pkinit-authData, OCTET STRING AuthPack}.
+		s := cryptobyte.String(ci.Content)
+		var ap cryptobyte.String
+		if !s.ReadASN1(&ap, cbasn1.OCTET_STRING) || !s.Empty() {
+			return nil, &cms.Error{Kind: cms.KindMalformed, Msg: "malformed unsigned id-pkinit-authData content"}
+		}
+		if err := r.AuthPack.Unmarshal(ap); err != nil {
+			return nil, err
+		}
+		r.Anonymous = true
+		r.Digest = sha256.Sum256(r.PA.SignedAuthPack)
+		return &r, nil
 	}
 	sd, err := cms.ParseSignedData(r.PA.SignedAuthPack)
 	if err != nil {
@@ -218,7 +240,7 @@ func NewClientRequest(o ClientRequestOptions) ([]byte, *ClientState, error) {
 	}
 	var signed []byte
 	if o.Signer == nil {
-		signed = cms.SignUnsigned(OIDAuthData, apDER)
+		signed = UnsignedAuthPack(apDER)
 	} else if signed, err = cms.Sign(o.Rand, OIDAuthData, apDER, o.Signer); err != nil {
 		return nil, nil, err
 	}
@@ -333,4 +355,12 @@ func ParseKX(paValue []byte, replyKey *kcrypto.Key, opt kcrypto.Options) (*kcryp
 		return nil, err
 	}
 	return kcrypto.CF2(contrib, replyKey, "PKINIT", "KEYEXCHANGE")
+}
+
+// UnsignedAuthPack wraps an AuthPack for anonymous PKINIT as MIT krb5
+// and Heimdal do: ContentInfo{id-pkinit-authData, [0] OCTET STRING}.
+func UnsignedAuthPack(authPack []byte) []byte {
+	var b cryptobyte.Builder
+	b.AddASN1OctetString(authPack)
+	return cms.MarshalContentInfo(OIDAuthData, b.BytesOrPanic())
 }

@@ -1,0 +1,173 @@
+package interop
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/warden-auth/warden/admin"
+	"github.com/warden-auth/warden/internal/testkit"
+	"github.com/warden-auth/warden/krb5/kdc"
+	"github.com/warden-auth/warden/pki"
+)
+
+// Warden's PKINIT KDC (RFC 4556, RFC 8062; krb5/kdc/pkinit.go,
+// anonymous.go) against MIT kinit with the pkinit plugin (Debian
+// krb5-pkinit): certificate logon with -X X509_user_identity, anonymous
+// PKINIT with -n, and an anonymous TGT as FAST armor (-T). MIT checks
+// the KDC certificate (chain to pkinit_anchors, id-pkinit-KPKdc, SAN
+// krbtgt/REALM@REALM) and the signed DH reply, so a TGT in MIT's cache
+// proves the whole exchange.
+
+// wardenPKINIT is a Warden realm with a CA, a KDC certificate from it,
+// PKINIT and anonymous PKINIT on, and an MIT client that trusts the CA.
+type wardenPKINIT struct {
+	r       *testkit.Realm
+	ca      *pki.Authority
+	k       *testkit.KDC
+	c       *testkit.Client
+	results *kdcResults
+}
+
+const kdcPKUser, kdcPKPassword = "alice", "correct horse battery"
+
+func newWardenPKINIT(t *testing.T, mod func(*kdc.PKINITConfig)) *wardenPKINIT {
+	t.Helper()
+	testkit.RequirePeer(t, "kinit", "klist", "kvno")
+	if _, err := os.Stat("/usr/lib/x86_64-linux-gnu/krb5/plugins/preauth/pkinit.so"); err != nil {
+		if matches, _ := filepath.Glob("/usr/lib/*/krb5/plugins/preauth/pkinit.so"); len(matches) == 0 {
+			t.Skip("MIT's pkinit plugin is not installed (apt-get install krb5-pkinit)")
+		}
+	}
+	ctx := context.Background()
+	r := testkit.NewRealm(t, wardenRealm)
+	r.AddUser(t, kdcPKUser, kdcPKPassword, admin.UserOptions{})
+	r.AddUser(t, "bob", "bob's password 1", admin.UserOptions{})
+	r.AddService(t, "HTTP/web.warden.test", admin.ServiceOptions{})
+	if _, _, err := pki.EnsureCA(ctx, r.Store, pki.CAOptions{Realm: r.Name}); err != nil {
+		t.Fatal(err)
+	}
+	ca, err := pki.New(ctx, pki.Config{Store: r.Store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kdcCert, err := ca.IssueKDC(ctx, []string{"kdc.warden.test"}, pki.IssueRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := pki.NewVerifier(pki.VerifierConfig{Roots: []*x509.Certificate{ca.CA()}, Revocation: ca})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := pki.NewMapper(ctx, pki.MapperConfig{Store: r.Store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc := &kdc.PKINITConfig{Cert: kdcCert.Cert, Key: kdcCert.Key, Verifier: v, Mapper: m, Anonymous: true}
+	if mod != nil {
+		mod(pc)
+	}
+	res := &kdcResults{}
+	k := testkit.StartKDC(t, r, kdc.Config{PKINIT: pc}, kdc.ServeConfig{OnResult: res.add})
+	c := testkit.NewClient(t, wardenRealm, k.Addr, true)
+	anchor := filepath.Join(c.Dir, "ca.pem")
+	writePEM(t, anchor, "CERTIFICATE", ca.CA().Raw)
+	conf, err := os.ReadFile(c.Conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf = []byte(strings.Replace(string(conf), "[libdefaults]\n", "[libdefaults]\n pkinit_anchors = FILE:"+anchor+"\n", 1))
+	if err := os.WriteFile(c.Conf, conf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return &wardenPKINIT{r: r, ca: ca, k: k, c: c, results: res}
+}
+
+func writePEM(t *testing.T, path, typ string, der []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// identity writes an issued certificate and its key as PEM files and
+// returns MIT's X509_user_identity for them.
+func (w *wardenPKINIT) identity(t *testing.T, name string, iss *pki.Issued) string {
+	t.Helper()
+	cert := filepath.Join(w.c.Dir, name+".crt")
+	key := filepath.Join(w.c.Dir, name+".key")
+	writePEM(t, cert, "CERTIFICATE", iss.Cert.Raw)
+	kb, err := x509.MarshalPKCS8PrivateKey(iss.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writePEM(t, key, "PRIVATE KEY", kb)
+	return "X509_user_identity=FILE:" + cert + "," + key
+}
+
+func (w *wardenPKINIT) traced(t *testing.T, stdin string, tool string, args ...string) (string, error) {
+	t.Helper()
+	return w.c.Run(t, stdin, "env", append([]string{"KRB5_TRACE=/dev/stdout", tool}, args...)...)
+}
+
+// MIT kinit -X X509_user_identity=FILE:cert,key alice gets a TGT from
+// Warden with alice's realm certificate (no password), then kvno gets a
+// service ticket with it.
+func TestMITKinitPKINITAgainstWarden(t *testing.T) {
+	w := newWardenPKINIT(t, nil)
+	iss, err := w.ca.IssueAccount(t.Context(), kdcPKUser, pki.IssueRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := w.identity(t, kdcPKUser, iss)
+	trace, err := w.traced(t, "", "kinit", "-X", id, kdcPKUser+"@"+wardenRealm)
+	if err != nil {
+		t.Fatalf("kinit -X: %v\n%s\nKDC: %+v", err, trace, w.results.take())
+	}
+	mustTrace(t, trace, `PKINIT client verified DH reply`, `Decrypted AS reply`)
+	res := w.results.take()
+	last := res[len(res)-1]
+	if !last.OK() || !strings.Contains(last.Detail, "certificate logon") {
+		t.Errorf("KDC result %+v", last)
+	}
+	t.Logf("KDC: %s", last.Detail)
+	out, err := w.c.Run(t, "", "klist", "-f")
+	if err != nil || !strings.Contains(out, "krbtgt/"+wardenRealm+"@"+wardenRealm) {
+		t.Fatalf("klist: %v\n%s", err, out)
+	}
+	if !regexpMatch(`Flags: [A-Za-z]*I[A-Za-z]*`, out) || !regexpMatch(`Flags: [A-Za-z]*A`, out) {
+		t.Errorf("TGT is not initial and pre-authenticated:\n%s", out)
+	}
+	if out, err := w.c.Run(t, "", "kvno", "HTTP/web.warden.test"); err != nil {
+		t.Fatalf("kvno: %v\n%s", err, out)
+	}
+}
+
+func regexpMatch(p, s string) bool { return regexp.MustCompile(p).MatchString(s) }
+
+// MIT kinit -n gets an anonymous TGT (RFC 8062): client
+// WELLKNOWN/ANONYMOUS@WELLKNOWN:ANONYMOUS, the anonymous flag; MIT
+// checks the KDC's signed DH reply and PA-PKINIT-KX.
+func TestMITKinitAnonymousAgainstWarden(t *testing.T) {
+	w := newWardenPKINIT(t, nil)
+	trace, err := w.traced(t, "", "kinit", "-n", "@"+wardenRealm)
+	if err != nil {
+		t.Fatalf("kinit -n: %v\n%s\nKDC: %+v", err, trace, w.results.take())
+	}
+	mustTrace(t, trace, `Processing preauth types: PA-PK-AS-REP \(17\), PA-PKINIT-KX \(147\)`, `PKINIT client verified DH reply`,
+		`PKINIT client matched KDC principal krbtgt/WARDEN.TEST@WARDEN.TEST against id-pkinit-san`, `Decrypted AS reply`)
+	res := w.results.take()
+	t.Logf("KDC: %+v", res[len(res)-1])
+	out, err := w.c.Run(t, "", "klist", "-f")
+	if err != nil || !strings.Contains(out, "WELLKNOWN/ANONYMOUS@WELLKNOWN:ANONYMOUS") || !strings.Contains(out, "krbtgt/"+wardenRealm+"@"+wardenRealm) {
+		t.Fatalf("klist: %v\n%s", err, out)
+	}
+	if !regexpMatch(`Flags: [A-Za-z]*a`, out) {
+		t.Errorf("anonymous TGT lacks the anonymous flag:\n%s", out)
+	}
+}
