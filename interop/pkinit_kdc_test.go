@@ -9,9 +9,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/warden-auth/warden/admin"
 	"github.com/warden-auth/warden/internal/testkit"
+	"github.com/warden-auth/warden/krb5"
 	"github.com/warden-auth/warden/krb5/kdc"
 	"github.com/warden-auth/warden/pki"
 )
@@ -36,7 +38,7 @@ type wardenPKINIT struct {
 
 const kdcPKUser, kdcPKPassword = "alice", "correct horse battery"
 
-func newWardenPKINIT(t *testing.T, mod func(*kdc.PKINITConfig)) *wardenPKINIT {
+func newWardenPKINIT(t *testing.T, mod func(*kdc.PKINITConfig, *pki.Authority)) *wardenPKINIT {
 	t.Helper()
 	testkit.RequirePeer(t, "kinit", "klist", "kvno")
 	if _, err := os.Stat("/usr/lib/x86_64-linux-gnu/krb5/plugins/preauth/pkinit.so"); err != nil {
@@ -70,7 +72,7 @@ func newWardenPKINIT(t *testing.T, mod func(*kdc.PKINITConfig)) *wardenPKINIT {
 	}
 	pc := &kdc.PKINITConfig{Cert: kdcCert.Cert, Key: kdcCert.Key, Verifier: v, Mapper: m, Anonymous: true}
 	if mod != nil {
-		mod(pc)
+		mod(pc, ca)
 	}
 	res := &kdcResults{}
 	k := testkit.StartKDC(t, r, kdc.Config{PKINIT: pc}, kdc.ServeConfig{OnResult: res.add})
@@ -169,5 +171,160 @@ func TestMITKinitAnonymousAgainstWarden(t *testing.T) {
 	}
 	if !regexpMatch(`Flags: [A-Za-z]*a`, out) {
 		t.Errorf("anonymous TGT lacks the anonymous flag:\n%s", out)
+	}
+}
+
+// kinit -n, then kinit -T with that anonymous cache: MIT armors alice's
+// password logon (FAST, encrypted challenge) with the anonymous TGT —
+// FAST on a host with no computer account. Then MIT kvno with the
+// anonymous cache is refused: anonymous TGTs are armor only.
+func TestMITAnonymousArmorAgainstWarden(t *testing.T) {
+	w := newWardenPKINIT(t, nil)
+	anon := "FILE:" + filepath.Join(w.c.Dir, "anon.ccache")
+	if out, err := w.c.Run(t, "", "kinit", "-n", "-c", anon, "@"+wardenRealm); err != nil {
+		t.Fatalf("kinit -n: %v\n%s", err, out)
+	}
+	w.results.take()
+	trace, err := w.traced(t, kdcPKPassword+"\n", "kinit", "-T", anon, kdcPKUser+"@"+wardenRealm)
+	if err != nil {
+		t.Fatalf("kinit -T anonymous: %v\n%s\nKDC: %+v", err, trace, w.results.take())
+	}
+	mustTrace(t, trace, `Encoding request body and padata into FAST request`,
+		`Preauth module encrypted_challenge \(138\) \(real\) returned: 0/Success`, `FAST reply key`, `Decrypted AS reply`)
+	res := w.results.take()
+	last := res[len(res)-1]
+	if !last.OK() || !last.FAST || last.ArmorClient != "WELLKNOWN/ANONYMOUS@WELLKNOWN:ANONYMOUS" || last.Client != kdcPKUser+"@"+wardenRealm {
+		t.Errorf("armored logon result %+v", last)
+	}
+	if out, err := w.c.Run(t, "", "kvno", "HTTP/web.warden.test"); err != nil {
+		t.Fatalf("kvno with alice's armored TGT: %v\n%s", err, out)
+	}
+	w.results.take()
+
+	out, err := w.c.Run(t, "", "kvno", "-c", anon, "HTTP/web.warden.test")
+	if err == nil {
+		t.Fatalf("kvno with the anonymous TGT succeeded:\n%s", out)
+	}
+	t.Logf("MIT kvno with the anonymous TGT: %s", strings.TrimSpace(out))
+	res = w.results.take()
+	if len(res) == 0 || res[len(res)-1].Code != krb5.KDCErrPolicy || !strings.Contains(res[len(res)-1].Reason, "only be used as FAST armor") {
+		t.Fatalf("KDC results %+v", res)
+	}
+}
+
+// Refused certificate logons, each with MIT kinit -X: the KDC answers
+// with the PKINIT error code MIT names in its trace, and the reason (the
+// e-text, also in the KDC's log line) says what was wrong.
+func TestMITKinitPKINITRefusals(t *testing.T) {
+	w := newWardenPKINIT(t, nil)
+	ctx := t.Context()
+	w.r.AddUser(t, "carol", "carol's password 1", admin.UserOptions{})
+	w.r.AddUser(t, "dave", "dave's password 1", admin.UserOptions{})
+
+	revoked, err := w.ca.IssueAccount(ctx, kdcPKUser, pki.IssueRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.ca.Revoke(ctx, revoked.Record.Serial, pki.ReasonKeyCompromise); err != nil {
+		t.Fatal(err)
+	}
+	// dave's certificate outlives dave's account: its SID names nobody.
+	orphan, err := w.ca.IssueAccount(ctx, "dave", pki.IssueRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.r.Admin.Delete(ctx, "dave"); err != nil {
+		t.Fatal(err)
+	}
+	carols, err := w.ca.IssueAccount(ctx, "carol", pki.IssueRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err := w.ca.IssueServer(ctx, []string{"web.warden.test"}, pki.IssueRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.results.take()
+	for _, tc := range []struct {
+		name   string
+		iss    *pki.Issued
+		code   krb5.ErrorCode
+		mit    string // MIT's message for the code, in its trace
+		reason string
+	}{
+		{"revoked", revoked, krb5.KDCErrRevokedCertificate, "Revoked certificate", "was revoked at"},
+		{"unmapped", orphan, krb5.KDCErrCertificateMismatch, "Certificate mismatch", "names no account"},
+		{"another account's", carols, krb5.KDCErrClientNameMismatch, "Client name mismatch", "maps to account carol, not to the requested client alice"},
+		{"wrong EKU", server, krb5.KDCErrInconsistentKeyPurpose, "Inconsistent key purpose", "has extended key usage serverAuth; certificate logon needs"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			trace, err := w.traced(t, "", "kinit", "-X", w.identity(t, strings.ReplaceAll(tc.name, " ", "_"), tc.iss), kdcPKUser+"@"+wardenRealm)
+			if err == nil {
+				t.Fatalf("kinit succeeded:\n%s", trace)
+			}
+			mustTrace(t, trace, `Received error from KDC: -[0-9]+/`+tc.mit)
+			var seen bool
+			for _, r := range w.results.take() {
+				if r.Code == tc.code {
+					seen = true
+					if !strings.Contains(r.Reason, tc.reason) {
+						t.Errorf("reason %q lacks %q", r.Reason, tc.reason)
+					}
+					t.Logf("KDC: %v: %s", r.Code, r.Reason)
+				}
+			}
+			if !seen {
+				t.Errorf("the KDC never answered %v", tc.code)
+			}
+		})
+	}
+}
+
+// An expired client certificate: MIT kinit refuses to use it at all
+// ("certificate has expired", checked on the client). The KDC's own
+// refusal is shown with a KDC whose certificate verifier runs two hours
+// ahead, so that a certificate still valid for MIT has expired for it:
+// KDC_ERR_INVALID_CERTIFICATE with the dates.
+func TestMITKinitPKINITExpiredCertificate(t *testing.T) {
+	ahead := func() time.Time { return time.Now().Add(2 * time.Hour) }
+	w := newWardenPKINIT(t, func(pc *kdc.PKINITConfig, ca *pki.Authority) {
+		v, err := pki.NewVerifier(pki.VerifierConfig{Roots: []*x509.Certificate{ca.CA()}, Revocation: ca, Time: ahead})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pc.Verifier = v
+	})
+	ctx := t.Context()
+	past, err := pki.New(ctx, pki.Config{Store: w.r.Store, Time: func() time.Time { return time.Now().Add(-61 * time.Minute) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	expired, err := past.IssueAccount(ctx, kdcPKUser, pki.IssueRequest{Lifetime: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := w.c.Run(t, "", "kinit", "-X", w.identity(t, "expired", expired), kdcPKUser+"@"+wardenRealm)
+	if err == nil || !strings.Contains(out, "certificate has expired") {
+		t.Fatalf("MIT used an expired certificate: %v\n%s", err, out)
+	}
+	soon, err := w.ca.IssueAccount(ctx, kdcPKUser, pki.IssueRequest{Lifetime: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.results.take()
+	trace, err := w.traced(t, "", "kinit", "-X", w.identity(t, "soon", soon), kdcPKUser+"@"+wardenRealm)
+	if err == nil {
+		t.Fatalf("kinit succeeded:\n%s", trace)
+	}
+	mustTrace(t, trace, `Received error from KDC: -[0-9]+/Invalid certificate`)
+	var seen bool
+	for _, r := range w.results.take() {
+		if r.Code == krb5.KDCErrInvalidCertificate && strings.Contains(r.Reason, "expired at") {
+			seen = true
+			t.Logf("KDC: %v: %s", r.Code, r.Reason)
+		}
+	}
+	if !seen {
+		t.Error("the KDC did not refuse the certificate as expired")
 	}
 }

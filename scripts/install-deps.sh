@@ -10,7 +10,7 @@ set -euo pipefail
 heimdal_libs=(libasn1-8-heimdal libgssapi3-heimdal libhcrypto5-heimdal libhdb9-heimdal
   libheimntlm0-heimdal libhx509-5-heimdal libkadm5clnt7-heimdal libkadm5srv8-heimdal
   libkafs0-heimdal libkrb5-26-heimdal libotp0-heimdal libroken19-heimdal libsl0-heimdal libedit2)
-apt_pkgs=(krb5-user krb5-kdc krb5-admin-server krb5-gss-samples curl python3-gssapi python3-requests python3-requests-kerberos
+apt_pkgs=(krb5-user krb5-kdc krb5-admin-server krb5-pkinit krb5-gss-samples curl python3-gssapi python3-requests python3-requests-kerberos
   samba-testsuite openssl python3-ntlm-auth python3-requests-ntlm gss-ntlmssp "${heimdal_libs[@]}")
 missing=()
 for p in "${apt_pkgs[@]}"; do
