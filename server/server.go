@@ -76,30 +76,35 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	k, err := kdc.New(kdc.Config{Store: st, MaxSkew: time.Duration(cfg.KDC.MaxSkew)})
+	// The CA serves only over HTTPS (its endpoints, the listener's own
+	// certificate, passthrough callers); without the listener it is left
+	// alone, and not created. With it, the KDC also does certificate
+	// logon and anonymous PKINIT (pkinit.go).
+	var ca *pki.Authority
+	var pc *kdc.PKINITConfig
+	if cfg.HTTPS.Addr != "" {
+		var created bool
+		ca, created, err = OpenPKI(context.Background(), cfg, st)
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		if created {
+			log.Info("created the realm CA (it had none)", "op", "pki_ca", "realm", ca.Realm().Name,
+				"subject", ca.CA().Subject.String(), "not_after", ca.CA().NotAfter.UTC().Format(time.RFC3339))
+		}
+		if pc, err = pkinitConfig(context.Background(), cfg, st, ca, log); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
+	k, err := kdc.New(kdc.Config{Store: st, MaxSkew: time.Duration(cfg.KDC.MaxSkew), PKINIT: pc})
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
 	if k.Realm() != cfg.Realm {
 		log.Warn("realm in the configuration differs from the account DB; serving the DB's", "config", cfg.Realm, "db", k.Realm())
-	}
-	// The CA serves only over HTTPS (its endpoints, the listener's own
-	// certificate, passthrough callers); without the listener it is left
-	// alone, and not created.
-	var ca *pki.Authority
-	if cfg.HTTPS.Addr != "" {
-		var created bool
-		ca, created, err = OpenPKI(context.Background(), cfg, st)
-		if err != nil {
-			k.Close()
-			st.Close()
-			return nil, err
-		}
-		if created {
-			log.Info("created the realm CA (it had none)", "op", "pki_ca", "realm", k.Realm(),
-				"subject", ca.CA().Subject.String(), "not_after", ca.CA().NotAfter.UTC().Format(time.RFC3339))
-		}
 	}
 	m := newMetrics()
 	return &Server{cfg: cfg, log: log, st: st, kdc: k, metrics: m, pki: ca, pkiMetrics: newPKIMetrics(m.reg)}, nil
