@@ -21,8 +21,9 @@ import (
 // signed at all. The reply key comes from the key agreement with the
 // KDC's half, which the KDC signs with its certificate (pkinitreply.go).
 
-// maxPKINITRounds bounds one PKINIT exchange: the first request, a retry
-// with the freshness token the KDC asked for (RFC 8070), and one with a
+// maxPKINITRounds bounds the PKINIT requests of one exchange (after the
+// probe without pre-authentication): the first, a retry with a freshness
+// token the KDC sent only in its refusal (RFC 8070), and one with a
 // key-agreement group the KDC listed (TD-DH-PARAMETERS).
 const maxPKINITRounds = 3
 
@@ -60,6 +61,9 @@ func (c *Client) pkinitAS(ctx context.Context, cname krb5.PrincipalName, opts AS
 	if err != nil {
 		return nil, err
 	}
+	if err := c.pkinitProbe(ctx, st); err != nil {
+		return nil, err
+	}
 	for range maxPKINITRounds {
 		round, err := c.pkinitRequest(st)
 		if err != nil {
@@ -83,6 +87,48 @@ func (c *Client) pkinitAS(ctx context.Context, cname krb5.PrincipalName, opts AS
 	return nil, &krb5.Error{Code: krb5.KDCErrPreauthFailed,
 		Reason: fmt.Sprintf("the KDC kept refusing %s's PKINIT requests (%d sent)", st.who, maxPKINITRounds),
 		Hint:   "the KDC wants something this client does not offer; its log says what"}
+}
+
+// pkinitProbe sends the request without pre-authentication first, as
+// MIT's client does: the KDC's KDC_ERR_PREAUTH_REQUIRED says whether it
+// offers PKINIT to this client, and carries its freshness token (RFC
+// 8070; a KDC may require it) and cookie. A KDC that answers with a
+// ticket (an account without pre-authentication) has encrypted it in a
+// key this client does not have; the PKINIT request follows anyway.
+func (c *Client) pkinitProbe(ctx context.Context, st *pkinitState) error {
+	nonce, err := c.nonce()
+	if err != nil {
+		return err
+	}
+	req := c.newASReq(st.cname, st.realm, c.etypes, st.opts, c.now(), nonce)
+	if st.anon {
+		req.ReqBody.KDCOptions |= krb5.KDCOptRequestAnonymous
+	}
+	// An empty PA-AS-FRESHNESS asks the KDC for a token (RFC 8070 4).
+	req.PAData = append(req.PAData, krb5.PAData{Type: krb5.PAASFreshness, Value: []byte{}})
+	_, ke, err := c.roundTrip(ctx, st.realm, req, krb5.MsgASRep)
+	if err != nil || ke == nil {
+		return err
+	}
+	if ke.ErrorCode != krb5.KDCErrPreauthRequired {
+		return pkinitRefused(ke, st, c.now())
+	}
+	md, err := ke.MethodData()
+	if err != nil {
+		return fmt.Errorf("client: KDC_ERR_PREAUTH_REQUIRED with unreadable e-data: %w", err)
+	}
+	if _, ok := md.Find(krb5.PAPKASReq); !ok {
+		return &krb5.Error{Code: ke.ErrorCode,
+			Reason: fmt.Sprintf("the KDC does not offer PKINIT to %s (it offers %s)", st.who, paTypeWords(md)),
+			Hint:   "the KDC has no PKINIT configured (or not for this principal); log in with a password or keytab"}
+	}
+	if cookie, ok := md.Find(krb5.PAFXCookie); ok {
+		st.cookie = append([]byte(nil), cookie.Value...)
+	}
+	if fresh, ok := md.Find(krb5.PAASFreshness); ok && len(fresh.Value) > 0 {
+		st.fresh = append([]byte(nil), fresh.Value...)
+	}
+	return nil
 }
 
 func (c *Client) newPKINITState(cname krb5.PrincipalName, opts ASOptions) (*pkinitState, error) {
@@ -188,13 +234,6 @@ func (st *pkinitState) retryAfter(ke *krb5.KRBError, now time.Time) (bool, error
 		}
 		fresh, ok := md.Find(krb5.PAASFreshness)
 		if !ok || st.fresh != nil || len(fresh.Value) == 0 {
-			if ke.ErrorCode == krb5.KDCErrPreauthRequired {
-				if _, pk := md.Find(krb5.PAPKASReq); !pk {
-					return false, &krb5.Error{Code: ke.ErrorCode,
-						Reason: fmt.Sprintf("the KDC does not offer PKINIT to %s (it offers %s)", st.who, paTypeWords(md)),
-						Hint:   "the KDC has no PKINIT configured, or not for this principal; log in with a password or keytab"}
-				}
-			}
 			return false, nil
 		}
 		st.fresh = append([]byte(nil), fresh.Value...)
