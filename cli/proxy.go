@@ -94,7 +94,10 @@ service flagged compound-identity, a client armoring with the computer's
 TGT), and --require-claim / --require-device-claim PATH=CLAIM=VALUE for a
 claim value of the user or the device. Under one PATH every kind given must
 be met, by any one of its rules: user group G and device group D is
-"--require-group /p=G --require-device-group /p=D". The keytab is re-read when the file
+"--require-group /p=G --require-device-group /p=D". A ticket names groups and
+devices by SID; with --aa (and --aa-cert, --aa-key, --ca, as for NTLM) the AA
+names them, so X-Forwarded-Groups and X-Warden-Device carry names and rules
+may name groups. The keytab is re-read when the file
 changes, so "warden keytab export" after a key rotation needs no restart.
 SIGINT or SIGTERM stops the proxy after the requests in flight.
 
@@ -163,7 +166,7 @@ password or H(A1). The Digest realm is the Kerberos realm. --digest-algorithm
 	f.StringVar(&o.ocspURL, "ocsp-url", "", "--auth tls: OCSP responder for revocation, e.g. https://aa.example.test:8443/pki/ocsp (default: the certificate's AIA)")
 	f.StringVar(&o.crlURL, "crl-url", "", "--auth tls: CRL used when OCSP fails, e.g. https://aa.example.test:8443/pki/crl (default: the certificate's distribution point)")
 	f.DurationVar(&o.freshness, "revocation-freshness", 5*time.Minute, "--auth tls: a revocation is seen at most this long after it is made (revocation answers are cached this long)")
-	f.StringVar(&o.aaURL, "aa", "", "--auth ntlm: the AA's HTTPS URL that validates NTLM answers, e.g. https://aa.example.test:8443")
+	f.StringVar(&o.aaURL, "aa", "", "--auth ntlm/digest: the AA's HTTPS URL that validates answers, e.g. https://aa.example.test:8443; with negotiate: the AA that names the groups and device of Kerberos users")
 	f.StringVar(&o.aaCert, "aa-cert", "", "--auth ntlm: PEM certificate of this server's computer account, presented to the AA (warden cert issue --account WEB01$)")
 	f.StringVar(&o.aaKey, "aa-key", "", "--auth ntlm: PEM private key of --aa-cert")
 	f.StringArrayVar(&o.digestAlgs, "digest-algorithm", nil, "--auth digest: algorithm to offer, in order (SHA-256, SHA-256-sess, SHA-512-256, SHA-512-256-sess, MD5, MD5-sess); default SHA-256")
@@ -201,9 +204,9 @@ func runProxy(c context.Context, stderr io.Writer, o proxyOptions, ready func(ad
 		if err != nil {
 			return err
 		}
-		if methods["negotiate"] && !strings.HasPrefix(strings.ToUpper(r.Group), "S-1-") {
-			log.Warn("group rule names a group by name; Kerberos tickets carry group SIDs only, so it matches nobody until names are resolved",
-				"op", "proxy.config", "rule", g, "hint", "use the SID that warden group add printed (warden group list)")
+		if methods["negotiate"] && o.aaURL == "" && !strings.HasPrefix(strings.ToUpper(r.Group), "S-1-") {
+			log.Warn("group rule names a group by name; Kerberos tickets carry group SIDs only, so it matches no Kerberos user unless the AA resolves names (--aa)",
+				"op", "proxy.config", "rule", g, "hint", "use the SID that warden group add printed (warden group list), or give --aa, --aa-cert, --aa-key and --ca")
 		}
 		rules = append(rules, r)
 	}
@@ -253,6 +256,15 @@ func runProxy(c context.Context, stderr io.Writer, o proxyOptions, ready func(ad
 		if acfg.NTLM, err = ntlmValidation(c, log, o); err != nil {
 			return err
 		}
+	}
+	if methods["negotiate"] && o.aaURL != "" {
+		// The AA names the SIDs of Kerberos identities: groups and
+		// devices then pass upstream, and match rules, by name too.
+		pc, _, err := aaClient(c, "negotiate", o)
+		if err != nil {
+			return err
+		}
+		acfg.Names = &passthrough.NameCache{Client: pc}
 	}
 	if methods["digest"] {
 		if a, err = digestAuth(c, log, o); err != nil {
@@ -342,6 +354,10 @@ func digestAuth(c context.Context, log *slog.Logger, o proxyOptions) (*httpauth.
 // server authenticates with its computer account's certificate, and the
 // AA tells it its names.
 func aaClient(c context.Context, method string, o proxyOptions) (*passthrough.Client, *passthrough.ServerInfo, error) {
+	if method == "negotiate" && (o.aaCert == "" || o.aaKey == "" || o.caFile == "") {
+		return nil, nil, withHint(errors.New("--aa needs --aa-cert, --aa-key and --ca"),
+			"with Negotiate the AA resolves group and device names: give this server's computer-account certificate (warden cert issue --account WEB01$ --out web01) and the realm CA (warden cert ca -o ca.crt)")
+	}
 	if o.aaURL == "" || o.aaCert == "" || o.aaKey == "" || o.caFile == "" {
 		return nil, nil, withHint(fmt.Errorf("--auth %s needs --aa, --aa-cert, --aa-key and --ca", method),
 			"the AA validates every NTLM answer: give its URL (--aa https://aa.example.test:8443), this server's computer-account certificate (warden cert issue --account WEB01$ --out web01) and the realm CA (warden cert ca -o ca.crt)")

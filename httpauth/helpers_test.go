@@ -82,6 +82,7 @@ type envOptions struct {
 	requireCB   bool
 	noConnState bool
 	noCert      bool
+	names       httpauth.NameResolver
 }
 
 // whoami answers with what the middleware put in the context.
@@ -103,7 +104,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	e := &env{mint: testkit.NewTicketMint(t, testRealm, testSPN), log: &logBuffer{}}
 	e.acc = e.mint.Acceptor(t, gss.AcceptorConfig{})
 	e.srv = httptest.NewUnstartedServer(nil)
-	cfg := httpauth.Config{Acceptor: e.acc, RequireChannelBindings: o.requireCB,
+	cfg := httpauth.Config{Acceptor: e.acc, RequireChannelBindings: o.requireCB, Names: o.names,
 		Logger: slog.New(slog.NewJSONHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	var cert *testkit.TLSCert
 	if o.tls {

@@ -49,6 +49,9 @@ type Config struct {
 	// PendingTimeout is how long an unfinished multi-leg negotiation is
 	// kept on a connection; 0 means one minute.
 	PendingTimeout time.Duration
+	// Names, when set, resolves the SIDs of Kerberos identities (groups,
+	// device) to names (names.go); nil leaves them as SIDs.
+	Names NameResolver
 	// Logger receives one line per failure (keys op, code, reason, hint,
 	// principal, remote) and a debug line per success; nil means
 	// slog.Default(). Tokens are never logged.
@@ -214,7 +217,9 @@ func (a *Authenticator) authenticate(r *http.Request) (_ *auth.Identity, scheme 
 	if ctx == nil {
 		return nil, scheme, nil, &Error{Code: Rejected, Reason: "the negotiation completed without a security context"}
 	}
-	return ctx.Identity(), scheme, out, nil
+	id := ctx.Identity()
+	a.resolveNames(r.Context(), id)
+	return id, scheme, out, nil
 }
 
 // canContinue says whether a negotiation can take another leg on r's

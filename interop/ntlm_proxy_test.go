@@ -259,3 +259,38 @@ func readProcessMemory(t *testing.T, pid int) []byte {
 	}
 	return all
 }
+
+// TestKerberosGroupNamesFromAA: with --aa, warden proxy has the AA name
+// the group SIDs of a Kerberos ticket, so a rule may name the group and
+// the application sees names. curl --negotiate with an MIT kinit ticket
+// gets through a rule naming Engineers; the group rule fails for a user
+// outside it, with the group's name in the reason.
+func TestKerberosGroupNamesFromAA(t *testing.T) {
+	testkit.RequirePeer(t, "curl", "kinit")
+	p := newNTLMProxy(t)
+	d := "--data=" + p.dir
+	pw := p.file("bob.pw")
+	os.WriteFile(pw, []byte("bob password 1\n"), 0o600)
+	mustWardenCLI(t, "user", "add", "bob", "--password-file", pw, d)
+	p.srv.KDC().Refresh(t.Context())
+	port, logs := startWardenProxy(t, append(p.args, "--require-group", "/app=Engineers")...)
+	c := testkit.NewClient(t, "PKI.TEST", p.srv.KDCAddr(), false)
+	curl := func(user, password string) string {
+		t.Helper()
+		if out, err := c.Run(t, password+"\n", "kinit", user+"@PKI.TEST"); err != nil {
+			t.Fatalf("kinit %s: %v\n%s", user, err, out)
+		}
+		out, _ := c.Run(t, "", "curl", "-sS", "--negotiate", "-u", ":", "-w", "\n%{http_code}", fmt.Sprintf("http://localhost:%d/app", port))
+		return out
+	}
+	if out := curl("alice", "alice password 1"); out != "hello alice@PKI.TEST\n200" {
+		t.Fatalf("alice: %q\n%s", out, logs)
+	}
+	_, h := p.app.seen()
+	if g := h.Get("X-Forwarded-Groups"); !strings.Contains(g, "Engineers") || !strings.Contains(g, "Domain Users") {
+		t.Errorf("X-Forwarded-Groups %q: want names from the AA", g)
+	}
+	if out := curl("bob", "bob password 1"); !strings.HasSuffix(out, "\n403") || !strings.Contains(out, "bob@PKI.TEST is not a member of Engineers") {
+		t.Errorf("bob: %q", out)
+	}
+}

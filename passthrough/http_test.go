@@ -34,7 +34,10 @@ func aaServer(t *testing.T, e *env) (*httptest.Server, *pki.Authority) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewUnstartedServer(Handler(e.svc, CertCaller(v, m), nil))
+	mux := http.NewServeMux()
+	mux.Handle("POST "+NTLMPath, Handler(e.svc, CertCaller(v, m), nil))
+	mux.Handle("POST "+NamesPath, NamesHandler(e.svc, CertCaller(v, m), nil))
+	srv := httptest.NewUnstartedServer(mux)
 	srv.TLS = &tls.Config{ClientAuth: tls.RequestClientCert}
 	srv.StartTLS()
 	t.Cleanup(srv.Close)

@@ -19,7 +19,8 @@
 //	                      entry per value), when the method carries them
 //	X-Warden-Device-SID, X-Warden-Device-Group-SIDs, X-Warden-Device-Claims
 //	                      the computer the user signed in from, when the
-//	                      ticket carries it (Kerberos compound identity)
+//	                      ticket carries it (Kerberos compound identity);
+//	X-Warden-Device       its name, when the AA resolved it
 //	X-Warden-Auth-Method  kerberos, ntlm or tls
 //	X-Warden-Mutual       true when the client was sent the AP-REP (always
 //	                      for tls)

@@ -42,5 +42,6 @@ func (s *Server) registerPassthrough(mux *http.ServeMux) error {
 	mux.Handle("POST "+passthrough.NTLMPath, passthrough.Handler(svc, caller, s.log))
 	mux.Handle("POST "+passthrough.DigestPath, passthrough.DigestHandler(svc, caller, s.log))
 	mux.Handle("GET "+passthrough.InfoPath, passthrough.InfoHandler(svc, caller, s.log))
+	mux.Handle("POST "+passthrough.NamesPath, passthrough.NamesHandler(svc, caller, s.log))
 	return nil
 }
