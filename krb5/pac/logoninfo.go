@@ -95,11 +95,7 @@ func (li *LogonInfo) UserSID() SID {
 // LOGON_RESOURCE_GROUPS is set). Duplicates are kept.
 func (li *LogonInfo) GroupSIDs() []SIDAndAttributes {
 	out := make([]SIDAndAttributes, 0, 1+len(li.GroupIDs)+len(li.ExtraSIDs)+len(li.ResourceGroupIDs))
-	add := func(dom SID, g GroupMembership) {
-		if s, err := dom.AppendRID(g.RID); err == nil {
-			out = append(out, SIDAndAttributes{SID: s, Attributes: g.Attributes})
-		}
-	}
+	add := func(dom SID, g GroupMembership) { out = appendGroupSID(out, dom, g) }
 	if li.PrimaryGroupID != 0 {
 		add(li.LogonDomainID, GroupMembership{RID: li.PrimaryGroupID, Attributes: GroupDefault})
 	}
@@ -118,6 +114,15 @@ func (li *LogonInfo) GroupSIDs() []SIDAndAttributes {
 		for _, g := range li.ResourceGroupIDs {
 			add(li.ResourceGroupDomainSID, g)
 		}
+	}
+	return out
+}
+
+// appendGroupSID appends the SID of group g of domain dom; a NULL domain
+// gives none.
+func appendGroupSID(out []SIDAndAttributes, dom SID, g GroupMembership) []SIDAndAttributes {
+	if s, err := dom.AppendRID(g.RID); err == nil {
+		out = append(out, SIDAndAttributes{SID: s, Attributes: g.Attributes})
 	}
 	return out
 }
@@ -347,11 +352,7 @@ func (di *DeviceInfo) DeviceSID() SID {
 // groups. Duplicates are kept.
 func (di *DeviceInfo) GroupSIDs() []SIDAndAttributes {
 	out := make([]SIDAndAttributes, 0, 1+len(di.AccountGroupIDs)+len(di.ExtraSIDs))
-	add := func(dom SID, g GroupMembership) {
-		if s, err := dom.AppendRID(g.RID); err == nil {
-			out = append(out, SIDAndAttributes{SID: s, Attributes: g.Attributes})
-		}
-	}
+	add := func(dom SID, g GroupMembership) { out = appendGroupSID(out, dom, g) }
 	if di.PrimaryGroupID != 0 {
 		add(di.AccountDomainID, GroupMembership{RID: di.PrimaryGroupID, Attributes: GroupDefault})
 	}
