@@ -487,7 +487,7 @@ func runKvno(cmd *cobra.Command, path string, services []string) error {
 	if err != nil {
 		return err
 	}
-	realm := cache.DefaultPrincipal.Realm
+	realm := client.CacheRealm(cache) // start_realm for anonymous caches
 	// With a TGT the cache marks as FAST-obtained (fast_avail) the TGS
 	// requests are armored (implicit armor).
 	tgt, err := client.TGTFromCache(cache, realm)

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/warden-auth/warden/krb5"
+	"github.com/warden-auth/warden/krb5/ccache"
 	"github.com/warden-auth/warden/krb5/client"
 )
 
@@ -125,7 +126,16 @@ func kinitPKINIT(cmd *cobra.Command, c *client.Client, cfg client.Config, o kini
 	if err != nil {
 		return err
 	}
-	return writeNewCache(path, creds)
+	if !opts.Anonymous {
+		return writeNewCache(path, creds)
+	}
+	// An anonymous cache's principal is in WELLKNOWN:ANONYMOUS; MIT's
+	// start_realm entry names the TGT's realm (warden kvno and MIT's
+	// tools read it).
+	cache := &ccache.Cache{Version: 0x0504, DefaultPrincipal: creds.Client, Credentials: []ccache.Credential{creds.CCache()}}
+	client.RecordKDCFeatures(cache, creds)
+	cache.SetConfig(client.StartRealmKey, "", []byte(opts.Realm))
+	return cache.WriteFile(path)
 }
 
 // anonymousRealm is the realm of kinit -n [@REALM] (MIT's form; a bare

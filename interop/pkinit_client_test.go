@@ -166,6 +166,12 @@ func TestPKINITClientCLIMIT(t *testing.T) {
 	}
 	mustWardenCLI(t, "kinit", "-n", "@"+mitRealm)
 	runMIT(t, mitEnv, "kvno", mitService)
+	// warden kvno finds the realm in MIT's start_realm entry: the cache's
+	// principal is in WELLKNOWN:ANONYMOUS.
+	mustWardenCLI(t, "kinit", "-n", "@"+mitRealm)
+	if out := mustWardenCLI(t, "kvno", mitService); out != mitService+"@"+mitRealm+": kvno = 1\n" {
+		t.Errorf("warden kvno with the anonymous cache: %q", out)
+	}
 
 	// --armor anonymous: alice's password login armored with an
 	// anonymous TGT got on the fly. MIT marks logins by encrypted

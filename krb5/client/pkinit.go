@@ -11,6 +11,7 @@ import (
 
 	"github.com/warden-auth/warden/internal/cms"
 	"github.com/warden-auth/warden/krb5"
+	"github.com/warden-auth/warden/krb5/ccache"
 	"github.com/warden-auth/warden/krb5/pkinit"
 )
 
@@ -302,6 +303,20 @@ func containsGroup(list []pkinit.Group, g pkinit.Group) bool {
 		}
 	}
 	return false
+}
+
+// StartRealmKey is MIT's credential-cache configuration entry naming the
+// realm whose TGT the cache holds, written for anonymous caches: their
+// default principal's realm is WELLKNOWN:ANONYMOUS (RFC 8062 3).
+const StartRealmKey = "start_realm"
+
+// CacheRealm returns the realm of the TGT a cache was made for: MIT's
+// start_realm entry when there is one, else the default principal's realm.
+func CacheRealm(c *ccache.Cache) string {
+	if v, ok := c.Config(StartRealmKey, ""); ok && len(v) > 0 {
+		return string(v)
+	}
+	return c.DefaultPrincipal.Realm
 }
 
 // Principals returns the Kerberos principal names the certificate

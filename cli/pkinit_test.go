@@ -1,0 +1,67 @@
+package cli
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestCheckPKINITFlags(t *testing.T) {
+	tests := []struct {
+		name    string
+		o       kinitOptions
+		wantErr string
+	}{
+		{"certificate", kinitOptions{pk: pkinitFlags{cert: "c", key: "k"}}, ""},
+		{"anonymous", kinitOptions{pk: pkinitFlags{anonymous: true}}, ""},
+		{"anonymous armor", kinitOptions{pk: pkinitFlags{armor: "anonymous"}, passwordFile: "pw"}, ""},
+		{"cert without key", kinitOptions{pk: pkinitFlags{cert: "c"}}, "--cert and --key go together"},
+		{"key without cert", kinitOptions{pk: pkinitFlags{key: "k"}}, "--cert and --key go together"},
+		{"anonymous with a certificate", kinitOptions{pk: pkinitFlags{cert: "c", key: "k", anonymous: true}}, "takes no certificate"},
+		{"certificate and password", kinitOptions{pk: pkinitFlags{cert: "c", key: "k"}, passwordFile: "pw"}, "no password or keytab"},
+		{"anonymous and keytab", kinitOptions{pk: pkinitFlags{anonymous: true}, keytab: "kt"}, "no password or keytab"},
+		{"renew", kinitOptions{pk: pkinitFlags{anonymous: true}, renew: true}, "-R renews"},
+		{"renew with armor", kinitOptions{pk: pkinitFlags{armor: "anonymous"}, renew: true}, "-R renews"},
+		{"unknown armor", kinitOptions{pk: pkinitFlags{armor: "computer"}}, `only --armor anonymous`},
+		{"two armors", kinitOptions{pk: pkinitFlags{armor: "anonymous"}, armorCCache: "c"}, "both name an armor"},
+		{"armored certificate", kinitOptions{pk: pkinitFlags{armor: "anonymous", cert: "c", key: "k"}}, "armors password logins only"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := checkPKINITFlags(tt.o)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			h, ok := err.(Hinter)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !ok || h.ErrorHint() == "" {
+				t.Fatalf("got %v, want %q with a hint", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestAnonymousRealm(t *testing.T) {
+	tests := []struct {
+		args    []string
+		def     string
+		want    string
+		wantErr bool
+	}{
+		{nil, "DEF.TEST", "DEF.TEST", false},
+		{nil, "", "", true},
+		{[]string{"@R.TEST"}, "DEF.TEST", "R.TEST", false},
+		{[]string{"R.TEST"}, "DEF.TEST", "R.TEST", false},
+		{[]string{"WELLKNOWN/ANONYMOUS@R.TEST"}, "DEF.TEST", "R.TEST", false},
+		{[]string{"WELLKNOWN/ANONYMOUS"}, "DEF.TEST", "DEF.TEST", false},
+		{[]string{"alice@R.TEST"}, "DEF.TEST", "", true},
+		{[]string{"host/x"}, "DEF.TEST", "", true},
+	}
+	for _, tt := range tests {
+		got, err := anonymousRealm(tt.args, tt.def)
+		if (err != nil) != tt.wantErr || got != tt.want {
+			t.Errorf("anonymousRealm(%q, %q) = %q, %v; want %q (error %v)", tt.args, tt.def, got, err, tt.want, tt.wantErr)
+		}
+	}
+}
