@@ -51,6 +51,7 @@ type pkinitState struct {
 	cfg    PKINITConfig
 	signer *cms.Signer
 	replay *replayCache
+	certs  *certCache // accepted client certificates (pkinitcache.go)
 }
 
 func newPKINIT(cfg *PKINITConfig) (*pkinitState, error) {
@@ -63,7 +64,7 @@ func newPKINIT(cfg *PKINITConfig) (*pkinitState, error) {
 	if !pkinit.HasEKU(cfg.Cert, pkinit.OIDKPKdc) {
 		return nil, fmt.Errorf("kdc: the PKINIT certificate %s lacks the id-pkinit-KPKdc extended key usage", cfg.Cert.Subject)
 	}
-	return &pkinitState{cfg: *cfg, signer: &cms.Signer{Cert: cfg.Cert, Chain: cfg.Chain, Key: cfg.Key}, replay: newReplayCache()}, nil
+	return &pkinitState{cfg: *cfg, signer: &cms.Signer{Cert: cfg.Cert, Chain: cfg.Chain, Key: cfg.Key}, replay: newReplayCache(), certs: newCertCache()}, nil
 }
 
 // pkReply is what a verified PA-PK-AS-REQ contributes to the AS reply.
@@ -75,7 +76,6 @@ type pkReply struct {
 // verifyPKINIT checks a signed PA-PK-AS-REQ for the account client and
 // answers it: the reply key and the PA-PK-AS-REP.
 func (x *exchange) verifyPKINIT(client *principal, value []byte) (*pkReply, error) {
-	ps := x.k.pkinit
 	if _, old := x.req.PAData.Find(krb5.PAPKASReqOld); old {
 		return nil, &krb5.Error{Code: krb5.KRBErrGeneric, Reason: "both PA-PK-AS-REQ and PA-PK-AS-REQ_OLD are present; send one"}
 	}
@@ -92,22 +92,40 @@ func (x *exchange) verifyPKINIT(client *principal, value []byte) (*pkReply, erro
 	if err != nil {
 		return nil, cmsError(err)
 	}
+	ce, err := x.acceptCertificate(certs)
+	if err != nil {
+		return nil, err
+	}
+	if ce.account != client.acct.Name {
+		x.res.Detail = ce.detail + " (maps to " + ce.account + ")"
+		return nil, &krb5.Error{Code: krb5.KDCErrClientNameMismatch,
+			Reason: fmt.Sprintf("certificate %s maps to account %s, not to the requested client %s", certs[0].Subject, ce.account, client.acct.Name),
+			Hint:   "log in as the account the certificate was issued to, or issue one for this account (warden cert issue --account NAME)"}
+	}
+	x.res.Detail = ce.detail
+	return x.answerPKINIT(req, client.etypes, pkinit.KRB5PrincipalName{Realm: x.req.ReqBody.Realm, Name: *x.req.ReqBody.CName})
+}
+
+// acceptCertificate checks the signer's chain (trust anchor, validity,
+// key purpose, revocation) and maps it to an account, or finds that
+// done within certCacheTTL.
+func (x *exchange) acceptCertificate(certs []*x509.Certificate) (certEntry, error) {
+	ps := x.k.pkinit
+	if ce, ok := ps.certs.get(certs[0], x.now); ok {
+		return ce, nil
+	}
 	leaf, err := ps.cfg.Verifier.VerifyPKINITClient(x.ctx, certs, ps.cfg.RequirePKINITEKU)
 	if err != nil {
-		return nil, certError(err)
+		return certEntry{}, certError(err)
 	}
 	mp, err := ps.cfg.Mapper.Map(x.ctx, leaf)
 	if err != nil {
-		return nil, certError(err)
+		return certEntry{}, certError(err)
 	}
-	if mp.Account.Name != client.acct.Name {
-		x.res.Detail = fmt.Sprintf("certificate serial %s maps by %s to %s", pki.SerialString(leaf.SerialNumber), mp.Method, mp.Account.Name)
-		return nil, &krb5.Error{Code: krb5.KDCErrClientNameMismatch,
-			Reason: fmt.Sprintf("certificate %s maps to account %s, not to the requested client %s", leaf.Subject, mp.Account.Name, client.acct.Name),
-			Hint:   "log in as the account the certificate was issued to, or issue one for this account (warden cert issue --account NAME)"}
-	}
-	x.res.Detail = fmt.Sprintf("certificate logon: serial %s mapped by %s", pki.SerialString(leaf.SerialNumber), mp.Method)
-	return x.answerPKINIT(req, client.etypes, pkinit.KRB5PrincipalName{Realm: x.req.ReqBody.Realm, Name: *x.req.ReqBody.CName})
+	ce := certEntry{account: mp.Account.Name,
+		detail: fmt.Sprintf("certificate logon: serial %s mapped by %s", pki.SerialString(leaf.SerialNumber), mp.Method)}
+	ps.certs.put(leaf, ce, x.now)
+	return ce, nil
 }
 
 // parsePKINIT decodes a PA-PK-AS-REQ, mapping failures to KRB-ERRORs.
