@@ -87,10 +87,17 @@ func TestPKINITClientWarden(t *testing.T) {
 		t.Errorf("bob's armored logon: %+v", last)
 	}
 
-	// A revoked certificate: Warden's refusal and reason, as printed.
-	if _, err := w.ca.Revoke(t.Context(), iss.Record.Serial, pki.ReasonKeyCompromise); err != nil {
+	// A revoked certificate (never used before: the KDC may keep a
+	// revocation status for its stated freshness): Warden's refusal and
+	// reason, as printed.
+	revoked, err := w.ca.IssueAccount(t.Context(), kdcPKUser, pki.IssueRequest{})
+	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := w.ca.Revoke(t.Context(), revoked.Record.Serial, pki.ReasonKeyCompromise); err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = wardenIdentity(t, w, "revoked", revoked)
 	code, _, errOut = wardenCLI(t, "kinit", "--cert", certFile, "--key", keyFile, kdcPKUser)
 	if code != 1 || !strings.Contains(errOut, "KDC_ERR_REVOKED_CERTIFICATE") || !strings.Contains(errOut, "was revoked at") ||
 		!strings.Contains(errOut, "warden: hint: your certificate") {
