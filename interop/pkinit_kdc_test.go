@@ -70,7 +70,7 @@ func newWardenPKINIT(t *testing.T, mod func(*kdc.PKINITConfig, *pki.Authority)) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	pc := &kdc.PKINITConfig{Cert: kdcCert.Cert, Key: kdcCert.Key, Verifier: v, Mapper: m, Anonymous: true}
+	pc := &kdc.PKINITConfig{Cert: kdcCert.Cert, Key: kdcCert.Key, Clients: &pki.PKINITChecker{Verifier: v, Mapper: m}, Anonymous: true}
 	if mod != nil {
 		mod(pc, ca)
 	}
@@ -292,7 +292,7 @@ func TestMITKinitPKINITExpiredCertificate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		pc.Verifier = v
+		pc.Clients = &pki.PKINITChecker{Verifier: v, Mapper: pc.Clients.(*pki.PKINITChecker).Mapper}
 	})
 	ctx := t.Context()
 	past, err := pki.New(ctx, pki.Config{Store: w.r.Store, Time: func() time.Time { return time.Now().Add(-61 * time.Minute) }})

@@ -77,3 +77,54 @@ func pkinitEKUNames(c *x509.Certificate) string {
 	}
 	return s + "," + strings.Join(extra, ",")
 }
+
+// PKINITChecker accepts PKINIT client certificates for a KDC: the chain
+// with VerifyPKINITClient, the account with the Mapper's strong-mapping
+// rules (those of mutual TLS). It implements krb5/kdc's
+// PKINITClientChecker without the KDC depending on this package.
+type PKINITChecker struct {
+	Verifier *Verifier
+	Mapper   *Mapper
+	// RequirePKINITEKU refuses certificates that carry only clientAuth.
+	RequirePKINITEKU bool
+}
+
+// CheckPKINITClient verifies the chain (signer first) and returns the
+// account it maps to and how, for the log. Refusals are *Error; their
+// PKINITCode says which KRB-ERROR to send.
+func (c *PKINITChecker) CheckPKINITClient(ctx context.Context, chain []*x509.Certificate) (account, detail string, err error) {
+	leaf, err := c.Verifier.VerifyPKINITClient(ctx, chain, c.RequirePKINITEKU)
+	if err != nil {
+		return "", "", err
+	}
+	mp, err := c.Mapper.Map(ctx, leaf)
+	if err != nil {
+		return "", "", err
+	}
+	return mp.Account.Name, fmt.Sprintf("certificate logon: serial %s mapped by %s", SerialString(leaf.SerialNumber), mp.Method), nil
+}
+
+// PKINITCode is the RFC 4556 / RFC 4120 error code a KDC answers this
+// refusal with (a number, so that pki stays below the Kerberos packages).
+func (e *Error) PKINITCode() int32 {
+	switch e.Code {
+	case CodeUnknownIssuer:
+		return 70 // KDC_ERR_CANT_VERIFY_CERTIFICATE
+	case CodeExpired, CodeNotYetValid, CodeBadCertificate:
+		return 71 // KDC_ERR_INVALID_CERTIFICATE
+	case CodeRevoked:
+		return 72 // KDC_ERR_REVOKED_CERTIFICATE
+	case CodeRevocationUnknown:
+		return 73 // KDC_ERR_REVOCATION_STATUS_UNKNOWN
+	case CodeWrongUsage:
+		return 77 // KDC_ERR_INCONSISTENT_KEY_PURPOSE
+	case CodeUnmapped, CodeWeakMapping, CodeMappingMismatch:
+		return 66 // KDC_ERR_CERTIFICATE_MISMATCH
+	case CodeAccountDisabled, CodeAccountLocked:
+		return 18 // KDC_ERR_CLIENT_REVOKED
+	}
+	return 62 // KDC_ERR_CLIENT_NOT_TRUSTED
+}
+
+// PublicReason is the reason a peer may see (the e-text).
+func (e *Error) PublicReason() string { return e.Reason }

@@ -45,7 +45,7 @@ func pkinitConfig(ctx context.Context, cfg *config.Config, st store.Store, ca *p
 	if err != nil {
 		return nil, err
 	}
-	return &kdc.PKINITConfig{Cert: cert, Key: key, Verifier: v, Mapper: m, Anonymous: true}, nil
+	return &kdc.PKINITConfig{Cert: cert, Key: key, Clients: &pki.PKINITChecker{Verifier: v, Mapper: m}, Anonymous: true}, nil
 }
 
 // ensureKDCCert loads the KDC certificate from the data directory, or

@@ -1,6 +1,7 @@
 package kdc
 
 import (
+	"context"
 	"crypto"
 	"crypto/x509"
 	"errors"
@@ -11,7 +12,6 @@ import (
 	"github.com/warden-auth/warden/krb5"
 	"github.com/warden-auth/warden/krb5/kcrypto"
 	"github.com/warden-auth/warden/krb5/pkinit"
-	"github.com/warden-auth/warden/pki"
 )
 
 // PKINIT (RFC 4556, RFC 5349, RFC 8636) in the AS exchange: a client
@@ -31,19 +31,32 @@ type PKINITConfig struct {
 	Cert  *x509.Certificate
 	Chain []*x509.Certificate
 	Key   crypto.Signer
-	// Verifier checks client chains (realm CA and other trust anchors,
-	// revocation); Mapper maps them to accounts. Both required.
-	Verifier *pki.Verifier
-	Mapper   *pki.Mapper
-	// RequirePKINITEKU refuses client certificates that only carry
-	// clientAuth (the realm's own account certificates do); by default
-	// id-pkinit-KPClientAuth, Smart Card Logon and clientAuth are accepted.
-	RequirePKINITEKU bool
+	// Clients checks client chains (realm CA and other trust anchors,
+	// validity, key purpose, revocation) and maps them to accounts:
+	// *pki.PKINITChecker (required).
+	Clients PKINITClientChecker
 	// Anonymous enables anonymous PKINIT (RFC 8062): TGTs for
 	// WELLKNOWN/ANONYMOUS usable only as FAST armor.
 	Anonymous bool
 	// AllowMODP2 accepts the 1024-bit DH group 2 (off: too weak today).
 	AllowMODP2 bool
+}
+
+// PKINITClientChecker accepts a PKINIT client's certificate chain
+// (signer first) and names the account it maps to; detail is for the
+// log. A refusal should implement PKINITError (pki.Error does) so that
+// the KDC answers with its code and reason; others are
+// KDC_ERR_CLIENT_NOT_TRUSTED.
+type PKINITClientChecker interface {
+	CheckPKINITClient(ctx context.Context, chain []*x509.Certificate) (account, detail string, err error)
+}
+
+// PKINITError is a classified certificate refusal.
+type PKINITError interface {
+	error
+	PKINITCode() int32    // the KRB-ERROR code
+	PublicReason() string // the e-text: what was wrong, no secrets
+	ErrorHint() string    // advice for the log
 }
 
 // pkinitState is the KDC's PKINIT configuration in use.
@@ -58,8 +71,8 @@ func newPKINIT(cfg *PKINITConfig) (*pkinitState, error) {
 	if cfg == nil {
 		return nil, nil
 	}
-	if cfg.Cert == nil || cfg.Key == nil || cfg.Verifier == nil || cfg.Mapper == nil {
-		return nil, errors.New("kdc: PKINITConfig needs Cert, Key, Verifier and Mapper")
+	if cfg.Cert == nil || cfg.Key == nil || cfg.Clients == nil {
+		return nil, errors.New("kdc: PKINITConfig needs Cert, Key and Clients")
 	}
 	if !pkinit.HasEKU(cfg.Cert, pkinit.OIDKPKdc) {
 		return nil, fmt.Errorf("kdc: the PKINIT certificate %s lacks the id-pkinit-KPKdc extended key usage", cfg.Cert.Subject)
@@ -111,20 +124,16 @@ func (x *exchange) verifyPKINIT(client *principal, value []byte) (*pkReply, erro
 // done within certCacheTTL.
 func (x *exchange) acceptCertificate(certs []*x509.Certificate) (certEntry, error) {
 	ps := x.k.pkinit
-	if ce, ok := ps.certs.get(certs[0], x.now); ok {
+	gen := x.k.dir.gen.Load() // before the checks: a change during them invalidates the entry
+	if ce, ok := ps.certs.get(certs[0], x.now, gen); ok {
 		return ce, nil
 	}
-	leaf, err := ps.cfg.Verifier.VerifyPKINITClient(x.ctx, certs, ps.cfg.RequirePKINITEKU)
+	account, detail, err := ps.cfg.Clients.CheckPKINITClient(x.ctx, certs)
 	if err != nil {
 		return certEntry{}, certError(err)
 	}
-	mp, err := ps.cfg.Mapper.Map(x.ctx, leaf)
-	if err != nil {
-		return certEntry{}, certError(err)
-	}
-	ce := certEntry{account: mp.Account.Name,
-		detail: fmt.Sprintf("certificate logon: serial %s mapped by %s", pki.SerialString(leaf.SerialNumber), mp.Method)}
-	ps.certs.put(leaf, ce, x.now)
+	ce := certEntry{account: account, detail: detail, gen: gen}
+	ps.certs.put(certs[0], ce, x.now)
 	return ce, nil
 }
 
@@ -266,31 +275,24 @@ func cmsError(err error) *krb5.Error {
 		Hint: "the request was altered, or the certificate sent is not the signing key's"}
 }
 
-// certError maps a pki refusal of the client certificate to its PKINIT
-// error code; the pki reason (names, serials, dates) is the e-text.
+// certError maps a refusal of the client certificate to its PKINIT
+// error code; the checker's reason (names, serials, dates) is the e-text.
 func certError(err error) error {
-	var pe *pki.Error
+	var pe PKINITError
 	if !errors.As(err, &pe) {
-		return err
+		return &krb5.Error{Code: krb5.KDCErrClientNotTrusted, Reason: "the client certificate is not trusted", Err: err}
 	}
-	code := krb5.KDCErrClientNotTrusted
-	switch pe.Code {
-	case pki.CodeUnknownIssuer:
-		code = krb5.KDCErrCantVerifyCertificate
-	case pki.CodeExpired, pki.CodeNotYetValid, pki.CodeBadCertificate:
-		code = krb5.KDCErrInvalidCertificate
-	case pki.CodeRevoked:
-		code = krb5.KDCErrRevokedCertificate
-	case pki.CodeRevocationUnknown:
-		code = krb5.KDCErrRevocationStatusUnknown
-	case pki.CodeWrongUsage:
-		code = krb5.KDCErrInconsistentKeyPurpose
-	case pki.CodeUnmapped, pki.CodeWeakMapping, pki.CodeMappingMismatch:
-		code = krb5.KDCErrCertificateMismatch
-	case pki.CodeAccountDisabled, pki.CodeAccountLocked:
-		code = krb5.KDCErrClientRevoked
+	return &krb5.Error{Code: krb5.ErrorCode(pe.PKINITCode()), Reason: pe.PublicReason(), Hint: pe.ErrorHint(), Err: err}
+}
+
+// withPKINITHint adds PA-PK-AS-REQ to a PREAUTH_REQUIRED METHOD-DATA
+// when certificate logon is on: MIT's client tries PKINIT only when
+// the KDC lists it.
+func (x *exchange) withPKINITHint(md krb5.MethodData) krb5.MethodData {
+	if x.k.pkinit == nil {
+		return md
 	}
-	return &krb5.Error{Code: code, Reason: pe.Reason, Hint: pe.Hint, Err: err}
+	return append(md, krb5.PAData{Type: krb5.PAPKASReq, Value: []byte{}})
 }
 
 // TYPED-DATA types of PKINIT errors (RFC 4556 3.2.2).
@@ -311,14 +313,4 @@ func typedData(t int32, v []byte) []byte {
 	e.Close(el)
 	e.Close(outer)
 	return e.Bytes()
-}
-
-// withPKINITHint adds PA-PK-AS-REQ to a PREAUTH_REQUIRED METHOD-DATA
-// when certificate logon is on: MIT's client tries PKINIT only when
-// the KDC lists it.
-func (x *exchange) withPKINITHint(md krb5.MethodData) krb5.MethodData {
-	if x.k.pkinit == nil {
-		return md
-	}
-	return append(md, krb5.PAData{Type: krb5.PAPKASReq, Value: []byte{}})
 }

@@ -51,7 +51,7 @@ func newPKINITEnv(t testing.TB, mod func(*kdc.PKINITConfig)) *pkEnv {
 	}
 	v, _ := pki.NewVerifier(pki.VerifierConfig{Roots: []*x509.Certificate{ca.CA()}, Revocation: ca, Time: c.Now})
 	m, _ := pki.NewMapper(ctx, pki.MapperConfig{Store: r.Store})
-	pc := &kdc.PKINITConfig{Cert: kc.Cert, Key: kc.Key, Verifier: v, Mapper: m, Anonymous: true}
+	pc := &kdc.PKINITConfig{Cert: kc.Cert, Key: kc.Key, Clients: &pki.PKINITChecker{Verifier: v, Mapper: m}, Anonymous: true}
 	if mod != nil {
 		mod(pc)
 	}
@@ -348,5 +348,24 @@ func BenchmarkHandleASPKINIT(b *testing.B) {
 		if _, res := e.k.Handle(ctx, reqs[i]); !res.OK() {
 			b.Fatalf("%+v", res)
 		}
+	}
+}
+
+// An accepted certificate is remembered, but a revocation (a write to
+// the account DB) reaches the KDC at its next poll: the next logon with
+// the certificate is refused as revoked.
+func TestPKINITRevokedAfterLogon(t *testing.T) {
+	e := newPKINITEnv(t, nil)
+	req, _ := e.build(pkReq{cname: "alice", signer: e.alice})
+	if ke, _, _ := e.handle(req); ke != nil {
+		t.Fatalf("%v %s", ke.ErrorCode, ke.EText)
+	}
+	if _, err := e.ca.Revoke(context.Background(), pki.SerialString(e.alice.Cert.SerialNumber), pki.ReasonKeyCompromise); err != nil {
+		t.Fatal(err)
+	}
+	e.refresh()
+	req, _ = e.build(pkReq{cname: "alice", signer: e.alice})
+	if ke, _, _ := e.handle(req); ke == nil || ke.ErrorCode != krb5.KDCErrRevokedCertificate {
+		t.Fatalf("after revocation: %+v", ke)
 	}
 }
