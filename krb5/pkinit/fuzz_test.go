@@ -19,6 +19,10 @@ func FuzzParsePAPKASReq(f *testing.F) {
 		}
 		f.Add(pa)
 	}
+	for _, name := range []string{"mit-1.20-as-req-cert.der", "mit-1.20-as-req-anonymous.der"} {
+		_, pa := loadMITReq(f, name)
+		f.Add(pa)
+	}
 	f.Add([]byte{0x30, 0x02, 0x80, 0x00})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		req, err := ParseASReq(b)
@@ -27,7 +31,7 @@ func FuzzParsePAPKASReq(f *testing.F) {
 		}
 		_ = req.CheckChecksum(b)
 		_, _ = req.Group()
-		if !req.Anonymous {
+		if req.Signed != nil {
 			_, _ = req.Signed.Verify()
 		}
 	})
