@@ -328,3 +328,4 @@ func TestMITKinitPKINITExpiredCertificate(t *testing.T) {
 		t.Error("the KDC did not refuse the certificate as expired")
 	}
 }
+
