@@ -328,4 +328,3 @@ func TestMITKinitPKINITExpiredCertificate(t *testing.T) {
 		t.Error("the KDC did not refuse the certificate as expired")
 	}
 }
-
