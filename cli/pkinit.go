@@ -43,8 +43,9 @@ smart card does) instead of a password; PRINCIPAL defaults to the name in
 the certificate. --anonymous (-n) gets an anonymous TGT
 (WELLKNOWN/ANONYMOUS@WELLKNOWN:ANONYMOUS) for the default realm or @REALM.
 --armor anonymous armors a password login with such a TGT, got on the fly,
-so that FAST works on hosts without a computer account. The KDC's
-certificate must chain to pkinit_anchors (krb5.conf) or --pkinit-anchor.`
+so that FAST works on hosts without a computer account; a certificate
+login takes any of the armors too. The KDC's certificate must chain to
+pkinit_anchors (krb5.conf) or --pkinit-anchor.`
 
 // used reports whether kinit is a PKINIT login rather than a password or
 // keytab one.
@@ -65,9 +66,9 @@ func checkPKINITFlags(o kinitOptions) error {
 		return withHint(fmt.Errorf("--armor %q: only --armor anonymous is known", p.armor), "for a computer's TGT use --armor-keytab KEYTAB or --armor-ccache CACHE")
 	case p.armor != "" && (o.armorKeytab != "" || o.armorCCache != ""):
 		return withHint(errors.New("--armor and --armor-keytab/--armor-ccache both name an armor"), "use one of them")
-	case p.armor != "" && p.used():
-		return withHint(errors.New("--armor anonymous armors password logins only"),
-			"a certificate or anonymous login needs no armor to protect a password; drop --armor")
+	case p.anonymous && (p.armor != "" || o.armorKeytab != "" || o.armorCCache != ""):
+		return withHint(errors.New("an anonymous login takes no armor"),
+			"the anonymous TGT is itself the armor for hosts without an account; drop the armor flags")
 	}
 	return nil
 }
@@ -121,6 +122,11 @@ func kinitPKINIT(cmd *cobra.Command, c *client.Client, cfg client.Config, o kini
 			return err
 		}
 		opts.Realm, opts.Certificate = realm, cert
+		// A certificate login may be armored too (RFC 6113 with RFC
+		// 4556), e.g. to meet a KDC's FAST requirement.
+		if opts.Armor, err = kinitArmor(cmd, c, o, realm, path); err != nil {
+			return err
+		}
 	}
 	creds, err := c.ASExchange(cmd.Context(), name, nil, opts)
 	if err != nil {

@@ -23,7 +23,8 @@ func TestCheckPKINITFlags(t *testing.T) {
 		{"renew with armor", kinitOptions{pk: pkinitFlags{armor: "anonymous"}, renew: true}, "-R renews"},
 		{"unknown armor", kinitOptions{pk: pkinitFlags{armor: "computer"}}, `only --armor anonymous`},
 		{"two armors", kinitOptions{pk: pkinitFlags{armor: "anonymous"}, armorCCache: "c"}, "both name an armor"},
-		{"armored certificate", kinitOptions{pk: pkinitFlags{armor: "anonymous", cert: "c", key: "k"}}, "armors password logins only"},
+		{"armored certificate", kinitOptions{pk: pkinitFlags{armor: "anonymous", cert: "c", key: "k"}}, ""},
+		{"armored anonymous", kinitOptions{pk: pkinitFlags{anonymous: true}, armorKeytab: "kt"}, "anonymous login takes no armor"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

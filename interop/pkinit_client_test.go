@@ -112,6 +112,22 @@ func TestPKINITClientLibraryMIT(t *testing.T) {
 	if !strings.Contains(kdc.Log(t), "WELLKNOWN/ANONYMOUS@MIT.TEST for krbtgt/MIT.TEST@MIT.TEST") {
 		t.Errorf("MIT's log does not show the anonymous issue:\n%s", kdc.Log(t))
 	}
+
+	// PKINIT inside FAST, armored with the anonymous TGT: the reply is
+	// accepted only with valid FAST protection (KrbFastFinished over the
+	// ticket, the strengthened reply key), so a TGT here proves MIT
+	// answered inside the armor.
+	id, err := client.LoadCertificate(cert.CertFile, cert.KeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	armored, err := c.ASExchange(ctx, carolName, nil, client.ASOptions{Certificate: id, Armor: anon})
+	if err != nil {
+		t.Fatalf("armored PKINIT: %v\n%s", err, kdc.Log(t))
+	}
+	if !armored.FAST || armored.Client.String() != pkinitUser+"@"+mitRealm {
+		t.Fatalf("armored PKINIT TGT: %s, FAST %v", armored.Client, armored.FAST)
+	}
 }
 
 // TestPKINITClientFreshnessMIT: with pkinit_require_freshness MIT refuses
@@ -190,6 +206,15 @@ func TestPKINITClientCLIMIT(t *testing.T) {
 		t.Fatalf("armored login's indicators %q, want [%s]: MIT saw no encrypted challenge", ind, fastIndicator)
 	}
 	runMIT(t, mitEnv, "kvno", fastService)
+
+	// A certificate login armored the same way: the cache records that
+	// the TGT came from a verified FAST exchange (fast_avail).
+	mustWardenCLI(t, "kinit", "--armor", "anonymous", "--cert", cert.CertFile, "--key", cert.KeyFile)
+	if c, err := ccache.Load(ours); err != nil {
+		t.Fatal(err)
+	} else if v, ok := c.Config("fast_avail", tgtName); !ok || string(v) != "yes" || c.DefaultPrincipal.String() != pkinitUser+"@"+mitRealm {
+		t.Errorf("armored certificate login: %s, fast_avail %q", c.DefaultPrincipal, v)
+	}
 
 	// A certificate from a CA MIT's KDC does not trust: MIT's refusal
 	// and our hint, as printed.

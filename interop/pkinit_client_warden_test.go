@@ -87,6 +87,15 @@ func TestPKINITClientWarden(t *testing.T) {
 		t.Errorf("bob's armored logon: %+v", last)
 	}
 
+	// A certificate login armored with an anonymous TGT.
+	certFile, keyFile = wardenIdentity(t, w, "alice2", iss)
+	mustWardenCLI(t, "kinit", "--armor", "anonymous", "--cert", certFile, "--key", keyFile, kdcPKUser)
+	res = w.results.take()
+	last = res[len(res)-1]
+	if !last.OK() || !last.FAST || last.ArmorClient != "WELLKNOWN/ANONYMOUS@WELLKNOWN:ANONYMOUS" || last.Client != kdcPKUser+"@"+wardenRealm {
+		t.Errorf("alice's armored certificate logon: %+v", last)
+	}
+
 	// A revoked certificate (never used before: the KDC may keep a
 	// revocation status for its stated freshness): Warden's refusal and
 	// reason, as printed.

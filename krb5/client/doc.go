@@ -16,7 +16,8 @@
 // and the reply key comes from an (EC)DH exchange the KDC signs with a
 // certificate that must chain to Config.PKINIT's anchors (pkinit_anchors)
 // and name the realm's KDC. ASOptions.Anonymous gets an anonymous TGT
-// (RFC 8062), which ASOptions.Armor accepts as FAST armor.
+// (RFC 8062), which ASOptions.Armor accepts as FAST armor; a certificate
+// login may itself be armored.
 //
 // The library never logs and never prompts. Every refusal by a KDC comes
 // back as a *krb5.Error whose Reason is the KDC's e-text and whose Hint
@@ -27,8 +28,7 @@
 // Credentials convert to and from ccache.Credential, so tickets obtained
 // here are usable by MIT tools and tickets from MIT kinit are usable here.
 //
-// Not implemented: PKINIT inside FAST armor, RSA key transport (PKINIT
-// without DH), hide-client-names,
+// Not implemented: RSA key transport (PKINIT without DH), hide-client-names,
 // cross-realm referrals, DNS SRV lookup of KDCs and the MS-KKDCP (HTTPS)
 // transport.
 package client

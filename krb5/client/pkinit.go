@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
@@ -53,6 +52,7 @@ type pkinitState struct {
 	tried  []pkinit.Group
 	fresh  []byte // the KDC's freshness token (RFC 8070), once known
 	cookie []byte // the KDC's PA-FX-COOKIE, echoed
+	armor  *armor // FAST armor (ASOptions.Armor), or nil
 }
 
 // pkinitAS is ASExchange with a certificate (opts.Certificate) or
@@ -62,6 +62,11 @@ func (c *Client) pkinitAS(ctx context.Context, cname krb5.PrincipalName, opts AS
 	if err != nil {
 		return nil, err
 	}
+	if opts.Armor != nil {
+		if st.armor, err = c.apArmor(opts.Armor, st.realm); err != nil {
+			return nil, err
+		}
+	}
 	if err := c.pkinitProbe(ctx, st); err != nil {
 		return nil, err
 	}
@@ -70,14 +75,14 @@ func (c *Client) pkinitAS(ctx context.Context, cname krb5.PrincipalName, opts AS
 		if err != nil {
 			return nil, err
 		}
-		rep, ke, err := c.exchange(ctx, st.realm, round.sent, krb5.MsgASRep)
+		rep, ke, md, err := c.pkinitSend(ctx, st, round)
 		if err != nil {
 			return nil, err
 		}
 		if ke == nil {
 			return c.finishPKINIT(st, round, rep)
 		}
-		retry, err := st.retryAfter(ke, c.now())
+		retry, err := st.retryAfter(ke, md)
 		if err != nil {
 			return nil, err
 		}
@@ -107,16 +112,16 @@ func (c *Client) pkinitProbe(ctx context.Context, st *pkinitState) error {
 	}
 	// An empty PA-AS-FRESHNESS asks the KDC for a token (RFC 8070 4).
 	req.PAData = append(req.PAData, krb5.PAData{Type: krb5.PAASFreshness, Value: []byte{}})
-	_, ke, err := c.roundTrip(ctx, st.realm, req, krb5.MsgASRep)
+	sent, err := req.Marshal()
+	if err != nil {
+		return err
+	}
+	_, ke, md, err := c.pkinitSend(ctx, st, &pkinitRound{req: req, sent: sent})
 	if err != nil || ke == nil {
 		return err
 	}
 	if ke.ErrorCode != krb5.KDCErrPreauthRequired {
 		return pkinitRefused(ke, st, c.now())
-	}
-	md, err := ke.MethodData()
-	if err != nil {
-		return fmt.Errorf("client: KDC_ERR_PREAUTH_REQUIRED with unreadable e-data: %w", err)
 	}
 	if _, ok := md.Find(krb5.PAPKASReq); !ok {
 		return &krb5.Error{Code: ke.ErrorCode,
@@ -154,10 +159,10 @@ func (c *Client) newPKINITState(cname krb5.PrincipalName, opts ASOptions) (*pkin
 	case len(cname.NameString) == 0:
 		return nil, errors.New("client: empty client principal name")
 	}
-	if opts.Armor != nil {
+	if opts.Armor != nil && opts.Anonymous {
 		return nil, &krb5.Error{Code: krb5.KDCErrBadOption,
-			Reason: "PKINIT inside FAST armor is not supported by this client",
-			Hint:   "drop the armor: a certificate or anonymous login sends no password that armor would protect"}
+			Reason: "an anonymous request is not armored: it is what makes armor on a host without an account",
+			Hint:   "drop the armor from the anonymous request"}
 	}
 	st.who = principalString(st.cname, realm)
 	return st, nil
@@ -167,8 +172,9 @@ func (c *Client) newPKINITState(cname krb5.PrincipalName, opts ASOptions) (*pkin
 // checked against.
 type pkinitRound struct {
 	req   *krb5.KDCReq
-	sent  []byte // the AS-REQ as sent (bound by the RFC 8636 KDF)
+	sent  []byte // the AS-REQ as sent, armored when armored (bound by the RFC 8636 KDF)
 	state *pkinit.ClientState
+	fast  *krb5.KrbFastResponse // the verified FAST response of an armored reply
 }
 
 // pkinitRequest builds an AS-REQ with PA-PK-AS-REQ (pkinit.NewClientRequest):
@@ -202,9 +208,11 @@ func (c *Client) pkinitRequest(st *pkinitState) (*pkinitRound, error) {
 	if st.cookie != nil {
 		req.PAData = append(req.PAData, krb5.FXCookiePAData(st.cookie))
 	}
-	// Ask the KDC to confirm the request under the reply key (RFC 6806
-	// 11), as in every AS-REQ of this client.
-	req.PAData = append(req.PAData, krb5.PAData{Type: krb5.PAReqEncPARep, Value: []byte{}})
+	if st.armor == nil {
+		// Ask the KDC to confirm the request under the reply key (RFC
+		// 6806 11), as in every unarmored AS-REQ of this client.
+		req.PAData = append(req.PAData, krb5.PAData{Type: krb5.PAReqEncPARep, Value: []byte{}})
+	}
 	sent, err := req.Marshal()
 	if err != nil {
 		return nil, err
@@ -212,24 +220,64 @@ func (c *Client) pkinitRequest(st *pkinitState) (*pkinitRound, error) {
 	return &pkinitRound{req: req, sent: sent, state: state}, nil
 }
 
+// pkinitSend sends round's request, armored with FAST when st.armor is
+// set (RFC 6113 5.4.2: the paChecksum covers the body, which is the same
+// inside and outside). It returns the reply, or the KDC's error with its
+// METHOD-DATA: under FAST the error and its padata come from the
+// verified KrbFastResponse (a bare error is ErrFASTDowngrade), and a
+// reply's padata are replaced by the protected ones.
+func (c *Client) pkinitSend(ctx context.Context, st *pkinitState, round *pkinitRound) (*krb5.KDCRep, *krb5.KRBError, krb5.MethodData, error) {
+	if st.armor == nil {
+		rep, ke, err := c.exchange(ctx, st.realm, round.sent, krb5.MsgASRep)
+		if err != nil || ke == nil {
+			return rep, nil, nil, err
+		}
+		md, _ := ke.MethodData() // not every error carries METHOD-DATA
+		return nil, ke, md, nil
+	}
+	body, err := round.req.ReqBody.Marshal()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	out, err := st.armor.wrap(c.cfg.Rand, round.req, body)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if round.sent, err = out.Marshal(); err != nil {
+		return nil, nil, nil, err
+	}
+	rep, ke, err := c.exchange(ctx, st.realm, round.sent, krb5.MsgASRep)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	nonce := round.req.ReqBody.Nonce
+	if ke != nil {
+		inner, md, err := st.armor.openError(ke, nonce)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		return nil, inner, md, nil
+	}
+	if round.fast, err = st.armor.openReply(rep, nonce); err != nil {
+		return nil, nil, nil, err
+	}
+	return rep, nil, nil, nil
+}
+
 // retryAfter decides whether the KDC's error asks for another request
 // this client can make: one with the freshness token the KDC sent
 // (RFC 8070), or one with a key-agreement group the KDC accepts.
-func (st *pkinitState) retryAfter(ke *krb5.KRBError, now time.Time) (bool, error) {
+func (st *pkinitState) retryAfter(ke *krb5.KRBError, md krb5.MethodData) (bool, error) {
 	switch ke.ErrorCode {
 	case krb5.KDCErrDHKeyParametersNotAccepted:
 		st.tried = append(st.tried, st.group)
-		g, ok := nextGroup(ke, st.tried)
+		g, ok := nextGroup(ke, md, st.tried)
 		if !ok {
 			return false, nil
 		}
 		st.group = g
 		return true, nil
 	case krb5.KDCErrPreauthRequired, krb5.KDCErrPreauthFailed, krb5.KDCErrPreauthExpired:
-		md, err := ke.MethodData()
-		if err != nil {
-			return false, nil
-		}
 		if cookie, ok := md.Find(krb5.PAFXCookie); ok {
 			st.cookie = append([]byte(nil), cookie.Value...)
 		}
@@ -247,22 +295,27 @@ func (st *pkinitState) retryAfter(ke *krb5.KRBError, now time.Time) (bool, error
 // 3.2.2).
 const tdDHParameters = 109
 
-// nextGroup picks, from the groups the KDC lists in the e-data of
+// nextGroup picks, from the groups the KDC lists with
 // KDC_ERR_DH_KEY_PARAMETERS_NOT_ACCEPTED, the first this client prefers
-// and has not tried. A KDC listing nothing usable ends the exchange.
-func nextGroup(ke *krb5.KRBError, tried []pkinit.Group) (pkinit.Group, bool) {
-	td, err := parseTypedData(ke.EData)
-	if err != nil {
-		return 0, false
+// and has not tried. The list is TYPED-DATA in the error's e-data, or,
+// inside FAST, where the error has no e-data, a padata of the same type
+// in the KrbFastResponse (as MIT's KDC sends it). A KDC listing nothing
+// usable ends the exchange.
+func nextGroup(ke *krb5.KRBError, md krb5.MethodData, tried []pkinit.Group) (pkinit.Group, bool) {
+	var raw []byte
+	if pa, ok := md.Find(krb5.PAType(tdDHParameters)); ok {
+		raw = pa.Value
+	} else if td, err := parseTypedData(ke.EData); err == nil {
+		for _, d := range td {
+			if d.Type == tdDHParameters {
+				raw = d.Value
+				break
+			}
+		}
 	}
 	var params pkinit.TDDHParameters
-	for _, d := range td {
-		if d.Type == tdDHParameters {
-			if params.Unmarshal(d.Value) != nil {
-				return 0, false
-			}
-			break
-		}
+	if raw == nil || params.Unmarshal(raw) != nil {
+		return 0, false
 	}
 	listed := map[pkinit.Group]bool{}
 	for _, a := range params {

@@ -156,11 +156,16 @@ func TestParseTypedData(t *testing.T) {
 		}
 	}
 	ke := &krb5.KRBError{ErrorCode: krb5.KDCErrDHKeyParametersNotAccepted, EData: good}
-	if g, ok := nextGroup(ke, []pkinit.Group{pkinit.ECDHP256}); !ok || g != pkinit.ECDHP384 {
+	if g, ok := nextGroup(ke, nil, []pkinit.Group{pkinit.ECDHP256}); !ok || g != pkinit.ECDHP384 {
 		t.Errorf("next group %v %v, want P-384 (preferred to group 14)", g, ok)
 	}
-	if g, ok := nextGroup(ke, []pkinit.Group{pkinit.ECDHP256, pkinit.ECDHP384, pkinit.MODP14}); ok {
+	if g, ok := nextGroup(ke, nil, []pkinit.Group{pkinit.ECDHP256, pkinit.ECDHP384, pkinit.MODP14}); ok {
 		t.Errorf("next group %v after every listed one was tried", g)
+	}
+	// Inside FAST the list comes as a padata of the FAST response.
+	md := krb5.MethodData{{Type: krb5.PAType(tdDHParameters), Value: params}}
+	if g, ok := nextGroup(&krb5.KRBError{}, md, []pkinit.Group{pkinit.ECDHP256, pkinit.ECDHP384}); !ok || g != pkinit.MODP14 {
+		t.Errorf("next group from FAST padata %v %v, want group 14", g, ok)
 	}
 }
 
@@ -176,7 +181,7 @@ func FuzzParseTypedData(f *testing.F) {
 		if err == nil && len(td) > maxTypedData {
 			t.Fatalf("%d elements", len(td))
 		}
-		nextGroup(&krb5.KRBError{EData: b}, nil)
+		nextGroup(&krb5.KRBError{EData: b}, krb5.MethodData{{Type: krb5.PAType(tdDHParameters), Value: b}}, nil)
 	})
 }
 

@@ -25,7 +25,15 @@ func (c *Client) finishPKINIT(st *pkinitState, round *pkinitRound, rep *krb5.KDC
 	if err != nil {
 		return nil, err
 	}
-	part, err := openReply(key, kcrypto.UsageASRepEncPart, rep)
+	encKey := key
+	if round.fast != nil {
+		// Armored: the enc-part is in the reply key strengthened by the
+		// KDC's strengthen key (RFC 6113 5.4.3).
+		if encKey, err = strengthen(round.fast, key, c.cfg.Options); err != nil {
+			return nil, err
+		}
+	}
+	part, err := openReply(encKey, kcrypto.UsageASRepEncPart, rep)
 	if err != nil {
 		// The KDC proved its identity by signing its key-agreement half;
 		// a reply that does not decrypt in the agreed key was altered.
@@ -52,9 +60,11 @@ func (c *Client) finishPKINIT(st *pkinitState, round *pkinitRound, rep *krb5.KDC
 	if err := checkPKINITKX(rep.PAData, key, part.Key, st.anon, c.cfg.Options); err != nil {
 		return nil, err
 	}
-	fast, err := checkEncPARep(part, key, round.sent)
-	if err != nil {
-		return nil, err
+	fast := round.fast != nil
+	if !fast {
+		if fast, err = checkEncPARep(part, key, round.sent); err != nil {
+			return nil, err
+		}
 	}
 	cr := credsFromReply(rep, part)
 	cr.FAST, cr.FASTOffered = fast, fast
