@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -10,6 +11,7 @@ import (
 	"github.com/warden-auth/warden/krb5"
 	"github.com/warden-auth/warden/krb5/ccache"
 	"github.com/warden-auth/warden/krb5/client"
+	"github.com/warden-auth/warden/pki"
 )
 
 // Certificate logon (PKINIT, RFC 4556) and anonymous PKINIT (RFC 8062)
@@ -40,7 +42,7 @@ const pkinitHelp = `
 
 With --cert F --key F the login is proven with a certificate (PKINIT, as a
 smart card does) instead of a password; PRINCIPAL defaults to the name in
-the certificate. --anonymous (-n) gets an anonymous TGT
+the certificate (id-pkinit-san, or a UPN name@REALM). --anonymous (-n) gets an anonymous TGT
 (WELLKNOWN/ANONYMOUS@WELLKNOWN:ANONYMOUS) for the default realm or @REALM.
 --armor anonymous armors a password login with such a TGT, got on the fly,
 so that FAST works on hosts without a computer account; a certificate
@@ -112,10 +114,9 @@ func kinitPKINIT(cmd *cobra.Command, c *client.Client, cfg client.Config, o kini
 		princ := ""
 		if len(args) == 1 {
 			princ = args[0]
-		} else if names := cert.Principals(); len(names) > 0 {
-			princ = names[0]
-		} else {
-			return withHint(fmt.Errorf("the certificate %q names no Kerberos principal (id-pkinit-san)", cert.Chain[0].Subject), "name the principal: warden kinit --cert F --key F PRINCIPAL")
+		} else if princ = certPrincipal(cert, cfg.Realm); princ == "" {
+			return withHint(fmt.Errorf("the certificate %q names no Kerberos principal of %s (id-pkinit-san, or a UPN name@%s)", cert.Chain[0].Subject, cfg.Realm, cfg.Realm),
+				"name the principal: warden kinit --cert F --key F PRINCIPAL")
 		}
 		var realm string
 		if name, realm, err = client.ParsePrincipal(princ, cfg.Realm); err != nil {
@@ -181,4 +182,24 @@ func anonymousArmor(cmd *cobra.Command, c *client.Client, p pkinitFlags, realm s
 		return nil, fmt.Errorf("getting an anonymous TGT of %s for armor: %w", realm, err)
 	}
 	return tgt, nil
+}
+
+// certPrincipal is the principal a certificate names: its first
+// id-pkinit-san, else a UPN of the form name@REALM for the default realm
+// (what Warden's CA writes into account certificates). Other UPNs map
+// to accounts only through the KDC, so they are not guessed here.
+func certPrincipal(cert *client.Certificate, realm string) string {
+	if names := cert.Principals(); len(names) > 0 {
+		return names[0]
+	}
+	upns, err := pki.CertUPNs(cert.Chain[0])
+	if err != nil || realm == "" {
+		return ""
+	}
+	for _, u := range upns {
+		if name, dom, ok := strings.Cut(u, "@"); ok && name != "" && strings.EqualFold(dom, realm) && !strings.ContainsAny(name, "/@") {
+			return name + "@" + realm
+		}
+	}
+	return ""
 }

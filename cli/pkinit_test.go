@@ -3,6 +3,9 @@ package cli
 import (
 	"strings"
 	"testing"
+
+	"github.com/warden-auth/warden/internal/testkit"
+	"github.com/warden-auth/warden/krb5/client"
 )
 
 func TestCheckPKINITFlags(t *testing.T) {
@@ -64,5 +67,22 @@ func TestAnonymousRealm(t *testing.T) {
 		if (err != nil) != tt.wantErr || got != tt.want {
 			t.Errorf("anonymousRealm(%q, %q) = %q, %v; want %q (error %v)", tt.args, tt.def, got, err, tt.want, tt.wantErr)
 		}
+	}
+}
+
+func TestCertPrincipal(t *testing.T) {
+	ca := testkit.NewPKICA(t, "cli CA")
+	load := func(ic *testkit.IssuedCert) *client.Certificate {
+		c, err := client.LoadCertificate(ic.CertFile, ic.KeyFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	if got := certPrincipal(load(ca.IssueClient(t, "host/ws01.r.test", "R.TEST", testkit.CertOptions{})), "R.TEST"); got != "host/ws01.r.test@R.TEST" {
+		t.Errorf("id-pkinit-san: %q", got)
+	}
+	if got := certPrincipal(load(ca.IssueClient(t, "alice", "R.TEST", testkit.CertOptions{NoSAN: true})), "R.TEST"); got != "" {
+		t.Errorf("no SAN: %q", got)
 	}
 }
