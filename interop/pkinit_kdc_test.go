@@ -134,7 +134,8 @@ func TestMITKinitPKINITAgainstWarden(t *testing.T) {
 	mustTrace(t, trace, `PKINIT client verified DH reply`, `Decrypted AS reply`)
 	res := w.results.take()
 	last := res[len(res)-1]
-	if !last.OK() || !strings.Contains(last.Detail, "certificate logon") {
+	// MIT asked for an RFC 8070 freshness token and signed it.
+	if !last.OK() || !strings.Contains(last.Detail, "certificate logon") || !strings.Contains(last.Detail, "freshness token") {
 		t.Errorf("KDC result %+v", last)
 	}
 	t.Logf("KDC: %s", last.Detail)
@@ -165,6 +166,9 @@ func TestMITKinitAnonymousAgainstWarden(t *testing.T) {
 		`PKINIT client matched KDC principal krbtgt/WARDEN.TEST@WARDEN.TEST against id-pkinit-san`, `Decrypted AS reply`)
 	res := w.results.take()
 	t.Logf("KDC: %+v", res[len(res)-1])
+	if d := res[len(res)-1].Detail; !strings.Contains(d, "freshness token") {
+		t.Errorf("MIT's anonymous request carried no freshness token: %q", d)
+	}
 	out, err := w.c.Run(t, "", "klist", "-f")
 	if err != nil || !strings.Contains(out, "WELLKNOWN/ANONYMOUS@WELLKNOWN:ANONYMOUS") || !strings.Contains(out, "krbtgt/"+wardenRealm+"@"+wardenRealm) {
 		t.Fatalf("klist: %v\n%s", err, out)

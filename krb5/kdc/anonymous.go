@@ -42,7 +42,8 @@ func (x *exchange) anonymousAS() ([]byte, error) {
 	}
 	pa, ok := x.req.PAData.Find(krb5.PAPKASReq)
 	if !ok {
-		x.hints = krb5.MethodData{{Type: krb5.PAPKASReq, Value: []byte{}}}
+		x.res.Client = anonymousName.String() + "@" + anonymousRealm // whom a freshness token is for
+		x.hints = x.withPKINITHint(nil)
 		x.res.Detail = "anonymous AS-REQ without PA-PK-AS-REQ; told the client to use anonymous PKINIT"
 		return nil, &krb5.Error{Code: krb5.KDCErrPreauthRequired, Reason: "anonymous tickets need anonymous PKINIT (PA-PK-AS-REQ)"}
 	}
@@ -53,6 +54,7 @@ func (x *exchange) anonymousAS() ([]byte, error) {
 	if !req.Anonymous {
 		return nil, errBadOption("anonymous PKINIT takes an unsigned AuthPack; a signed one is a certificate logon (drop request-anonymous)")
 	}
+	x.res.Client = anonymousName.String() + "@" + anonymousRealm
 	// The KDF binds the anonymous principal WELLKNOWN/ANONYMOUS@
 	// WELLKNOWN:ANONYMOUS, the client of the reply (as MIT's KDC and
 	// client do), not the request's realm.

@@ -183,6 +183,10 @@ func (x *exchange) answerPKINIT(req *pkinit.Request, etypes []krb5.EncType, kdfC
 			Reason: err.Error() + "; this KDC accepts ECDH P-256/P-384/P-521 and DH group 14",
 			Hint:   "use ECDH P-256 or DH group 14 (MIT: pkinit_dh_min_bits = 2048 or P-256)", Err: err}
 	}
+	fresh, err := x.checkFreshness(a.FreshnessToken)
+	if err != nil {
+		return nil, err
+	}
 	// Replay: the same signed AuthPack again within the skew window.
 	if !ps.replay.add(req.Digest, x.now, a.Time().Add(k.cfg.MaxSkew+k.cfg.MaxSkew)) {
 		x.res.Detail = "replayed PA-PK-AS-REQ"
@@ -212,6 +216,9 @@ func (x *exchange) answerPKINIT(req *pkinit.Request, etypes []krb5.EncType, kdfC
 		return nil, err
 	}
 	x.res.Detail += fmt.Sprintf("; %v", g)
+	if fresh {
+		x.res.Detail += "; freshness token"
+	}
 	return &pkReply{key: key, padata: krb5.MethodData{{Type: krb5.PAPKASRep, Value: rep}}}, nil
 }
 
@@ -292,7 +299,11 @@ func (x *exchange) withPKINITHint(md krb5.MethodData) krb5.MethodData {
 	if x.k.pkinit == nil {
 		return md
 	}
-	return append(md, krb5.PAData{Type: krb5.PAPKASReq, Value: []byte{}})
+	md = append(md, krb5.PAData{Type: krb5.PAPKASReq, Value: []byte{}})
+	if fresh, ok := x.freshnessHint(); ok {
+		md = append(md, fresh)
+	}
+	return md
 }
 
 // TYPED-DATA types of PKINIT errors (RFC 4556 3.2.2).

@@ -79,6 +79,7 @@ type pkReq struct {
 	sumBody []byte // what paChecksum covers; nil: the body
 	extraPA krb5.MethodData
 	paValue []byte // replaces the PA-PK-AS-REQ value
+	fresh   []byte // RFC 8070 freshness token
 }
 
 // build returns the AS-REQ and the client state that reads the reply.
@@ -104,7 +105,7 @@ func (e *pkEnv) build(p pkReq) ([]byte, *pkinit.ClientState) {
 		p.at = e.clock.Now()
 	}
 	pa, st, err := pkinit.NewClientRequest(pkinit.ClientRequestOptions{Rand: rand.Reader, Signer: p.signer, Group: p.group,
-		Nonce: p.nonce, ReqBody: p.sumBody, Time: p.at})
+		Nonce: p.nonce, ReqBody: p.sumBody, Time: p.at, FreshnessToken: p.fresh})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -367,5 +368,71 @@ func TestPKINITRevokedAfterLogon(t *testing.T) {
 	req, _ = e.build(pkReq{cname: "alice", signer: e.alice})
 	if ke, _, _ := e.handle(req); ke == nil || ke.ErrorCode != krb5.KDCErrRevokedCertificate {
 		t.Fatalf("after revocation: %+v", ke)
+	}
+}
+
+// freshToken asks for a freshness token the way MIT does (an empty
+// PA-AS-FRESHNESS in the first AS-REQ) and returns it.
+func (e *pkEnv) freshToken(cname string) []byte {
+	e.t.Helper()
+	r := e.asReq(cname)
+	if cname == "WELLKNOWN/ANONYMOUS" {
+		r.opts = krb5.KDCOptRequestAnonymous
+	}
+	r.padata = krb5.MethodData{{Type: krb5.PAASFreshness, Value: []byte{}}}
+	ke, _, _ := e.handle(r.bytes())
+	if ke == nil || ke.ErrorCode != krb5.KDCErrPreauthRequired {
+		e.t.Fatalf("%+v", ke)
+	}
+	var md krb5.MethodData
+	if err := md.Unmarshal(ke.EData); err != nil {
+		e.t.Fatal(err)
+	}
+	pa, ok := md.Find(krb5.PAASFreshness)
+	if !ok || len(pa.Value) == 0 {
+		e.t.Fatalf("no freshness token in %+v", md)
+	}
+	return pa.Value
+}
+
+// RFC 8070 freshness tokens: issued on request with PREAUTH_REQUIRED,
+// accepted inside the signed PKAuthenticator for the client they were
+// issued to and for freshLifetime; altered, foreign or old ones refused.
+func TestPKINITFreshness(t *testing.T) {
+	e := newPKINITEnv(t, nil)
+	tok := e.freshToken("alice")
+	req, _ := e.build(pkReq{cname: "alice", signer: e.alice, fresh: tok})
+	ke, _, res := e.handle(req)
+	if ke != nil || !bytes.Contains([]byte(res.Detail), []byte("freshness token")) {
+		t.Fatalf("%+v %q", ke, res.Detail)
+	}
+	if tok := e.freshToken("WELLKNOWN/ANONYMOUS"); tok == nil {
+		t.Fatal("no token for anonymous")
+	} else {
+		req, _ := e.build(pkReq{cname: "WELLKNOWN/ANONYMOUS", opts: krb5.KDCOptRequestAnonymous, fresh: tok})
+		if ke, _, _ := e.handle(req); ke != nil {
+			t.Fatalf("anonymous with its token: %v %s", ke.ErrorCode, ke.EText)
+		}
+	}
+	altered := append([]byte(nil), tok...)
+	altered[len(altered)-1] ^= 1
+	for _, c := range []struct {
+		name  string
+		tok   []byte
+		later time.Duration
+		code  krb5.ErrorCode
+		etext string
+	}{
+		{"altered", altered, 0, krb5.KDCErrPreauthFailed, "not issued by this realm's KDC"},
+		{"foreign", []byte("some other KDC's token"), 0, krb5.KDCErrPreauthFailed, "not issued by this realm's KDC"},
+		{"another client's", e.freshToken("bob"), 0, krb5.KDCErrPreauthFailed, "issued to another client"},
+		{"expired", tok, 11 * time.Minute, krb5.KDCErrPreauthExpired, "freshness token expired"},
+	} {
+		e.clock.Set(time.Now().UTC().Add(c.later))
+		req, _ := e.build(pkReq{cname: "alice", signer: e.alice, fresh: c.tok})
+		ke, _, _ := e.handle(req)
+		if ke == nil || ke.ErrorCode != c.code || !bytes.Contains([]byte(ke.EText), []byte(c.etext)) {
+			t.Errorf("%s: %+v", c.name, ke)
+		}
 	}
 }
