@@ -42,8 +42,9 @@ const pkinitHelp = `
 
 With --cert F --key F the login is proven with a certificate (PKINIT, as a
 smart card does) instead of a password; PRINCIPAL defaults to the name in
-the certificate (id-pkinit-san, or a UPN name@REALM). --anonymous (-n) gets an anonymous TGT
-(WELLKNOWN/ANONYMOUS@WELLKNOWN:ANONYMOUS) for the default realm or @REALM.
+the certificate (id-pkinit-san, or a UPN name@REALM). --anonymous (-n)
+gets an anonymous TGT (WELLKNOWN/ANONYMOUS@WELLKNOWN:ANONYMOUS) for the
+default realm or @REALM.
 --armor anonymous armors a password login with such a TGT, got on the fly,
 so that FAST works on hosts without a computer account; a certificate
 login takes any of the armors too. The KDC's certificate must chain to
