@@ -332,3 +332,29 @@ func TestMITKinitPKINITExpiredCertificate(t *testing.T) {
 		t.Error("the KDC did not refuse the certificate as expired")
 	}
 }
+
+// Certificate logon inside FAST armored with an anonymous TGT (MIT
+// kinit -n, then kinit -T anon -X): the PKINIT request travels in the
+// tunnel; paChecksum covers the inner body.
+func TestMITKinitPKINITArmoredAnonymously(t *testing.T) {
+	w := newWardenPKINIT(t, nil)
+	anon := "FILE:" + filepath.Join(w.c.Dir, "anon.ccache")
+	if out, err := w.c.Run(t, "", "kinit", "-n", "-c", anon, "@"+wardenRealm); err != nil {
+		t.Fatalf("kinit -n: %v\n%s", err, out)
+	}
+	iss, err := w.ca.IssueAccount(t.Context(), kdcPKUser, pki.IssueRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.results.take()
+	trace, err := w.traced(t, "", "kinit", "-T", anon, "-X", w.identity(t, kdcPKUser, iss), kdcPKUser+"@"+wardenRealm)
+	if err != nil {
+		t.Fatalf("kinit -T -X: %v\n%s\nKDC: %+v", err, trace, w.results.take())
+	}
+	mustTrace(t, trace, `Encoding request body and padata into FAST request`, `PKINIT client verified DH reply`, `FAST reply key`, `Decrypted AS reply`)
+	res := w.results.take()
+	last := res[len(res)-1]
+	if !last.OK() || !last.FAST || last.ArmorClient != "WELLKNOWN/ANONYMOUS@WELLKNOWN:ANONYMOUS" || !strings.Contains(last.Detail, "certificate logon") {
+		t.Errorf("KDC result %+v", last)
+	}
+}
