@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"strings"
 	"time"
 
@@ -85,10 +86,10 @@ func CompoundArmor(userCache string, tgt *Credentials, now time.Time) (*Credenti
 		return nil, nil
 	}
 	path := userCache + DeviceCacheSuffix
-	c, err := ccache.Load(path)
-	if errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
+	c, err := ccache.Load(path)
 	if err != nil {
 		return nil, fmt.Errorf("the device cache %s: %w", path, err)
 	}
