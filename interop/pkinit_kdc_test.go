@@ -358,3 +358,28 @@ func TestMITKinitPKINITArmoredAnonymously(t *testing.T) {
 		t.Errorf("KDC result %+v", last)
 	}
 }
+
+// RSA keys on both sides: MIT signs its AuthPack with an RSA-3072
+// realm certificate (PKCS#1 v1.5), Warden signs KDCDHKeyInfo with an
+// RSA KDC certificate, and MIT verifies it.
+func TestMITKinitPKINITRSA(t *testing.T) {
+	w := newWardenPKINIT(t, func(pc *kdc.PKINITConfig, ca *pki.Authority) {
+		iss, err := ca.IssueKDC(context.Background(), nil, pki.IssueRequest{KeyType: pki.KeyRSA3072})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pc.Cert, pc.Key = iss.Cert, iss.Key
+	})
+	iss, err := w.ca.IssueAccount(t.Context(), kdcPKUser, pki.IssueRequest{KeyType: pki.KeyRSA3072})
+	if err != nil {
+		t.Fatal(err)
+	}
+	trace, err := w.traced(t, "", "kinit", "-X", w.identity(t, kdcPKUser, iss), kdcPKUser+"@"+wardenRealm)
+	if err != nil {
+		t.Fatalf("kinit -X: %v\n%s\nKDC: %+v", err, trace, w.results.take())
+	}
+	mustTrace(t, trace, `PKINIT client verified DH reply`, `Decrypted AS reply`)
+	if res := w.results.take(); !res[len(res)-1].OK() {
+		t.Errorf("KDC result %+v", res[len(res)-1])
+	}
+}
