@@ -383,3 +383,40 @@ func TestMITKinitPKINITRSA(t *testing.T) {
 		t.Errorf("KDC result %+v", res[len(res)-1])
 	}
 }
+
+// The whole path through the binary's pieces: warden init, warden serve
+// with HTTPS (which issues the KDC certificate at its first start),
+// warden cert ca and warden cert issue --account alice; then MIT kinit
+// -X with that certificate and MIT kinit -n against warden serve's KDC.
+func TestMITPKINITAgainstWardenServe(t *testing.T) {
+	testkit.RequirePeer(t, "kinit", "klist")
+	dir, srv := pkiRealm(t)
+	d := "--data=" + dir
+	out := t.TempDir()
+	anchor := filepath.Join(out, "ca.pem")
+	mustWardenCLI(t, "cert", "ca", "-o", anchor, d)
+	mustWardenCLI(t, "cert", "issue", "--account", "alice", "--out", filepath.Join(out, "alice"), d)
+	if _, err := os.Stat(filepath.Join(dir, "kdc-pkinit.crt")); err != nil {
+		t.Fatalf("warden serve did not issue the KDC certificate: %v", err)
+	}
+	c := testkit.NewClient(t, "PKI.TEST", srv.KDCAddr(), true)
+	conf, _ := os.ReadFile(c.Conf)
+	conf = []byte(strings.Replace(string(conf), "[libdefaults]\n", "[libdefaults]\n pkinit_anchors = FILE:"+anchor+"\n", 1))
+	if err := os.WriteFile(c.Conf, conf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	id := "X509_user_identity=FILE:" + filepath.Join(out, "alice.crt") + "," + filepath.Join(out, "alice.key")
+	if o, err := c.Run(t, "", "kinit", "-X", id, "alice@PKI.TEST"); err != nil {
+		t.Fatalf("kinit -X against warden serve: %v\n%s", err, o)
+	}
+	if o, err := c.Run(t, "", "klist"); err != nil || !strings.Contains(o, "alice@PKI.TEST") {
+		t.Fatalf("klist: %v\n%s", err, o)
+	}
+	anon := "FILE:" + filepath.Join(c.Dir, "anon.ccache")
+	if o, err := c.Run(t, "", "kinit", "-n", "-c", anon, "@PKI.TEST"); err != nil {
+		t.Fatalf("kinit -n against warden serve: %v\n%s", err, o)
+	}
+	if o, err := c.Run(t, "", "klist", "-c", anon); err != nil || !strings.Contains(o, "WELLKNOWN/ANONYMOUS@WELLKNOWN:ANONYMOUS") {
+		t.Fatalf("klist anonymous: %v\n%s", err, o)
+	}
+}
