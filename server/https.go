@@ -92,6 +92,7 @@ func (s *Server) serveHTTPS(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ServeTLS(s.https, "", "") }()
 	go s.renewHTTPSCert(ctx)
+	go s.renewKDCCert(ctx) // pkinit.go
 	select {
 	case err := <-errc:
 		return err

@@ -33,7 +33,7 @@ const (
 // revocation data, and the mutual-TLS mapping rules. Anonymous PKINIT is
 // on: its TGTs are FAST armor only (krb5/kdc/anonymous.go).
 func pkinitConfig(ctx context.Context, cfg *config.Config, st store.Store, ca *pki.Authority, log *slog.Logger) (*kdc.PKINITConfig, error) {
-	cert, key, err := ensureKDCCert(ctx, cfg, ca, log)
+	cert, key, _, err := ensureKDCCert(ctx, cfg, ca, log)
 	if err != nil {
 		return nil, fmt.Errorf("KDC PKINIT certificate: %w", err)
 	}
@@ -51,34 +51,58 @@ func pkinitConfig(ctx context.Context, cfg *config.Config, st store.Store, ca *p
 // ensureKDCCert loads the KDC certificate from the data directory, or
 // issues and saves a new one when it is missing, not from the realm CA,
 // lacks the KDC EKU or is about to expire.
-func ensureKDCCert(ctx context.Context, cfg *config.Config, ca *pki.Authority, log *slog.Logger) (*x509.Certificate, crypto.Signer, error) {
+func ensureKDCCert(ctx context.Context, cfg *config.Config, ca *pki.Authority, log *slog.Logger) (*x509.Certificate, crypto.Signer, bool, error) {
 	certPath, keyPath := cfg.Path(KDCCertFile), cfg.Path(KDCKeyFile)
 	cert, key := loadKDCCert(certPath, keyPath)
 	why := pki.KDCCertRenewal(cert, ca.CA(), time.Now(), kdcCertRenewBefore)
 	if why == "" {
-		return cert, key, nil
+		return cert, key, false, nil
 	}
 	iss, err := ca.IssueKDC(ctx, nil, pki.IssueRequest{Lifetime: kdcCertLifetime})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	kb, err := x509.MarshalPKCS8PrivateKey(iss.Key)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb})
 	clear(kb)
 	err = atomicfile.Write(keyPath, keyPEM, 0o600)
 	clear(keyPEM)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	if err := atomicfile.Write(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: iss.Cert.Raw}), 0o644); err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	log.Info("issued the KDC's PKINIT certificate", "op", "pki_kdc_cert", "serial", iss.Record.Serial,
 		"not_after", iss.Cert.NotAfter.UTC().Format(time.RFC3339), "why", why)
-	return iss.Cert, iss.Key, nil
+	return iss.Cert, iss.Key, true, nil
+}
+
+// renewKDCCert re-issues the KDC certificate before it expires and hands
+// the new one to the running KDC, until ctx is done.
+func (s *Server) renewKDCCert(ctx context.Context) {
+	if s.pki == nil {
+		return
+	}
+	t := time.NewTicker(renewCheckEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		cert, key, issued, err := ensureKDCCert(ctx, s.cfg, s.pki, s.log)
+		if err == nil && issued {
+			err = s.kdc.SetPKINITCertificate(cert, nil, key)
+		}
+		if err != nil {
+			s.log.Error("renewing the KDC's PKINIT certificate failed", "op", "pki_kdc_cert", "reason", err.Error())
+		}
+	}
 }
 
 // loadKDCCert reads the saved certificate and key; nil, nil when either

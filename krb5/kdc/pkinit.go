@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/warden-auth/warden/internal/cms"
 	"github.com/warden-auth/warden/internal/der"
@@ -62,7 +63,7 @@ type PKINITError interface {
 // pkinitState is the KDC's PKINIT configuration in use.
 type pkinitState struct {
 	cfg    PKINITConfig
-	signer *cms.Signer
+	signer atomic.Pointer[cms.Signer] // the KDC certificate, replaceable (SetPKINITCertificate)
 	replay *replayCache
 	certs  *certCache // accepted client certificates (pkinitcache.go)
 }
@@ -77,7 +78,22 @@ func newPKINIT(cfg *PKINITConfig) (*pkinitState, error) {
 	if !pkinit.HasEKU(cfg.Cert, pkinit.OIDKPKdc) {
 		return nil, fmt.Errorf("kdc: the PKINIT certificate %s lacks the id-pkinit-KPKdc extended key usage", cfg.Cert.Subject)
 	}
-	return &pkinitState{cfg: *cfg, signer: &cms.Signer{Cert: cfg.Cert, Chain: cfg.Chain, Key: cfg.Key}, replay: newReplayCache(), certs: newCertCache()}, nil
+	ps := &pkinitState{cfg: *cfg, replay: newReplayCache(), certs: newCertCache()}
+	ps.signer.Store(&cms.Signer{Cert: cfg.Cert, Chain: cfg.Chain, Key: cfg.Key})
+	return ps, nil
+}
+
+// SetPKINITCertificate replaces the KDC certificate of a running KDC
+// (a renewed one); requests in flight finish with the old one.
+func (k *KDC) SetPKINITCertificate(cert *x509.Certificate, chain []*x509.Certificate, key crypto.Signer) error {
+	if k.pkinit == nil {
+		return errors.New("kdc: PKINIT is not enabled")
+	}
+	if cert == nil || key == nil || !pkinit.HasEKU(cert, pkinit.OIDKPKdc) {
+		return errors.New("kdc: a PKINIT certificate with the id-pkinit-KPKdc extended key usage and its key are required")
+	}
+	k.pkinit.signer.Store(&cms.Signer{Cert: cert, Chain: chain, Key: key})
+	return nil
 }
 
 // pkReply is what a verified PA-PK-AS-REQ contributes to the AS reply.
@@ -198,7 +214,7 @@ func (x *exchange) answerPKINIT(req *pkinit.Request, etypes []krb5.EncType, kdfC
 		return nil, errNoCommonEType(body.EType, "this KDC's PKINIT", kcryptoETypes(k))
 	}
 	rep, rk, err := req.BuildReply(pkinit.ReplyParams{
-		Rand: k.cfg.Rand, Signer: ps.signer, EType: etype,
+		Rand: k.cfg.Rand, Signer: ps.signer.Load(), EType: etype,
 		Client: kdfClient,
 		Server: pkinit.KRB5PrincipalName{Realm: body.Realm, Name: *body.SName},
 		ASReq:  x.req.Raw,

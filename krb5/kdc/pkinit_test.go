@@ -436,3 +436,36 @@ func TestPKINITFreshness(t *testing.T) {
 		}
 	}
 }
+
+// A renewed KDC certificate replaces the old one in a running KDC; a
+// certificate without id-pkinit-KPKdc is refused.
+func TestSetPKINITCertificate(t *testing.T) {
+	e := newPKINITEnv(t, nil)
+	ctx := context.Background()
+	next, err := e.ca.IssueKDC(ctx, nil, pki.IssueRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.k.SetPKINITCertificate(e.alice.Cert, nil, e.alice.Key); err == nil {
+		t.Fatal("a client certificate was accepted as the KDC's")
+	}
+	if err := e.k.SetPKINITCertificate(next.Cert, nil, next.Key); err != nil {
+		t.Fatal(err)
+	}
+	req, st := e.build(pkReq{cname: "alice", signer: e.alice})
+	ke, rep, _ := e.handle(req)
+	if ke != nil {
+		t.Fatalf("%v %s", ke.ErrorCode, ke.EText)
+	}
+	var kr krb5.KDCRep
+	if err := kr.Unmarshal(rep); err != nil {
+		t.Fatal(err)
+	}
+	pa, _ := kr.PAData.Find(krb5.PAPKASRep)
+	_, certs, err := st.ParseReply(pa.Value, pkinit.ReplyKeyInput{EType: kr.EncPart.EType,
+		Client: pkinit.KRB5PrincipalName{Realm: realm, Name: *pn("alice")},
+		Server: pkinit.KRB5PrincipalName{Realm: realm, Name: *pn("krbtgt/" + realm)}, ASReq: req})
+	if err != nil || !certs[0].Equal(next.Cert) {
+		t.Fatalf("reply not signed by the new certificate: %v", err)
+	}
+}
