@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/subtle"
 	"encoding/binary"
+	"errors"
 	"strings"
 	"time"
 
@@ -21,12 +22,11 @@ import (
 // armor is a replay; an armored conversation's cookie in an unarmored
 // request is a downgrade; an old one has expired.
 //
-//	cookie    = "WDC1" | kvno (u32 BE) | enctype (i32 BE) | ciphertext
+//	cookie    = sealed (sealed.go), magic "WDC1"
 //	plaintext = flags (1) | issued (unix seconds, i64 BE) | armor digest (16) | client name
 
 const (
 	cookieMagic    = "WDC1"
-	cookieHeader   = 12
 	usageFXCookie  = kcrypto.Usage(513)
 	cookieArmored  = 0x01
 	cookieMaxBytes = 1024
@@ -46,14 +46,6 @@ type fxCookie struct {
 // newCookie seals a cookie for the current armored conversation with the
 // krbtgt's newest key.
 func (x *exchange) newCookie() (krb5.PAData, error) {
-	tgs, err := x.k.krbtgt(x.ctx)
-	if err != nil {
-		return krb5.PAData{}, err
-	}
-	pk, ok := tgs.ticketKey()
-	if !ok {
-		return krb5.PAData{}, errNoKrbtgtKey()
-	}
 	plain := make([]byte, 0, 25+len(x.res.Client))
 	var flags byte
 	var digest [16]byte
@@ -65,15 +57,10 @@ func (x *exchange) newCookie() (krb5.PAData, error) {
 	plain = binary.BigEndian.AppendUint64(plain, uint64(x.now.Unix()))
 	plain = append(plain, digest[:]...)
 	plain = append(plain, x.res.Client...)
-	ct, err := pk.key().Encrypt(x.k.cfg.Rand, usageFXCookie, plain)
+	v, err := x.sealKrbtgt(cookieMagic, usageFXCookie, plain)
 	if err != nil {
 		return krb5.PAData{}, err
 	}
-	v := make([]byte, 0, cookieHeader+len(ct))
-	v = append(v, cookieMagic...)
-	v = binary.BigEndian.AppendUint32(v, pk.kvno)
-	v = binary.BigEndian.AppendUint32(v, uint32(pk.etype))
-	v = append(v, ct...)
 	return krb5.FXCookiePAData(v), nil
 }
 
@@ -114,26 +101,17 @@ func (x *exchange) checkCookie() error {
 
 // openCookie unseals one of this KDC's cookies.
 func (x *exchange) openCookie(v []byte) (*fxCookie, error) {
-	bad := &krb5.Error{Code: krb5.KRBAPErrModified,
-		Reason: "the FAST cookie was not sealed by this realm's KDC, or was altered"}
-	if len(v) < cookieHeader || len(v) > cookieMaxBytes {
-		return nil, bad
-	}
-	kvno := binary.BigEndian.Uint32(v[4:8])
-	etype := krb5.EncType(int32(binary.BigEndian.Uint32(v[8:12])))
-	tgs, err := x.k.krbtgt(x.ctx)
-	if err != nil {
-		return nil, err
-	}
-	pk, ok := tgs.key(etype, kvno)
-	if !ok || kvno == 0 {
+	plain, err := x.openKrbtgt(v, cookieMagic, usageFXCookie, cookieMaxBytes)
+	switch {
+	case errors.Is(err, errSealedKeyGone):
 		return nil, &krb5.Error{Code: krb5.KDCErrPreauthExpired,
 			Reason: "the FAST cookie was sealed with a krbtgt key this KDC no longer holds",
 			Hint:   "start the login again"}
-	}
-	plain, err := pk.key().Decrypt(usageFXCookie, v[cookieHeader:])
-	if err != nil || len(plain) < 25 {
-		return nil, bad
+	case err == nil && len(plain) < 25, errors.Is(err, errSealedBad):
+		return nil, &krb5.Error{Code: krb5.KRBAPErrModified,
+			Reason: "the FAST cookie was not sealed by this realm's KDC, or was altered"}
+	case err != nil:
+		return nil, err
 	}
 	c := &fxCookie{
 		armored: plain[0]&cookieArmored != 0,

@@ -1,8 +1,8 @@
 package kdc
 
 import (
-	"bytes"
 	"encoding/binary"
+	"errors"
 	"strings"
 	"time"
 
@@ -14,16 +14,14 @@ import (
 // PA-AS-FRESHNESS gets a token with PREAUTH_REQUIRED and signs it inside
 // its PKAuthenticator, proving the signature was made after the KDC
 // issued the token (a smart card's signature cannot be made in advance
-// and replayed later). The token is sealed like the FAST cookie, with the
-// krbtgt's key (so any AA node can open it), and says when and to which
-// client it was issued:
+// and replayed later). The token is sealed like the FAST cookie
+// (sealed.go, magic "WDF1"), and says when and to which client it was
+// issued:
 //
-//	token     = "WDF1" | kvno (u32 BE) | enctype (i32 BE) | ciphertext
 //	plaintext = issued (unix seconds, i64 BE) | client name
 
 const (
 	freshMagic    = "WDF1"
-	freshHeader   = 12
 	usageFreshTok = kcrypto.Usage(514) // private to Warden's KDC, next to the cookie's 513
 	freshMaxBytes = 1024
 	// freshLifetime covers a PIN prompt between PREAUTH_REQUIRED and
@@ -40,25 +38,12 @@ func (x *exchange) freshnessHint() (krb5.PAData, bool) {
 	if _, asked := x.req.PAData.Find(krb5.PAASFreshness); !asked {
 		return krb5.PAData{}, false
 	}
-	tgs, err := x.k.krbtgt(x.ctx)
-	if err != nil {
-		return krb5.PAData{}, false
-	}
-	pk, ok := tgs.ticketKey()
-	if !ok {
-		return krb5.PAData{}, false
-	}
 	plain := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(x.res.Client)), uint64(x.now.Unix()))
 	plain = append(plain, x.res.Client...)
-	ct, err := pk.key().Encrypt(x.k.cfg.Rand, usageFreshTok, plain)
+	v, err := x.sealKrbtgt(freshMagic, usageFreshTok, plain)
 	if err != nil {
 		return krb5.PAData{}, false
 	}
-	v := make([]byte, 0, freshHeader+len(ct))
-	v = append(v, freshMagic...)
-	v = binary.BigEndian.AppendUint32(v, pk.kvno)
-	v = binary.BigEndian.AppendUint32(v, uint32(pk.etype))
-	v = append(v, ct...)
 	return krb5.PAData{Type: krb5.PAASFreshness, Value: v}, true
 }
 
@@ -71,23 +56,15 @@ func (x *exchange) checkFreshness(token []byte) (bool, error) {
 	}
 	bad := &krb5.Error{Code: krb5.KDCErrPreauthFailed,
 		Reason: "the PKINIT freshness token was not issued by this realm's KDC, or was altered"}
-	if len(token) < freshHeader || len(token) > freshMaxBytes || !bytes.HasPrefix(token, []byte(freshMagic)) {
-		return false, bad
-	}
-	kvno := binary.BigEndian.Uint32(token[4:8])
-	etype := krb5.EncType(int32(binary.BigEndian.Uint32(token[8:12])))
-	tgs, err := x.k.krbtgt(x.ctx)
-	if err != nil {
-		return false, err
-	}
-	pk, ok := tgs.key(etype, kvno)
-	if !ok || kvno == 0 {
+	plain, err := x.openKrbtgt(token, freshMagic, usageFreshTok, freshMaxBytes)
+	switch {
+	case errors.Is(err, errSealedKeyGone):
 		return false, &krb5.Error{Code: krb5.KDCErrPreauthExpired,
 			Reason: "the PKINIT freshness token was sealed with a krbtgt key this KDC no longer holds; start the login again"}
-	}
-	plain, err := pk.key().Decrypt(usageFreshTok, token[freshHeader:])
-	if err != nil || len(plain) < 8 {
+	case err == nil && len(plain) < 8, errors.Is(err, errSealedBad):
 		return false, bad
+	case err != nil:
+		return false, err
 	}
 	issued := time.Unix(int64(binary.BigEndian.Uint64(plain[:8])), 0)
 	if age := x.now.Sub(issued); age > freshLifetime || age < -x.k.cfg.MaxSkew {
