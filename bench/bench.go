@@ -43,6 +43,12 @@ type Config struct {
 	EType krb5.EncType
 	// Rate caps requests per second across workers (0: as fast as possible).
 	Rate int
+	// ASService makes AS runs ask for a ticket to this service instead of
+	// a TGT; NoPAC adds PA-PAC-REQUEST FALSE. Together they measure the AS
+	// exchange that issues no PAC at all (a TGT always carries one), to
+	// set against the usual TGT logon.
+	ASService string
+	NoPAC     bool
 }
 
 // Report is the outcome of a run.
@@ -236,10 +242,16 @@ func deriveUser(c *conn, cfg *Config, name string) (user, error) {
 
 func asReq(cfg *Config, cname krb5.PrincipalName, padata krb5.MethodData, nonce uint32) []byte {
 	now := time.Now()
+	sname := krb5.PrincipalName{NameType: krb5.NameTypeSrvInst, NameString: []string{"krbtgt", cfg.Realm}}
+	if cfg.ASService != "" {
+		sname = krb5.PrincipalName{NameType: krb5.NameTypeSrvInst, NameString: splitSlash(cfg.ASService)}
+	}
+	if cfg.NoPAC {
+		padata = append(padata, krb5.PACRequest{IncludePAC: false}.PAData())
+	}
 	req := krb5.KDCReq{MsgType: krb5.MsgASReq, PAData: padata, ReqBody: krb5.KDCReqBody{
-		CName: &cname, Realm: cfg.Realm,
-		SName: &krb5.PrincipalName{NameType: krb5.NameTypeSrvInst, NameString: []string{"krbtgt", cfg.Realm}},
-		Till:  now.Add(10 * time.Hour).Truncate(time.Second), Nonce: nonce, EType: []krb5.EncType{cfg.EType},
+		CName: &cname, Realm: cfg.Realm, SName: &sname,
+		Till: now.Add(10 * time.Hour).Truncate(time.Second), Nonce: nonce, EType: []krb5.EncType{cfg.EType},
 	}}
 	b, _ := req.Marshal()
 	return b

@@ -72,6 +72,8 @@ all with the same password (create them with warden user import).`,
 	f.DurationVar(&cfg.Duration, "duration", 10*time.Second, "measured duration")
 	f.DurationVar(&cfg.Warmup, "warmup", time.Second, "warm-up before measuring")
 	f.IntVar(&cfg.Rate, "rate", 0, "cap on requests per second (0: unlimited), for latency at a given load")
+	f.StringVar(&cfg.ASService, "as-service", "", "as: ask for a ticket to this service instead of a TGT")
+	f.BoolVar(&cfg.NoPAC, "no-pac", false, "as: ask for no PAC (PA-PAC-REQUEST false); with --as-service the ticket has none")
 	f.StringVar(&pw.file, "password-file", "", "file holding the users' password (default: prompt)")
 	return cmd
 }
