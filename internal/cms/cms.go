@@ -26,37 +26,38 @@
 package cms
 
 import (
-	"encoding/asn1"
 	"fmt"
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+
+	"github.com/warden-auth/warden/internal/der"
 )
 
 // Object identifiers used by CMS and PKINIT signatures.
 var (
-	OIDData          = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 1}
-	OIDSignedData    = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 2}
-	OIDEnvelopedData = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 3}
-	OIDContentType   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 3}
-	OIDMessageDigest = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 4}
-	OIDSigningTime   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 5}
+	OIDData          = der.OID{1, 2, 840, 113549, 1, 7, 1}
+	OIDSignedData    = der.OID{1, 2, 840, 113549, 1, 7, 2}
+	OIDEnvelopedData = der.OID{1, 2, 840, 113549, 1, 7, 3}
+	OIDContentType   = der.OID{1, 2, 840, 113549, 1, 9, 3}
+	OIDMessageDigest = der.OID{1, 2, 840, 113549, 1, 9, 4}
+	OIDSigningTime   = der.OID{1, 2, 840, 113549, 1, 9, 5}
 
-	OIDSHA1   = asn1.ObjectIdentifier{1, 3, 14, 3, 2, 26}
-	OIDSHA256 = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}
-	OIDSHA384 = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 2}
-	OIDSHA512 = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 3}
+	OIDSHA1   = der.OID{1, 3, 14, 3, 2, 26}
+	OIDSHA256 = der.OID{2, 16, 840, 1, 101, 3, 4, 2, 1}
+	OIDSHA384 = der.OID{2, 16, 840, 1, 101, 3, 4, 2, 2}
+	OIDSHA512 = der.OID{2, 16, 840, 1, 101, 3, 4, 2, 3}
 
-	OIDRSAEncryption = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 1}
-	OIDSHA1WithRSA   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 5}
-	OIDSHA256WithRSA = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 11}
-	OIDSHA384WithRSA = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 12}
-	OIDSHA512WithRSA = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 13}
-	OIDECPublicKey   = asn1.ObjectIdentifier{1, 2, 840, 10045, 2, 1}
-	OIDECDSAWithSHA1 = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 1}
-	OIDECDSAWithSHA2 = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 2}
-	OIDECDSAWithSHA3 = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 3}
-	OIDECDSAWithSHA5 = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 4}
+	OIDRSAEncryption = der.OID{1, 2, 840, 113549, 1, 1, 1}
+	OIDSHA1WithRSA   = der.OID{1, 2, 840, 113549, 1, 1, 5}
+	OIDSHA256WithRSA = der.OID{1, 2, 840, 113549, 1, 1, 11}
+	OIDSHA384WithRSA = der.OID{1, 2, 840, 113549, 1, 1, 12}
+	OIDSHA512WithRSA = der.OID{1, 2, 840, 113549, 1, 1, 13}
+	OIDECPublicKey   = der.OID{1, 2, 840, 10045, 2, 1}
+	OIDECDSAWithSHA1 = der.OID{1, 2, 840, 10045, 4, 1}
+	OIDECDSAWithSHA2 = der.OID{1, 2, 840, 10045, 4, 3, 2}
+	OIDECDSAWithSHA3 = der.OID{1, 2, 840, 10045, 4, 3, 3}
+	OIDECDSAWithSHA5 = der.OID{1, 2, 840, 10045, 4, 3, 4}
 )
 
 // Size caps: a PKINIT request carries a leaf and a few intermediates;
@@ -115,14 +116,14 @@ func malformed(what string) error { return &Error{Kind: KindMalformed, Msg: "mal
 // AlgorithmIdentifier is an algorithm OID and its raw DER parameters
 // (nil when absent).
 type AlgorithmIdentifier struct {
-	Algorithm  asn1.ObjectIdentifier
+	Algorithm  der.OID
 	Parameters []byte // full DER element(s) after the OID, nil if none
 }
 
 // ParseAlgorithmIdentifier reads one AlgorithmIdentifier SEQUENCE.
 func ParseAlgorithmIdentifier(s *cryptobyte.String, out *AlgorithmIdentifier) bool {
 	var seq cryptobyte.String
-	if !s.ReadASN1(&seq, cbasn1.SEQUENCE) || !seq.ReadASN1ObjectIdentifier(&out.Algorithm) {
+	if !s.ReadASN1(&seq, cbasn1.SEQUENCE) || !der.ReadOID(&seq, &out.Algorithm) {
 		return false
 	}
 	out.Parameters = nil
@@ -135,7 +136,7 @@ func ParseAlgorithmIdentifier(s *cryptobyte.String, out *AlgorithmIdentifier) bo
 // Add appends the AlgorithmIdentifier to a builder.
 func (a AlgorithmIdentifier) Add(b *cryptobyte.Builder) {
 	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1ObjectIdentifier(a.Algorithm)
+		der.AddOID(b, a.Algorithm)
 		if a.Parameters != nil {
 			b.AddBytes(a.Parameters)
 		}
@@ -152,7 +153,7 @@ func (a AlgorithmIdentifier) Marshal() []byte {
 // ContentInfo is RFC 5652 5.1's outer wrapper: a type and its content
 // (the DER inside the [0] EXPLICIT tag).
 type ContentInfo struct {
-	ContentType asn1.ObjectIdentifier
+	ContentType der.OID
 	Content     []byte
 }
 
@@ -167,7 +168,7 @@ func ParseContentInfo(b []byte) (*ContentInfo, error) {
 	if !s.ReadASN1(&seq, cbasn1.SEQUENCE) || !s.Empty() {
 		return nil, malformed("ContentInfo")
 	}
-	if !seq.ReadASN1ObjectIdentifier(&ci.ContentType) {
+	if !der.ReadOID(&seq, &ci.ContentType) {
 		return nil, malformed("ContentInfo contentType")
 	}
 	if !seq.ReadASN1(&content, cbasn1.Tag(0).Constructed().ContextSpecific()) || !seq.Empty() {
@@ -178,10 +179,10 @@ func ParseContentInfo(b []byte) (*ContentInfo, error) {
 }
 
 // MarshalContentInfo wraps DER content (one element) in a ContentInfo.
-func MarshalContentInfo(contentType asn1.ObjectIdentifier, content []byte) []byte {
+func MarshalContentInfo(contentType der.OID, content []byte) []byte {
 	var b cryptobyte.Builder
 	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1ObjectIdentifier(contentType)
+		der.AddOID(b, contentType)
 		b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) { b.AddBytes(content) })
 	})
 	return b.BytesOrPanic()

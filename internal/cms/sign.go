@@ -6,12 +6,13 @@ import (
 	"crypto/rsa"
 	"crypto/subtle"
 	"crypto/x509"
-	"encoding/asn1"
 	"fmt"
 	"io"
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+
+	"github.com/warden-auth/warden/internal/der"
 )
 
 // Signer is a certificate and its private key, with the chain to send
@@ -27,7 +28,7 @@ type Signer struct {
 // Sign returns a ContentInfo(SignedData) that encapsulates eContent,
 // signed by s over the content-type and message-digest signed
 // attributes, with s's certificate and chain included.
-func Sign(rand io.Reader, eContentType asn1.ObjectIdentifier, eContent []byte, s *Signer) ([]byte, error) {
+func Sign(rand io.Reader, eContentType der.OID, eContent []byte, s *Signer) ([]byte, error) {
 	if s == nil || s.Cert == nil || s.Key == nil {
 		return nil, &Error{Kind: KindNoSigner, Msg: "no signer certificate and key"}
 	}
@@ -179,7 +180,7 @@ func (sd *SignedData) VerifyWith(cert *x509.Certificate) error {
 	return sd.SignerInfos[0].verify(cert, sd.EContentType, sd.EContent)
 }
 
-func (si *SignerInfo) verify(cert *x509.Certificate, eContentType asn1.ObjectIdentifier, content []byte) error {
+func (si *SignerInfo) verify(cert *x509.Certificate, eContentType der.OID, content []byte) error {
 	h, ok := hashFor(si.DigestAlgorithm.Algorithm)
 	if !ok {
 		return &Error{Kind: KindUnsupported, Msg: fmt.Sprintf("digest algorithm %s (SHA-1, SHA-256, SHA-384 and SHA-512 are accepted)", si.DigestAlgorithm.Algorithm)}
@@ -222,7 +223,7 @@ func (si *SignerInfo) verify(cert *x509.Certificate, eContentType asn1.ObjectIde
 
 // signatureHash is the hash a signature algorithm names; the bare key
 // algorithms (rsaEncryption, id-ecPublicKey) take the digest algorithm's.
-func signatureHash(oid asn1.ObjectIdentifier, digest crypto.Hash) (crypto.Hash, bool) {
+func signatureHash(oid der.OID, digest crypto.Hash) (crypto.Hash, bool) {
 	switch {
 	case oid.Equal(OIDRSAEncryption), oid.Equal(OIDECPublicKey):
 		return digest, true

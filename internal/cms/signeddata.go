@@ -3,13 +3,14 @@ package cms
 import (
 	"bytes"
 	"crypto"
-	"encoding/asn1"
 	"fmt"
 	"math/big"
 	"slices"
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+
+	"github.com/warden-auth/warden/internal/der"
 )
 
 var (
@@ -23,7 +24,7 @@ var (
 type SignedData struct {
 	Version          int64
 	DigestAlgorithms []AlgorithmIdentifier
-	EContentType     asn1.ObjectIdentifier
+	EContentType     der.OID
 	// EContent is the encapsulated content (the OCTET STRING's bytes),
 	// nil when absent (detached).
 	EContent []byte
@@ -46,8 +47,8 @@ type SignerInfo struct {
 	// SignedAttrs is the whole [0] IMPLICIT element as received (nil
 	// when absent); the signature covers it re-tagged as a SET.
 	SignedAttrs        []byte
-	ContentTypeAttr    asn1.ObjectIdentifier // the content-type signed attribute
-	MessageDigestAttr  []byte                // the message-digest signed attribute
+	ContentTypeAttr    der.OID // the content-type signed attribute
+	MessageDigestAttr  []byte  // the message-digest signed attribute
 	SignatureAlgorithm AlgorithmIdentifier
 	Signature          []byte
 }
@@ -92,7 +93,7 @@ func parseSignedDataContent(b []byte) (*SignedData, error) {
 		sd.DigestAlgorithms = append(sd.DigestAlgorithms, a)
 	}
 	var encap cryptobyte.String
-	if !seq.ReadASN1(&encap, cbasn1.SEQUENCE) || !encap.ReadASN1ObjectIdentifier(&sd.EContentType) {
+	if !seq.ReadASN1(&encap, cbasn1.SEQUENCE) || !der.ReadOID(&encap, &sd.EContentType) {
 		return nil, malformed("SignedData encapContentInfo")
 	}
 	if !encap.Empty() {
@@ -207,15 +208,15 @@ func (si *SignerInfo) parseAttrs(attrs cryptobyte.String) error {
 			return malformed("signedAttrs (too many)")
 		}
 		var a, vals cryptobyte.String
-		var oid asn1.ObjectIdentifier
-		if !attrs.ReadASN1(&a, cbasn1.SEQUENCE) || !a.ReadASN1ObjectIdentifier(&oid) ||
+		var oid der.OID
+		if !attrs.ReadASN1(&a, cbasn1.SEQUENCE) || !der.ReadOID(&a, &oid) ||
 			!a.ReadASN1(&vals, cbasn1.SET) || !a.Empty() {
 			return malformed("signed attribute")
 		}
 		switch {
 		case oid.Equal(OIDContentType):
-			var v asn1.ObjectIdentifier
-			if si.ContentTypeAttr != nil || !vals.ReadASN1ObjectIdentifier(&v) || !vals.Empty() {
+			var v der.OID
+			if si.ContentTypeAttr != nil || !der.ReadOID(&vals, &v) || !vals.Empty() {
 				return malformed("content-type attribute")
 			}
 			si.ContentTypeAttr = v
@@ -245,14 +246,14 @@ func (si *SignerInfo) signedBytes(content []byte) []byte {
 // SignUnsigned returns a ContentInfo(SignedData) that encapsulates
 // eContent with no signers, no certificates and no digest algorithms:
 // the AuthPack of anonymous PKINIT (RFC 8062 4.1).
-func SignUnsigned(eContentType asn1.ObjectIdentifier, eContent []byte) []byte {
+func SignUnsigned(eContentType der.OID, eContent []byte) []byte {
 	return buildSignedData(eContentType, eContent, nil, nil, nil)
 }
 
-func buildSignedData(eContentType asn1.ObjectIdentifier, eContent []byte, digestAlgs []AlgorithmIdentifier, certs [][]byte, signerInfo []byte) []byte {
+func buildSignedData(eContentType der.OID, eContent []byte, digestAlgs []AlgorithmIdentifier, certs [][]byte, signerInfo []byte) []byte {
 	var b cryptobyte.Builder
 	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1ObjectIdentifier(OIDSignedData)
+		der.AddOID(b, OIDSignedData)
 		b.AddASN1(tagCtx0Constructed, func(b *cryptobyte.Builder) {
 			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
 				// RFC 5652 5.1: version 3 when eContentType is not id-data.
@@ -267,7 +268,7 @@ func buildSignedData(eContentType asn1.ObjectIdentifier, eContent []byte, digest
 					}
 				})
 				b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-					b.AddASN1ObjectIdentifier(eContentType)
+					der.AddOID(b, eContentType)
 					b.AddASN1(tagCtx0Constructed, func(b *cryptobyte.Builder) {
 						b.AddASN1OctetString(eContent)
 					})
@@ -292,17 +293,17 @@ func buildSignedData(eContentType asn1.ObjectIdentifier, eContent []byte, digest
 
 // encodeSignedAttrs returns the SET OF Attribute (content-type and
 // message-digest) in DER order (sorted encodings, X.690 11.6).
-func encodeSignedAttrs(contentType asn1.ObjectIdentifier, digest []byte) []byte {
-	one := func(oid asn1.ObjectIdentifier, val func(b *cryptobyte.Builder)) []byte {
+func encodeSignedAttrs(contentType der.OID, digest []byte) []byte {
+	one := func(oid der.OID, val func(b *cryptobyte.Builder)) []byte {
 		var b cryptobyte.Builder
 		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-			b.AddASN1ObjectIdentifier(oid)
+			der.AddOID(b, oid)
 			b.AddASN1(cbasn1.SET, val)
 		})
 		return b.BytesOrPanic()
 	}
 	attrs := [][]byte{
-		one(OIDContentType, func(b *cryptobyte.Builder) { b.AddASN1ObjectIdentifier(contentType) }),
+		one(OIDContentType, func(b *cryptobyte.Builder) { der.AddOID(b, contentType) }),
 		one(OIDMessageDigest, func(b *cryptobyte.Builder) { b.AddASN1OctetString(digest) }),
 	}
 	slices.SortFunc(attrs, bytes.Compare)
@@ -316,7 +317,7 @@ func encodeSignedAttrs(contentType asn1.ObjectIdentifier, digest []byte) []byte 
 }
 
 // hashFor maps a digest algorithm OID to its hash.
-func hashFor(oid asn1.ObjectIdentifier) (crypto.Hash, bool) {
+func hashFor(oid der.OID) (crypto.Hash, bool) {
 	switch {
 	case oid.Equal(OIDSHA1):
 		return crypto.SHA1, true
@@ -331,7 +332,7 @@ func hashFor(oid asn1.ObjectIdentifier) (crypto.Hash, bool) {
 }
 
 // HashOID returns the digest algorithm OID of h.
-func HashOID(h crypto.Hash) (asn1.ObjectIdentifier, bool) {
+func HashOID(h crypto.Hash) (der.OID, bool) {
 	switch h {
 	case crypto.SHA1:
 		return OIDSHA1, true

@@ -2,21 +2,22 @@ package pkinit
 
 import (
 	"crypto/x509"
-	"encoding/asn1"
 	"fmt"
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+
+	"github.com/warden-auth/warden/internal/der"
 )
 
-var oidSAN = asn1.ObjectIdentifier{2, 5, 29, 17}
+var oidSAN = der.OID{2, 5, 29, 17}
 
 // PrincipalSANs returns the id-pkinit-san otherNames of a certificate
 // (RFC 4556 3.2.2): the Kerberos principals it was issued to.
 func PrincipalSANs(c *x509.Certificate) ([]KRB5PrincipalName, error) {
 	var out []KRB5PrincipalName
 	for _, ext := range c.Extensions {
-		if !ext.Id.Equal(oidSAN) {
+		if !oidSAN.Equal(ext.Id) {
 			continue
 		}
 		s := cryptobyte.String(ext.Value)
@@ -33,9 +34,9 @@ func PrincipalSANs(c *x509.Certificate) ([]KRB5PrincipalName, error) {
 			if tag != cbasn1.Tag(0).Constructed().ContextSpecific() {
 				continue
 			}
-			var oid asn1.ObjectIdentifier
+			var oid der.OID
 			var val, inner cryptobyte.String
-			if !gn.ReadASN1ObjectIdentifier(&oid) || !gn.ReadASN1(&val, cbasn1.Tag(0).Constructed().ContextSpecific()) {
+			if !der.ReadOID(&gn, &oid) || !gn.ReadASN1(&val, cbasn1.Tag(0).Constructed().ContextSpecific()) {
 				return nil, fmt.Errorf("pkinit: malformed otherName in subjectAltName")
 			}
 			if !oid.Equal(OIDPKINITSAN) {
@@ -56,9 +57,9 @@ func PrincipalSANs(c *x509.Certificate) ([]KRB5PrincipalName, error) {
 
 // HasEKU reports whether the certificate lists the extended key usage oid
 // (one Go's x509 does not know, such as id-pkinit-KPKdc).
-func HasEKU(c *x509.Certificate, oid asn1.ObjectIdentifier) bool {
+func HasEKU(c *x509.Certificate, oid der.OID) bool {
 	for _, u := range c.UnknownExtKeyUsage {
-		if u.Equal(oid) {
+		if oid.Equal(u) {
 			return true
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"crypto/sha1"
 	_ "crypto/sha256" // registers SHA-256 for crypto.Hash.New
 	_ "crypto/sha512" // registers SHA-384 and SHA-512
-	"encoding/asn1"
 	"encoding/binary"
 	"fmt"
 
@@ -18,9 +17,9 @@ import (
 
 // KDFs lists the RFC 8636 KDFs Warden implements, in the KDC's order of
 // preference (the client's order wins when it lists several).
-var KDFs = []asn1.ObjectIdentifier{OIDKDFSHA256, OIDKDFSHA512, OIDKDFSHA384, OIDKDFSHA1}
+var KDFs = []der.OID{OIDKDFSHA256, OIDKDFSHA512, OIDKDFSHA384, OIDKDFSHA1}
 
-func kdfHash(oid asn1.ObjectIdentifier) (crypto.Hash, bool) {
+func kdfHash(oid der.OID) (crypto.Hash, bool) {
 	switch {
 	case oid.Equal(OIDKDFSHA1):
 		return crypto.SHA1, true
@@ -36,7 +35,7 @@ func kdfHash(oid asn1.ObjectIdentifier) (crypto.Hash, bool) {
 
 // ChooseKDF returns the first KDF of the client's supportedKDFs that
 // Warden implements, or nil (then octetstring2key is used, RFC 4556).
-func ChooseKDF(supported []asn1.ObjectIdentifier) asn1.ObjectIdentifier {
+func ChooseKDF(supported []der.OID) der.OID {
 	for _, s := range supported {
 		if _, ok := kdfHash(s); ok {
 			return s
@@ -78,7 +77,7 @@ func OctetString2Key(etype krb5.EncType, z, clientNonce, serverNonce []byte) (kr
 
 // KDFInput is what the RFC 8636 KDF binds the reply key to.
 type KDFInput struct {
-	KDF     asn1.ObjectIdentifier
+	KDF     der.OID
 	EType   krb5.EncType
 	Z       []byte
 	Client  KRB5PrincipalName // cname and realm of the AS-REQ body
@@ -138,7 +137,7 @@ func otherInfo(in KDFInput) ([]byte, error) {
 	}
 	var b cryptobyte.Builder
 	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { b.AddASN1ObjectIdentifier(in.KDF) })
+		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { der.AddOID(b, in.KDF) })
 		b.AddASN1(der.Context(0), func(b *cryptobyte.Builder) { b.AddASN1OctetString(u) })
 		b.AddASN1(der.Context(1), func(b *cryptobyte.Builder) { b.AddASN1OctetString(v) })
 		b.AddASN1(der.Context(2), func(b *cryptobyte.Builder) { b.AddASN1OctetString(supp) })

@@ -2,12 +2,12 @@ package pkinit
 
 import (
 	"crypto/ecdh"
-	"encoding/asn1"
 	"fmt"
 	"io"
 	"math/big"
 
 	"github.com/warden-auth/warden/internal/cms"
+	"github.com/warden-auth/warden/internal/der"
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
@@ -43,10 +43,10 @@ func (g Group) String() string {
 
 // Key-agreement OIDs.
 var (
-	OIDDHPublicNumber = asn1.ObjectIdentifier{1, 2, 840, 10046, 2, 1} // dhpublicnumber (X9.42)
-	OIDP256           = asn1.ObjectIdentifier{1, 2, 840, 10045, 3, 1, 7}
-	OIDP384           = asn1.ObjectIdentifier{1, 3, 132, 0, 34}
-	OIDP521           = asn1.ObjectIdentifier{1, 3, 132, 0, 35}
+	OIDDHPublicNumber = der.OID{1, 2, 840, 10046, 2, 1} // dhpublicnumber (X9.42)
+	OIDP256           = der.OID{1, 2, 840, 10045, 3, 1, 7}
+	OIDP384           = der.OID{1, 3, 132, 0, 34}
+	OIDP521           = der.OID{1, 3, 132, 0, 35}
 )
 
 // The MODP primes; both groups use generator 2 and q = (p-1)/2.
@@ -86,7 +86,7 @@ func (g Group) curve() ecdh.Curve {
 	return nil
 }
 
-func (g Group) curveOID() asn1.ObjectIdentifier {
+func (g Group) curveOID() der.OID {
 	switch g {
 	case ECDHP256:
 		return OIDP256
@@ -155,7 +155,7 @@ func (k *PrivateKey) SubjectPublicKeyInfo() []byte {
 	var alg cms.AlgorithmIdentifier
 	if k.ec != nil {
 		var b cryptobyte.Builder
-		b.AddASN1ObjectIdentifier(k.group.curveOID())
+		der.AddOID(&b, k.group.curveOID())
 		alg = cms.AlgorithmIdentifier{Algorithm: cms.OIDECPublicKey, Parameters: b.BytesOrPanic()}
 	} else {
 		alg = cms.AlgorithmIdentifier{Algorithm: OIDDHPublicNumber, Parameters: DomainParameters(k.group)}
@@ -249,8 +249,8 @@ func ParsePublicKeyInfo(spki []byte) (Group, []byte, error) {
 	switch {
 	case alg.Algorithm.Equal(cms.OIDECPublicKey):
 		ps := cryptobyte.String(alg.Parameters)
-		var oid asn1.ObjectIdentifier
-		if !ps.ReadASN1ObjectIdentifier(&oid) || !ps.Empty() {
+		var oid der.OID
+		if !der.ReadOID(&ps, &oid) || !ps.Empty() {
 			return 0, nil, &KeyError{Msg: "EC clientPublicValue without a named curve"}
 		}
 		for _, g := range []Group{ECDHP256, ECDHP384, ECDHP521} {

@@ -1,7 +1,6 @@
 package pkinit
 
 import (
-	"encoding/asn1"
 	"fmt"
 	"time"
 
@@ -14,17 +13,17 @@ import (
 
 // PKINIT object identifiers (RFC 4556 3.1, RFC 8636 4).
 var (
-	OIDAuthData        = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 2, 3, 1} // id-pkinit-authData
-	OIDDHKeyData       = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 2, 3, 2} // id-pkinit-DHKeyData
-	OIDRKeyData        = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 2, 3, 3} // id-pkinit-rkeyData
-	OIDKPClientAuth    = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 2, 3, 4} // id-pkinit-KPClientAuth
-	OIDKPKdc           = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 2, 3, 5} // id-pkinit-KPKdc
-	OIDPKINITSAN       = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 2, 2}    // id-pkinit-san
-	OIDMSSmartcardLogo = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 20, 2, 2}
-	OIDKDFSHA1         = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 2, 3, 6, 1} // id-pkinit-kdf-ah-sha1
-	OIDKDFSHA256       = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 2, 3, 6, 2} // id-pkinit-kdf-ah-sha256
-	OIDKDFSHA512       = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 2, 3, 6, 3} // id-pkinit-kdf-ah-sha512
-	OIDKDFSHA384       = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 2, 3, 6, 4} // id-pkinit-kdf-ah-sha384
+	OIDAuthData        = der.OID{1, 3, 6, 1, 5, 2, 3, 1} // id-pkinit-authData
+	OIDDHKeyData       = der.OID{1, 3, 6, 1, 5, 2, 3, 2} // id-pkinit-DHKeyData
+	OIDRKeyData        = der.OID{1, 3, 6, 1, 5, 2, 3, 3} // id-pkinit-rkeyData
+	OIDKPClientAuth    = der.OID{1, 3, 6, 1, 5, 2, 3, 4} // id-pkinit-KPClientAuth
+	OIDKPKdc           = der.OID{1, 3, 6, 1, 5, 2, 3, 5} // id-pkinit-KPKdc
+	OIDPKINITSAN       = der.OID{1, 3, 6, 1, 5, 2, 2}    // id-pkinit-san
+	OIDMSSmartcardLogo = der.OID{1, 3, 6, 1, 4, 1, 311, 20, 2, 2}
+	OIDKDFSHA1         = der.OID{1, 3, 6, 1, 5, 2, 3, 6, 1} // id-pkinit-kdf-ah-sha1
+	OIDKDFSHA256       = der.OID{1, 3, 6, 1, 5, 2, 3, 6, 2} // id-pkinit-kdf-ah-sha256
+	OIDKDFSHA512       = der.OID{1, 3, 6, 1, 5, 2, 3, 6, 3} // id-pkinit-kdf-ah-sha512
+	OIDKDFSHA384       = der.OID{1, 3, 6, 1, 5, 2, 3, 6, 4} // id-pkinit-kdf-ah-sha384
 )
 
 // MaxMessage caps every PKINIT message this package decodes.
@@ -213,7 +212,7 @@ type AuthPack struct {
 	ClientPublicValue []byte
 	SupportedCMSTypes []cms.AlgorithmIdentifier
 	ClientDHNonce     []byte
-	SupportedKDFs     []asn1.ObjectIdentifier
+	SupportedKDFs     []der.OID
 }
 
 // Marshal encodes the AuthPack.
@@ -249,15 +248,15 @@ func (p *AuthPack) Marshal() ([]byte, error) {
 	return b.Bytes()
 }
 
-func addKDFAlgorithmID(b *cryptobyte.Builder, oid asn1.ObjectIdentifier) {
+func addKDFAlgorithmID(b *cryptobyte.Builder, oid der.OID) {
 	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		explicit(b, 0, func(b *cryptobyte.Builder) { b.AddASN1ObjectIdentifier(oid) })
+		explicit(b, 0, func(b *cryptobyte.Builder) { der.AddOID(b, oid) })
 	})
 }
 
-func readKDFAlgorithmID(s *cryptobyte.String, out *asn1.ObjectIdentifier) bool {
+func readKDFAlgorithmID(s *cryptobyte.String, out *der.OID) bool {
 	var seq, f cryptobyte.String
-	return s.ReadASN1(&seq, cbasn1.SEQUENCE) && der.ReadExplicit(&seq, 0, &f) && f.ReadASN1ObjectIdentifier(out) && f.Empty()
+	return s.ReadASN1(&seq, cbasn1.SEQUENCE) && der.ReadExplicit(&seq, 0, &f) && der.ReadOID(&f, out) && f.Empty()
 }
 
 // maxListed caps supportedCMSTypes and supportedKDFs entries.
@@ -320,9 +319,9 @@ func (p *AuthPack) Unmarshal(b []byte) error {
 		if !f.ReadASN1(&list, cbasn1.SEQUENCE) || !f.Empty() {
 			return malformedField(typ, "supportedKDFs")
 		}
-		p.SupportedKDFs = []asn1.ObjectIdentifier{}
+		p.SupportedKDFs = []der.OID{}
 		for !list.Empty() {
-			var oid asn1.ObjectIdentifier
+			var oid der.OID
 			if len(p.SupportedKDFs) >= maxListed || !readKDFAlgorithmID(&list, &oid) {
 				return malformedField(typ, "supportedKDFs")
 			}
@@ -382,7 +381,7 @@ func (k *KDCDHKeyInfo) Unmarshal(b []byte) error {
 type DHRepInfo struct {
 	DHSignedData  []byte // ContentInfo(SignedData(KDCDHKeyInfo))
 	ServerDHNonce []byte
-	KDF           asn1.ObjectIdentifier // nil: octetstring2key (RFC 4556)
+	KDF           der.OID // nil: octetstring2key (RFC 4556)
 }
 
 // PAPKASRep is PA-PK-AS-REP: exactly one of DHInfo and EncKeyPack.
@@ -536,7 +535,7 @@ func (t *TDDHParameters) Unmarshal(b []byte) error {
 func DHParameters(g Group) cms.AlgorithmIdentifier {
 	if g.IsEC() {
 		var b cryptobyte.Builder
-		b.AddASN1ObjectIdentifier(g.curveOID())
+		der.AddOID(&b, g.curveOID())
 		return cms.AlgorithmIdentifier{Algorithm: cms.OIDECPublicKey, Parameters: b.BytesOrPanic()}
 	}
 	return cms.AlgorithmIdentifier{Algorithm: OIDDHPublicNumber, Parameters: DomainParameters(g)}

@@ -5,13 +5,13 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"crypto/x509"
-	"encoding/asn1"
 	"errors"
 	"fmt"
 	"io"
 	"time"
 
 	"github.com/warden-auth/warden/internal/cms"
+	"github.com/warden-auth/warden/internal/der"
 	"github.com/warden-auth/warden/krb5"
 	"github.com/warden-auth/warden/krb5/kcrypto"
 	"golang.org/x/crypto/cryptobyte"
@@ -174,7 +174,7 @@ func (r *Request) BuildReply(p ReplyParams) ([]byte, krb5.EncryptionKey, error) 
 // replyKey derives the AS reply key from Z: the RFC 8636 KDF when one
 // was agreed, else octetstring2key without DH nonces (neither side
 // reuses DH keys, RFC 4556 3.2.3.1).
-func replyKey(kdf asn1.ObjectIdentifier, z []byte, etype krb5.EncType, client, server KRB5PrincipalName, asReq, rep []byte) (krb5.EncryptionKey, error) {
+func replyKey(kdf der.OID, z []byte, etype krb5.EncType, client, server KRB5PrincipalName, asReq, rep []byte) (krb5.EncryptionKey, error) {
 	if kdf == nil {
 		return OctetString2Key(etype, z, nil, nil)
 	}
@@ -195,7 +195,7 @@ type ClientRequestOptions struct {
 	Time    time.Time
 	// KDFs are offered as supportedKDFs (default KDFs); set
 	// NoKDFs to send none and use RFC 4556's octetstring2key.
-	KDFs           []asn1.ObjectIdentifier
+	KDFs           []der.OID
 	NoKDFs         bool
 	FreshnessToken []byte
 }
