@@ -25,7 +25,7 @@
 //
 // Client side:
 //
-//	pa, st, err := pkinit.NewClientRequest(pkinit.ClientRequestOptions{Signer: s, Nonce: n, ReqBody: bodyDER})
+//	pa, st, err := pkinit.NewClientRequest(pkinit.ClientRequestOptions{Signer: s, Nonce: n, ReqBody: bodyDER, Time: now})
 //	key, kdcCerts, err := st.ParseReply(paPKASRepValue, pkinit.ReplyKeyInput{EType: e, Client: c, Server: s, ASReq: asReqDER})
 //	// then check kdcCerts[0] chains to the anchors, HasEKU(OIDKPKdc),
 //	// and PrincipalSANs contains krbtgt/REALM@REALM.

@@ -3,6 +3,7 @@ package pkinit
 import (
 	"crypto/rand"
 	"testing"
+	"time"
 )
 
 // FuzzParsePAPKASReq: any bytes decode to a clean error or a Request
@@ -13,7 +14,7 @@ func FuzzParsePAPKASReq(f *testing.F) {
 		if anon {
 			s = nil
 		}
-		pa, _, err := NewClientRequest(ClientRequestOptions{Rand: rand.Reader, Signer: s, Nonce: 1, ReqBody: []byte{0x30, 0}})
+		pa, _, err := NewClientRequest(ClientRequestOptions{Rand: rand.Reader, Signer: s, Nonce: 1, ReqBody: []byte{0x30, 0}, Time: time.Unix(1.8e9, 0)})
 		if err != nil {
 			f.Fatal(err)
 		}

@@ -63,7 +63,7 @@ func TestRoundTrip(t *testing.T) {
 				if anon {
 					s = nil
 				}
-				pa, st, err := NewClientRequest(ClientRequestOptions{Rand: rand.Reader, Signer: s, Group: g, Nonce: 0xdeadbeef, ReqBody: body, NoKDFs: noKDF})
+				pa, st, err := NewClientRequest(ClientRequestOptions{Rand: rand.Reader, Signer: s, Group: g, Nonce: 0xdeadbeef, ReqBody: body, NoKDFs: noKDF, Time: time.Now()})
 				if err != nil {
 					t.Fatal(err)
 				}

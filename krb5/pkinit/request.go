@@ -192,7 +192,9 @@ type ClientRequestOptions struct {
 	// paChecksum covers it, so build the body first).
 	Nonce   uint32
 	ReqBody []byte
-	Time    time.Time
+	// Time is the client's clock (the PKAuthenticator's ctime/cusec),
+	// from the caller's injected clock; required.
+	Time time.Time
 	// KDFs are offered as supportedKDFs (default KDFs); set
 	// NoKDFs to send none and use RFC 4556's octetstring2key.
 	KDFs           []der.OID
@@ -213,7 +215,7 @@ func NewClientRequest(o ClientRequestOptions) ([]byte, *ClientState, error) {
 		o.Group = ECDHP256
 	}
 	if o.Time.IsZero() {
-		o.Time = time.Now()
+		return nil, nil, errors.New("pkinit: ClientRequestOptions.Time is required (the client's clock)")
 	}
 	k, err := GenerateKey(o.Rand, o.Group)
 	if err != nil {
