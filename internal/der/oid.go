@@ -81,7 +81,7 @@ func readBase128(c *cryptobyte.String) (int, bool) {
 		if i == 0 && b == 0x80 { // not minimal
 			return 0, false
 		}
-		if v > (1<<31-1)>>7 {
+		if v > maxArc>>7 {
 			return 0, false
 		}
 		v = v<<7 | int(b&0x7f)
@@ -93,10 +93,12 @@ func readBase128(c *cryptobyte.String) (int, bool) {
 }
 
 // AddOID appends o as an OBJECT IDENTIFIER. An OID with fewer than two
-// arcs, or a first arc above 2, is a programming error and makes the
-// builder fail.
+// arcs, a first arc above 2, or an arc that is negative or above 2^31-1
+// (what ReadOID accepts) is a programming error and makes the builder
+// fail rather than panic.
 func AddOID(b *cryptobyte.Builder, o OID) {
-	if len(o) < 2 || o[0] > 2 || (o[0] < 2 && o[1] >= 40) {
+	if len(o) < 2 || o[0] < 0 || o[0] > 2 || (o[0] < 2 && o[1] >= 40) || !arcsInRange(o[1:]) ||
+		o[0]*40+o[1] > maxArc {
 		b.SetError(errBadOID)
 		return
 	}
@@ -106,6 +108,19 @@ func AddOID(b *cryptobyte.Builder, o OID) {
 			addBase128(b, a)
 		}
 	})
+}
+
+// maxArc is the largest arc (and first subidentifier) either direction
+// accepts; addBase128's 5-byte buffer holds 35 bits.
+const maxArc = 1<<31 - 1
+
+func arcsInRange(arcs []int) bool {
+	for _, a := range arcs {
+		if a < 0 || a > maxArc {
+			return false
+		}
+	}
+	return true
 }
 
 func addBase128(b *cryptobyte.Builder, v int) {

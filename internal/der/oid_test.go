@@ -39,10 +39,12 @@ func TestOIDMatchesEncodingASN1(t *testing.T) {
 			t.Errorf("ReadOID(%x) accepted: %v", bad, o)
 		}
 	}
-	var b cryptobyte.Builder
-	AddOID(&b, OID{3, 1})
-	if _, err := b.Bytes(); err == nil {
-		t.Error("AddOID accepted a first arc of 3")
+	for _, bad := range []OID{{3, 1}, {1}, {-1, 2}, {1, 2, -5}, {1, 2, 1 << 40}, {2, 1<<31 - 1}} {
+		var b cryptobyte.Builder
+		AddOID(&b, bad) // must not panic
+		if _, err := b.Bytes(); err == nil {
+			t.Errorf("AddOID accepted %v", []int(bad))
+		}
 	}
 }
 
