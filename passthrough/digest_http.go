@@ -37,14 +37,10 @@ type digestRequest struct {
 // digestResponse is a success (status "SUCCESS", the identity and
 // rspauth) or a refusal (the digest.Code name and a reason).
 type digestResponse struct {
-	Status  string      `json:"status"`
-	Reason  string      `json:"reason,omitempty"`
-	User    string      `json:"user,omitempty"`
-	Realm   string      `json:"realm,omitempty"`
-	SID     string      `json:"sid,omitempty"`
-	Groups  []wireGroup `json:"groups,omitempty"`
-	Claims  []wireClaim `json:"claims,omitempty"`
-	RspAuth string      `json:"rspauth,omitempty"`
+	Status string `json:"status"`
+	Reason string `json:"reason,omitempty"`
+	wireIdentity
+	RspAuth string `json:"rspauth,omitempty"`
 }
 
 const statusSuccess = "SUCCESS"
@@ -96,15 +92,7 @@ func DigestHandler(s *Service, caller CallerFunc, log *slog.Logger) http.Handler
 		}
 		log.Info("logon validated", "op", "passthrough.digest", "principal", verdict.Identity.Principal(), "algorithm", v.Algorithm.String(),
 			"caller", who, "remote", r.RemoteAddr)
-		out := digestResponse{Status: statusSuccess, User: verdict.Identity.User, Realm: verdict.Identity.Realm,
-			SID: verdict.Identity.SID, RspAuth: verdict.RspAuth}
-		for _, g := range verdict.Identity.Groups {
-			out.Groups = append(out.Groups, wireGroup{SID: g.SID, Name: g.Name})
-		}
-		for _, c := range verdict.Identity.Claims {
-			out.Claims = append(out.Claims, wireClaim{ID: c.ID, Values: c.Values})
-		}
-		writeJSON(w, http.StatusOK, out)
+		writeJSON(w, http.StatusOK, digestResponse{Status: statusSuccess, wireIdentity: toWire(&verdict.Identity), RspAuth: verdict.RspAuth})
 	})
 }
 
@@ -169,12 +157,5 @@ func (c *Client) ValidateDigest(ctx context.Context, v *digest.Validation) (*dig
 	if len(out.RspAuth) != 2*v.Algorithm.Size() {
 		return nil, &digest.Error{Code: digest.Unavailable, Reason: "the AA's answer has no rspauth"}
 	}
-	vd := &digest.Verdict{Identity: auth.Identity{User: out.User, Realm: out.Realm, SID: out.SID, Method: auth.MethodDigest}, RspAuth: out.RspAuth}
-	for _, g := range out.Groups {
-		vd.Identity.Groups = append(vd.Identity.Groups, auth.Group{SID: g.SID, Name: g.Name})
-	}
-	for _, cl := range out.Claims {
-		vd.Identity.Claims = append(vd.Identity.Claims, auth.Claim{ID: cl.ID, Values: cl.Values})
-	}
-	return vd, nil
+	return &digest.Verdict{Identity: out.identity(auth.MethodDigest), RspAuth: out.RspAuth}, nil
 }

@@ -31,27 +31,13 @@ type ntlmRequest struct {
 	LMResponse      []byte `json:"lm_response,omitempty"`
 }
 
-type wireGroup struct {
-	SID  string `json:"sid"`
-	Name string `json:"name,omitempty"`
-}
-
 // ntlmResponse is a success or a refusal.
 type ntlmResponse struct {
-	Status         string      `json:"status"` // "STATUS_SUCCESS" or the NTSTATUS name
-	Code           uint32      `json:"code"`
-	Reason         string      `json:"reason,omitempty"`
-	User           string      `json:"user,omitempty"`
-	Realm          string      `json:"realm,omitempty"`
-	SID            string      `json:"sid,omitempty"`
-	Groups         []wireGroup `json:"groups,omitempty"`
-	Claims         []wireClaim `json:"claims,omitempty"`
-	SessionBaseKey []byte      `json:"session_base_key,omitempty"`
-}
-
-type wireClaim struct {
-	ID     string   `json:"id"`
-	Values []string `json:"values"`
+	Status string `json:"status"` // "STATUS_SUCCESS" or the NTSTATUS name
+	Code   uint32 `json:"code"`
+	Reason string `json:"reason,omitempty"`
+	wireIdentity
+	SessionBaseKey []byte `json:"session_base_key,omitempty"`
 }
 
 // CallerFunc names the account of the server making a request (from its
@@ -105,15 +91,8 @@ func Handler(s *Service, caller CallerFunc, log *slog.Logger) http.Handler {
 			return
 		}
 		log.Info("logon validated", "op", "passthrough.ntlm", "principal", res.Identity.Principal(), "caller", who, "remote", r.RemoteAddr)
-		out := ntlmResponse{Status: ntlm.StatusSuccess.String(), User: res.Identity.User, Realm: res.Identity.Realm,
-			SID: res.Identity.SID, SessionBaseKey: res.SessionBaseKey[:]}
-		for _, g := range res.Identity.Groups {
-			out.Groups = append(out.Groups, wireGroup{SID: g.SID, Name: g.Name})
-		}
-		for _, c := range res.Identity.Claims {
-			out.Claims = append(out.Claims, wireClaim{ID: c.ID, Values: c.Values})
-		}
-		writeJSON(w, http.StatusOK, out)
+		writeJSON(w, http.StatusOK, ntlmResponse{Status: ntlm.StatusSuccess.String(), wireIdentity: toWire(&res.Identity),
+			SessionBaseKey: res.SessionBaseKey[:]})
 	})
 }
 
@@ -170,13 +149,5 @@ func (c *Client) ValidateNTLM(ctx context.Context, v *ntlm.Validation) (*Result,
 	if len(out.SessionBaseKey) != 16 {
 		return nil, &ntlm.Error{Status: ntlm.StatusLogonFailure, Reason: "the AA's answer has no session key"}
 	}
-	res := &Result{Identity: auth.Identity{User: out.User, Realm: out.Realm, SID: out.SID, Method: auth.MethodNTLM},
-		SessionBaseKey: [16]byte(out.SessionBaseKey)}
-	for _, g := range out.Groups {
-		res.Identity.Groups = append(res.Identity.Groups, auth.Group{SID: g.SID, Name: g.Name})
-	}
-	for _, c := range out.Claims {
-		res.Identity.Claims = append(res.Identity.Claims, auth.Claim{ID: c.ID, Values: c.Values})
-	}
-	return res, nil
+	return &Result{Identity: out.identity(auth.MethodNTLM), SessionBaseKey: [16]byte(out.SessionBaseKey)}, nil
 }
