@@ -426,16 +426,7 @@ func paTypeWords(md krb5.MethodData) string {
 // encTimestamp builds PA-ENC-TIMESTAMP (RFC 4120 5.2.7.2): the current
 // time with microseconds, encrypted in the client's key with usage 1.
 func encTimestamp(key *kcrypto.Key, now time.Time, rand io.Reader) (krb5.PAData, error) {
-	ts := krb5.PAEncTSEnc{
-		PATimestamp: now.UTC().Truncate(time.Second),
-		PAUSec:      int32(now.Nanosecond() / 1000),
-		HasUSec:     true,
-	}
-	plain, err := ts.Marshal()
-	if err != nil {
-		return krb5.PAData{}, err
-	}
-	ed, err := key.EncryptData(rand, kcrypto.UsageASReqPAEncTimestamp, plain, 0, false)
+	ed, err := sealTimestamp(key, kcrypto.UsageASReqPAEncTimestamp, now, rand)
 	if err != nil {
 		return krb5.PAData{}, err
 	}
@@ -444,4 +435,20 @@ func encTimestamp(key *kcrypto.Key, now time.Time, rand io.Reader) (krb5.PAData,
 		return krb5.PAData{}, err
 	}
 	return krb5.PAData{Type: krb5.PAEncTimestamp, Value: b}, nil
+}
+
+// sealTimestamp encrypts PA-ENC-TS-ENC (now, with microseconds) in key
+// with usage: the proof of both encrypted timestamp and FAST encrypted
+// challenge (fast.go), which differ only in key and usage.
+func sealTimestamp(key *kcrypto.Key, usage kcrypto.Usage, now time.Time, rand io.Reader) (krb5.EncryptedData, error) {
+	ts := krb5.PAEncTSEnc{
+		PATimestamp: now.UTC().Truncate(time.Second),
+		PAUSec:      int32(now.Nanosecond() / 1000),
+		HasUSec:     true,
+	}
+	plain, err := ts.Marshal()
+	if err != nil {
+		return krb5.EncryptedData{}, err
+	}
+	return key.EncryptData(rand, usage, plain, 0, false)
 }

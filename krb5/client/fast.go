@@ -276,12 +276,7 @@ func encChallenge(a *armor, longTerm *kcrypto.Key, now time.Time, rand io.Reader
 	if err != nil {
 		return krb5.PAData{}, err
 	}
-	ts := krb5.PAEncTSEnc{PATimestamp: now.UTC().Truncate(time.Second), PAUSec: int32(now.Nanosecond() / 1000), HasUSec: true}
-	plain, err := ts.Marshal()
-	if err != nil {
-		return krb5.PAData{}, err
-	}
-	ed, err := ck.EncryptData(rand, kcrypto.UsageEncChallengeClient, plain, 0, false)
+	ed, err := sealTimestamp(ck, kcrypto.UsageEncChallengeClient, now, rand)
 	if err != nil {
 		return krb5.PAData{}, err
 	}
