@@ -270,11 +270,8 @@ func checkReply(req *krb5.KDCReq, rep *krb5.KDCRep, part *krb5.EncKDCRepPart, x 
 		start = part.AuthTime
 	}
 	if body.From.IsZero() {
-		if d := start.Sub(x.now); d > x.skew || -d > x.skew {
-			return &krb5.Error{Code: krb5.KRBAPErrSkew,
-				Reason: fmt.Sprintf("the KDC's ticket starts at %s but this host's clock says %s (%s, allowed %v)",
-					start.UTC().Format(time.RFC3339), x.now.UTC().Format(time.RFC3339), skewWords(x.now.Sub(start)), x.skew),
-				Hint: fmt.Sprintf("sync the clock (NTP); the KDC's time is %s", start.UTC().Format(time.RFC3339))}
+		if err := checkSkew("ticket starts at", start, x.now, x.skew); err != nil {
+			return err
 		}
 	}
 	if !part.EndTime.After(x.now) {

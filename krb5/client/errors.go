@@ -92,6 +92,19 @@ func kdcError(ke *krb5.KRBError, x errContext) *krb5.Error {
 	return e
 }
 
+// checkSkew refuses a time the KDC vouched for (kdcTime, described by
+// what: "ticket starts at", "encrypted challenge says") that is more than
+// skew away from this host's clock, naming both clocks.
+func checkSkew(what string, kdcTime, now time.Time, skew time.Duration) error {
+	if d := kdcTime.Sub(now); d <= skew && -d <= skew {
+		return nil
+	}
+	return &krb5.Error{Code: krb5.KRBAPErrSkew,
+		Reason: fmt.Sprintf("the KDC's %s %s but this host's clock says %s (%s, allowed %v)",
+			what, kdcTime.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339), skewWords(now.Sub(kdcTime)), skew),
+		Hint: fmt.Sprintf("sync the clock (NTP); the KDC's time is %s", kdcTime.UTC().Format(time.RFC3339))}
+}
+
 func skewWords(d time.Duration) string {
 	d = d.Round(time.Second)
 	if d < 0 {

@@ -310,13 +310,7 @@ func checkKDCChallenge(a *armor, longTerm *kcrypto.Key, md krb5.MethodData, now 
 	if err := ts.Unmarshal(plain); err != nil {
 		return fastModified("its encrypted challenge does not decode", err)
 	}
-	if d := ts.Time().Sub(now); d > skew || -d > skew {
-		return &krb5.Error{Code: krb5.KRBAPErrSkew,
-			Reason: fmt.Sprintf("the KDC's encrypted challenge says %s but this host's clock says %s (%s, allowed %v)",
-				ts.Time().UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339), skewWords(now.Sub(ts.Time())), skew),
-			Hint: fmt.Sprintf("sync the clock (NTP); the KDC's time is %s", ts.Time().UTC().Format(time.RFC3339))}
-	}
-	return nil
+	return checkSkew("encrypted challenge says", ts.Time(), now, skew)
 }
 
 // fastModified is a FAST reply that fails its checks: altered in transit,
