@@ -144,3 +144,46 @@ func FuzzParseContentInfo(f *testing.F) {
 		_ = MarshalContentInfo(ci.ContentType, ci.Content)
 	})
 }
+
+// The signature and digest OIDs Sign writes and Verify reads, as RFC
+// 3279, RFC 4055 and RFC 5758 assign them.
+func TestAlgorithmOIDs(t *testing.T) {
+	rsaPub, ecPub := &rsa.PublicKey{}, &ecdsa.PublicKey{}
+	for _, c := range []struct {
+		h             crypto.Hash
+		digest        string
+		rsa, ecdsaOID string
+	}{
+		{crypto.SHA1, "1.3.14.3.2.26", "1.2.840.113549.1.1.5", "1.2.840.10045.4.1"},
+		{crypto.SHA256, "2.16.840.1.101.3.4.2.1", "1.2.840.113549.1.1.11", "1.2.840.10045.4.3.2"},
+		{crypto.SHA384, "2.16.840.1.101.3.4.2.2", "1.2.840.113549.1.1.12", "1.2.840.10045.4.3.3"},
+		{crypto.SHA512, "2.16.840.1.101.3.4.2.3", "1.2.840.113549.1.1.13", "1.2.840.10045.4.3.4"},
+	} {
+		d, ok := HashOID(c.h)
+		if !ok || d.String() != c.digest {
+			t.Errorf("HashOID(%v) = %v", c.h, d)
+		}
+		if h, ok := hashFor(d); !ok || h != c.h {
+			t.Errorf("hashFor(%v) = %v", d, h)
+		}
+		r, err := signatureAlgorithm(rsaPub, c.h)
+		if err != nil || r.Algorithm.String() != c.rsa || string(r.Parameters) != "\x05\x00" {
+			t.Errorf("RSA %v: %v %x %v", c.h, r.Algorithm, r.Parameters, err)
+		}
+		e, err := signatureAlgorithm(ecPub, c.h)
+		if err != nil || e.Algorithm.String() != c.ecdsaOID || e.Parameters != nil {
+			t.Errorf("ECDSA %v: %v %x %v", c.h, e.Algorithm, e.Parameters, err)
+		}
+		for _, oid := range []AlgorithmIdentifier{r, e} {
+			if h, ok := signatureHash(oid.Algorithm, 0); !ok || h != c.h {
+				t.Errorf("signatureHash(%v) = %v", oid.Algorithm, h)
+			}
+		}
+	}
+	if _, err := signatureAlgorithm(rsaPub, crypto.MD5); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("MD5: %v", err)
+	}
+	if _, err := signatureAlgorithm("not a key", crypto.SHA256); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("string key: %v", err)
+	}
+}

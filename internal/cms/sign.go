@@ -84,33 +84,21 @@ func Sign(rand io.Reader, eContentType der.OID, eContent []byte, s *Signer) ([]b
 	return buildSignedData(eContentType, eContent, []AlgorithmIdentifier{digestAlg}, certs, si), nil
 }
 
+// signatureAlgorithm is the signatureAlgorithm of a SignerInfo made by
+// a key of pub's type with hash h (RSA with a NULL parameter, RFC 4055).
 func signatureAlgorithm(pub crypto.PublicKey, h crypto.Hash) (AlgorithmIdentifier, error) {
-	switch pub.(type) {
-	case *rsa.PublicKey:
-		null := []byte{0x05, 0x00}
-		switch h {
-		case crypto.SHA1:
-			return AlgorithmIdentifier{Algorithm: OIDSHA1WithRSA, Parameters: null}, nil
-		case crypto.SHA256:
-			return AlgorithmIdentifier{Algorithm: OIDSHA256WithRSA, Parameters: null}, nil
-		case crypto.SHA384:
-			return AlgorithmIdentifier{Algorithm: OIDSHA384WithRSA, Parameters: null}, nil
-		case crypto.SHA512:
-			return AlgorithmIdentifier{Algorithm: OIDSHA512WithRSA, Parameters: null}, nil
-		}
-	case *ecdsa.PublicKey:
-		switch h {
-		case crypto.SHA1:
-			return AlgorithmIdentifier{Algorithm: OIDECDSAWithSHA1}, nil
-		case crypto.SHA256:
-			return AlgorithmIdentifier{Algorithm: OIDECDSAWithSHA2}, nil
-		case crypto.SHA384:
-			return AlgorithmIdentifier{Algorithm: OIDECDSAWithSHA3}, nil
-		case crypto.SHA512:
-			return AlgorithmIdentifier{Algorithm: OIDECDSAWithSHA5}, nil
-		}
-	default:
+	_, isRSA := pub.(*rsa.PublicKey)
+	if _, isEC := pub.(*ecdsa.PublicKey); !isRSA && !isEC {
 		return AlgorithmIdentifier{}, &Error{Kind: KindUnsupported, Msg: fmt.Sprintf("signing key type %T (RSA and ECDSA are supported)", pub)}
+	}
+	for _, a := range hashAlgs {
+		if a.hash != h {
+			continue
+		}
+		if isRSA {
+			return AlgorithmIdentifier{Algorithm: a.rsa, Parameters: []byte{0x05, 0x00}}, nil
+		}
+		return AlgorithmIdentifier{Algorithm: a.ecds}, nil
 	}
 	return AlgorithmIdentifier{}, &Error{Kind: KindUnsupported, Msg: fmt.Sprintf("digest %v", h)}
 }
@@ -224,17 +212,13 @@ func (si *SignerInfo) verify(cert *x509.Certificate, eContentType der.OID, conte
 // signatureHash is the hash a signature algorithm names; the bare key
 // algorithms (rsaEncryption, id-ecPublicKey) take the digest algorithm's.
 func signatureHash(oid der.OID, digest crypto.Hash) (crypto.Hash, bool) {
-	switch {
-	case oid.Equal(OIDRSAEncryption), oid.Equal(OIDECPublicKey):
+	if oid.Equal(OIDRSAEncryption) || oid.Equal(OIDECPublicKey) {
 		return digest, true
-	case oid.Equal(OIDSHA1WithRSA), oid.Equal(OIDECDSAWithSHA1):
-		return crypto.SHA1, true
-	case oid.Equal(OIDSHA256WithRSA), oid.Equal(OIDECDSAWithSHA2):
-		return crypto.SHA256, true
-	case oid.Equal(OIDSHA384WithRSA), oid.Equal(OIDECDSAWithSHA3):
-		return crypto.SHA384, true
-	case oid.Equal(OIDSHA512WithRSA), oid.Equal(OIDECDSAWithSHA5):
-		return crypto.SHA512, true
+	}
+	for _, a := range hashAlgs {
+		if oid.Equal(a.rsa) || oid.Equal(a.ecds) {
+			return a.hash, true
+		}
 	}
 	return 0, false
 }

@@ -316,32 +316,35 @@ func encodeSignedAttrs(contentType der.OID, digest []byte) []byte {
 	return b.BytesOrPanic()
 }
 
+// hashAlgs ties each accepted digest to its OIDs: the digest algorithm
+// and the RSA PKCS#1 v1.5 and ECDSA signature algorithms over it. Every
+// OID-to-hash mapping of this package reads this one table.
+var hashAlgs = [...]struct {
+	hash              crypto.Hash
+	digest, rsa, ecds der.OID
+}{
+	{crypto.SHA1, OIDSHA1, OIDSHA1WithRSA, OIDECDSAWithSHA1},
+	{crypto.SHA256, OIDSHA256, OIDSHA256WithRSA, OIDECDSAWithSHA2},
+	{crypto.SHA384, OIDSHA384, OIDSHA384WithRSA, OIDECDSAWithSHA3},
+	{crypto.SHA512, OIDSHA512, OIDSHA512WithRSA, OIDECDSAWithSHA5},
+}
+
 // hashFor maps a digest algorithm OID to its hash.
 func hashFor(oid der.OID) (crypto.Hash, bool) {
-	switch {
-	case oid.Equal(OIDSHA1):
-		return crypto.SHA1, true
-	case oid.Equal(OIDSHA256):
-		return crypto.SHA256, true
-	case oid.Equal(OIDSHA384):
-		return crypto.SHA384, true
-	case oid.Equal(OIDSHA512):
-		return crypto.SHA512, true
+	for _, a := range hashAlgs {
+		if oid.Equal(a.digest) {
+			return a.hash, true
+		}
 	}
 	return 0, false
 }
 
 // HashOID returns the digest algorithm OID of h.
 func HashOID(h crypto.Hash) (der.OID, bool) {
-	switch h {
-	case crypto.SHA1:
-		return OIDSHA1, true
-	case crypto.SHA256:
-		return OIDSHA256, true
-	case crypto.SHA384:
-		return OIDSHA384, true
-	case crypto.SHA512:
-		return OIDSHA512, true
+	for _, a := range hashAlgs {
+		if a.hash == h {
+			return a.digest, true
+		}
 	}
 	return nil, false
 }
