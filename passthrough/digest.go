@@ -71,23 +71,14 @@ func (s *Service) ValidateDigest(ctx context.Context, caller string, v *digest.V
 			if !v.UserHash && v.Username != acct.Name {
 				de.Reason += fmt.Sprintf(" (the client spelled the name %q; Digest hashes it as stored, %q)", v.Username, acct.Name)
 			}
-			lo, lerr := s.cfg.Store.RecordLogonFailure(ctx, acct.Name, now, realm.Policy)
-			s.cache.forget(acct.Name)
-			if lerr == nil && lo.Locked(now) {
-				de.Reason += fmt.Sprintf("; the account is now locked until %s", lo.LockedUntil.UTC().Format(time.RFC3339))
-			}
+			de.Reason += s.logonFailed(ctx, acct, realm, now)
 		}
 		return nil, err
 	}
-	if acct.Lockout.BadCount > 0 {
-		s.cfg.Store.ResetLockout(ctx, acct.Name)
-		s.cache.forget(acct.Name)
-	}
-	id, err := s.identity(ctx, acct, realm)
+	id, err := s.loggedOn(ctx, acct, realm, auth.MethodDigest)
 	if err != nil {
 		return nil, err
 	}
-	id.Method = auth.MethodDigest
 	return &digest.Verdict{Identity: *id, RspAuth: rsp}, nil
 }
 

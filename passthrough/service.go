@@ -106,11 +106,7 @@ func (s *Service) ValidateNTLM(ctx context.Context, caller string, v *ntlm.Valid
 	if err != nil {
 		var ne *ntlm.Error
 		if errors.As(err, &ne) && ne.Status == ntlm.StatusWrongPassword {
-			lo, lerr := s.cfg.Store.RecordLogonFailure(ctx, acct.Name, now, realm.Policy)
-			s.cache.forget(acct.Name)
-			if lerr == nil && lo.Locked(now) {
-				ne.Reason += fmt.Sprintf("; the account is now locked until %s", lo.LockedUntil.UTC().Format(time.RFC3339))
-			}
+			ne.Reason += s.logonFailed(ctx, acct, realm, now)
 		}
 		return nil, err
 	}
@@ -122,16 +118,44 @@ func (s *Service) ValidateNTLM(ctx context.Context, caller string, v *ntlm.Valid
 	if got := ver.AVPairs.String(ntlm.AvNbComputerName); !strings.EqualFold(got, server) {
 		return nil, &ntlm.Error{Status: ntlm.StatusLogonFailure, Reason: fmt.Sprintf("relay refused: the client answered a challenge from server %q, but %s asked for validation", got, caller)}
 	}
+	id, err := s.loggedOn(ctx, acct, realm, auth.MethodNTLM)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Identity: *id, SessionBaseKey: ver.SessionBaseKey}, nil
+}
+
+// logonFailed counts a wrong password towards lockout, in the store so
+// that the count holds across restarts and AA nodes, and returns what to
+// add to the refusal's reason (for the AA's log; servers are told only
+// "logon failure").
+func (s *Service) logonFailed(ctx context.Context, acct *store.Account, realm store.Realm, now time.Time) string {
+	lo, err := s.cfg.Store.RecordLogonFailure(ctx, acct.Name, now, realm.Policy)
+	s.cache.forget(acct.Name)
+	switch {
+	case err != nil:
+		return "; the failure could not be counted towards lockout: " + err.Error()
+	case lo.Locked(now):
+		return fmt.Sprintf("; the account is now locked until %s", lo.LockedUntil.UTC().Format(time.RFC3339))
+	}
+	return ""
+}
+
+// loggedOn clears the failure count of an account that has just proved
+// its password and returns its identity, authenticated by method.
+func (s *Service) loggedOn(ctx context.Context, acct *store.Account, realm store.Realm, method auth.Method) (*auth.Identity, error) {
 	if acct.Lockout.BadCount > 0 {
-		s.cfg.Store.ResetLockout(ctx, acct.Name)
+		// Best effort: a count left behind only brings a lockout nearer,
+		// and the logon itself was right.
+		_ = s.cfg.Store.ResetLockout(ctx, acct.Name)
 		s.cache.forget(acct.Name)
 	}
 	id, err := s.identity(ctx, acct, realm)
 	if err != nil {
 		return nil, err
 	}
-	id.Method = auth.MethodNTLM
-	return &Result{Identity: *id, SessionBaseKey: ver.SessionBaseKey}, nil
+	id.Method = method
+	return id, nil
 }
 
 // checkCaller returns the NetBIOS name of a computer account allowed to
