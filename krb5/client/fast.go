@@ -75,7 +75,8 @@ func (c *Client) apArmor(tgt *Credentials, realm string) (*armor, error) {
 	if err != nil {
 		return nil, err
 	}
-	ap, err := c.apReq(tgt, sess, sub, now)
+	sk := sub.EncryptionKey()
+	ap, err := apReq(c.cfg.Rand, tgt, sess, kcrypto.UsageAPReqAuthenticator, krb5.Authenticator{Subkey: &sk}, now)
 	if err != nil {
 		return nil, err
 	}
@@ -86,22 +87,18 @@ func (c *Client) apArmor(tgt *Credentials, realm string) (*armor, error) {
 	return &armor{key: key, field: &krb5.KrbFastArmor{ArmorType: krb5.ArmorAPRequest, ArmorValue: ap}}, nil
 }
 
-// apReq encodes an AP-REQ for tgt whose authenticator (usage 11) carries
-// subkey and no checksum.
-func (c *Client) apReq(tgt *Credentials, sess, subkey *kcrypto.Key, now time.Time) ([]byte, error) {
-	sk := subkey.EncryptionKey()
-	auth := krb5.Authenticator{
-		CRealm: tgt.Client.Realm,
-		CName:  tgt.Client.Name,
-		CUSec:  int32(now.Nanosecond() / 1000),
-		CTime:  now.UTC().Truncate(time.Second),
-		Subkey: &sk,
-	}
+// apReq encodes an AP-REQ presenting tgt: auth, completed with the
+// client's name and now, encrypted in the ticket's session key with usage
+// (11 for FAST armor, 7 for PA-TGS-REQ). No AP options: neither use asks
+// for mutual authentication.
+func apReq(rand io.Reader, tgt *Credentials, sess *kcrypto.Key, usage kcrypto.Usage, auth krb5.Authenticator, now time.Time) ([]byte, error) {
+	auth.CRealm, auth.CName = tgt.Client.Realm, tgt.Client.Name
+	auth.CUSec, auth.CTime = int32(now.Nanosecond()/1000), now.UTC().Truncate(time.Second)
 	plain, err := auth.Marshal()
 	if err != nil {
 		return nil, err
 	}
-	enc, err := sess.EncryptData(c.cfg.Rand, kcrypto.UsageAPReqAuthenticator, plain, 0, false)
+	enc, err := sess.EncryptData(rand, usage, plain, 0, false)
 	if err != nil {
 		return nil, err
 	}

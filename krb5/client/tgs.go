@@ -258,13 +258,7 @@ func (c *Client) newTGSReq(tgt *Credentials, realm string, sname krb5.PrincipalN
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	auth := krb5.Authenticator{
-		CRealm: tgt.Client.Realm,
-		CName:  tgt.Client.Name,
-		Cksum:  &cksum,
-		CUSec:  int32(now.Nanosecond() / 1000),
-		CTime:  now.UTC().Truncate(time.Second),
-	}
+	auth := krb5.Authenticator{Cksum: &cksum}
 	var subkey *kcrypto.Key
 	if withSubkey {
 		if subkey, err = kcrypto.RandomKey(sessKey.EType(), c.cfg.Rand, c.cfg.Options); err != nil {
@@ -273,16 +267,7 @@ func (c *Client) newTGSReq(tgt *Credentials, realm string, sname krb5.PrincipalN
 		k := subkey.EncryptionKey()
 		auth.Subkey = &k
 	}
-	authBytes, err := auth.Marshal()
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	encAuth, err := sessKey.EncryptData(c.cfg.Rand, kcrypto.UsageTGSReqAuthenticator, authBytes, 0, false)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	ap := krb5.APReq{Ticket: tgt.Ticket, Authenticator: encAuth}
-	apBytes, err := ap.Marshal()
+	apBytes, err := apReq(c.cfg.Rand, tgt, sessKey, kcrypto.UsageTGSReqAuthenticator, auth, now)
 	if err != nil {
 		return nil, nil, nil, err
 	}
