@@ -251,8 +251,8 @@ func (x *exchange) verifyEncTimestamp(client *principal, value []byte) (*princip
 	if err := ts.Unmarshal(plain); err != nil {
 		return nil, &krb5.Error{Code: krb5.KDCErrPreauthFailed, Reason: "malformed PA-ENC-TS-ENC", Err: err}
 	}
-	if d := ts.Time().Sub(x.now); d > x.k.cfg.MaxSkew || -d > x.k.cfg.MaxSkew {
-		return nil, errSkew(ts.Time(), x.now, x.k.cfg.MaxSkew)
+	if err := x.checkSkew(ts.Time(), ""); err != nil {
+		return nil, err
 	}
 	return key, nil
 }

@@ -12,6 +12,20 @@ import (
 // Hint advises whoever reads the log or a local error. Reasons say what
 // was observed ("7m3s ahead") and never carry secrets.
 
+// checkSkew refuses a client timestamp t further than MaxSkew from the
+// KDC's clock (KRB_AP_ERR_SKEW); what, when not empty, names the message
+// the timestamp came from ("FAST armor", "PKINIT") in the reason.
+func (x *exchange) checkSkew(t time.Time, what string) error {
+	if d := t.Sub(x.now); d <= x.k.cfg.MaxSkew && -d <= x.k.cfg.MaxSkew {
+		return nil
+	}
+	e := errSkew(t, x.now, x.k.cfg.MaxSkew)
+	if what != "" {
+		e.Reason = what + ": " + e.Reason
+	}
+	return e
+}
+
 func errSkew(client, kdc time.Time, allowed time.Duration) *krb5.Error {
 	d := client.Sub(kdc)
 	dir := "ahead of"

@@ -212,10 +212,8 @@ func (x *exchange) openArmor(a *krb5.KrbFastArmor) (*armor, error) {
 		return nil, &krb5.Error{Code: krb5.KRBAPErrBadMatch,
 			Reason: fmt.Sprintf("FAST armor authenticator names %s@%s but the armor TGT is for %s", auth.CName, auth.CRealm, client)}
 	}
-	if d := auth.Time().Sub(x.now); d > k.cfg.MaxSkew || -d > k.cfg.MaxSkew {
-		e := errSkew(auth.Time(), x.now, k.cfg.MaxSkew)
-		e.Reason = "FAST armor: " + e.Reason
-		return nil, e
+	if err := x.checkSkew(auth.Time(), "FAST armor"); err != nil {
+		return nil, err
 	}
 	if err := x.checkTicketTimes(etp, "FAST armor TGT"); err != nil {
 		return nil, err

@@ -137,8 +137,8 @@ func (x *exchange) verifyEncChallenge(client *principal, value []byte) (*princip
 	if err := ts.Unmarshal(plain); err != nil {
 		return nil, &krb5.Error{Code: krb5.KDCErrPreauthFailed, Reason: "malformed PA-ENC-TS-ENC in PA-ENCRYPTED-CHALLENGE", Err: err}
 	}
-	if d := ts.Time().Sub(x.now); d > k.cfg.MaxSkew || -d > k.cfg.MaxSkew {
-		return nil, errSkew(ts.Time(), x.now, k.cfg.MaxSkew)
+	if err := x.checkSkew(ts.Time(), ""); err != nil {
+		return nil, err
 	}
 	if fs.kdcChallenge, err = cf2Half(fs.armorKey, pepperKDCChallenge, h.challenge, k.cfg.Crypto); err != nil {
 		return nil, err

@@ -180,10 +180,8 @@ func (x *exchange) answerPKINIT(req *pkinit.Request, etypes []krb5.EncType, kdfC
 		return nil, &krb5.Error{Code: krb5.KRBAPErrModified, Reason: err.Error(), Err: err}
 	}
 	a := &req.AuthPack.PKAuthenticator
-	if d := a.Time().Sub(x.now); d > k.cfg.MaxSkew || -d > k.cfg.MaxSkew {
-		e := errSkew(a.Time(), x.now, k.cfg.MaxSkew)
-		e.Reason = "PKINIT: " + e.Reason
-		return nil, e
+	if err := x.checkSkew(a.Time(), "PKINIT"); err != nil {
+		return nil, err
 	}
 	if a.Nonce != body.Nonce {
 		return nil, &krb5.Error{Code: krb5.KDCErrPreauthFailed,

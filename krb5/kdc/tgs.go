@@ -189,8 +189,8 @@ func (x *exchange) verifyTGSReq() (*tgsAuth, error) {
 		return nil, &krb5.Error{Code: krb5.KRBAPErrBadMatch,
 			Reason: fmt.Sprintf("authenticator names %s@%s but the TGT is for %s@%s", a.auth.CName, a.auth.CRealm, a.tgt.CName, a.tgt.CRealm)}
 	}
-	if d := a.auth.Time().Sub(x.now); d > k.cfg.MaxSkew || -d > k.cfg.MaxSkew {
-		return nil, errSkew(a.auth.Time(), x.now, k.cfg.MaxSkew)
+	if err := x.checkSkew(a.auth.Time(), ""); err != nil {
+		return nil, err
 	}
 	if len(a.auth.AuthorizationData) > 0 {
 		// AD-fx-fast-armor marks a ticket for armor use only (RFC 6113
