@@ -30,6 +30,15 @@ type Request struct {
 	// Digest is SHA-256 of the signedAuthPack bytes: the replay-cache key
 	// (a replay repeats the signed AuthPack byte for byte).
 	Digest [sha256.Size]byte
+
+	// key is clientPublicValue parsed once: the KDC asks for the group
+	// (to refuse a weak one) before BuildReply needs the public value.
+	key struct {
+		parsed bool
+		group  Group
+		pub    []byte
+		err    error
+	}
 }
 
 // ParseASReq decodes a PA-PK-AS-REQ value down to its AuthPack. It does
@@ -39,6 +48,7 @@ func ParseASReq(paValue []byte) (*Request, error) {
 	if err := r.PA.Unmarshal(paValue); err != nil {
 		return nil, err
 	}
+	r.Digest = sha256.Sum256(r.PA.SignedAuthPack)
 	ci, err := cms.ParseContentInfo(r.PA.SignedAuthPack)
 	if err != nil {
 		return nil, err
@@ -55,7 +65,6 @@ func ParseASReq(paValue []byte) (*Request, error) {
 			return nil, err
 		}
 		r.Anonymous = true
-		r.Digest = sha256.Sum256(r.PA.SignedAuthPack)
 		return &r, nil
 	}
 	sd, err := cms.ParseSignedData(r.PA.SignedAuthPack)
@@ -73,7 +82,6 @@ func ParseASReq(paValue []byte) (*Request, error) {
 	}
 	r.Signed = sd
 	r.Anonymous = len(sd.SignerInfos) == 0
-	r.Digest = sha256.Sum256(r.PA.SignedAuthPack)
 	return &r, nil
 }
 
@@ -113,11 +121,23 @@ func (r *Request) CheckChecksum(reqBody []byte) error {
 
 // Group returns the key-agreement group of the clientPublicValue.
 func (r *Request) Group() (Group, error) {
-	if r.AuthPack.ClientPublicValue == nil {
-		return 0, &KeyError{Msg: "no clientPublicValue: RSA key transport is not supported, use Diffie-Hellman"}
-	}
-	g, _, err := ParsePublicKeyInfo(r.AuthPack.ClientPublicValue)
+	g, _, err := r.clientKey()
 	return g, err
+}
+
+// clientKey parses the clientPublicValue on first use; a missing or
+// refused one is a *KeyError.
+func (r *Request) clientKey() (Group, []byte, error) {
+	k := &r.key
+	if !k.parsed {
+		k.parsed = true
+		if r.AuthPack.ClientPublicValue == nil {
+			k.err = &KeyError{Msg: "no clientPublicValue: RSA key transport is not supported, use Diffie-Hellman"}
+		} else {
+			k.group, k.pub, k.err = ParsePublicKeyInfo(r.AuthPack.ClientPublicValue)
+		}
+	}
+	return k.group, k.pub, k.err
 }
 
 // ReplyParams are the KDC's inputs to BuildReply.
@@ -137,10 +157,7 @@ type ReplyParams struct {
 // AS reply key. A refused client key is a *KeyError.
 func (r *Request) BuildReply(p ReplyParams) ([]byte, krb5.EncryptionKey, error) {
 	var none krb5.EncryptionKey
-	if r.AuthPack.ClientPublicValue == nil {
-		return nil, none, &KeyError{Msg: "no clientPublicValue: RSA key transport is not supported, use Diffie-Hellman"}
-	}
-	g, pub, err := ParsePublicKeyInfo(r.AuthPack.ClientPublicValue)
+	g, pub, err := r.clientKey()
 	if err != nil {
 		return nil, none, err
 	}
