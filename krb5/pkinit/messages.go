@@ -29,9 +29,7 @@ var (
 // MaxMessage caps every PKINIT message this package decodes.
 const MaxMessage = cms.MaxMessage
 
-func malformed(what string) error {
-	return &krb5.ParseError{Type: what, Field: ""}
-}
+func malformed(typ string) error { return malformedField(typ, "") }
 
 func malformedField(typ, field string) error {
 	return &krb5.ParseError{Type: typ, Field: field}
@@ -277,7 +275,10 @@ func (p *AuthPack) Unmarshal(b []byte) error {
 	if !der.ReadExplicit(&seq, 0, &f) {
 		return malformedField(typ, "pkAuthenticator")
 	}
-	if err := p.PKAuthenticator.decode(&f); err != nil || !f.Empty() {
+	if err := p.PKAuthenticator.decode(&f); err != nil {
+		return err // names the PKAuthenticator field
+	}
+	if !f.Empty() {
 		return malformedField(typ, "pkAuthenticator")
 	}
 	var present bool
@@ -462,8 +463,14 @@ type ReplyKeyPack struct {
 
 // Marshal encodes the ReplyKeyPack.
 func (r *ReplyKeyPack) Marshal() ([]byte, error) {
-	k, _ := r.ReplyKey.Marshal()
-	c, _ := r.ASChecksum.Marshal()
+	k, err := r.ReplyKey.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	c, err := r.ASChecksum.Marshal()
+	if err != nil {
+		return nil, err
+	}
 	var b cryptobyte.Builder
 	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
 		explicit(b, 0, func(b *cryptobyte.Builder) { b.AddBytes(k) })
@@ -550,7 +557,10 @@ type KRB5PrincipalName struct {
 
 // Marshal encodes the KRB5PrincipalName.
 func (n *KRB5PrincipalName) Marshal() ([]byte, error) {
-	pn, _ := n.Name.Marshal()
+	pn, err := n.Name.Marshal()
+	if err != nil {
+		return nil, err
+	}
 	var b cryptobyte.Builder
 	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
 		explicit(b, 0, func(b *cryptobyte.Builder) {
