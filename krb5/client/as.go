@@ -152,25 +152,38 @@ func (c *Client) newASState(cname krb5.PrincipalName, keys KeySource, opts ASOpt
 	if keys == nil {
 		return nil, errNoKeySource
 	}
-	realm := opts.Realm
-	if realm == "" {
-		realm = c.cfg.Realm
-	}
-	if realm == "" {
-		return nil, errors.New("client: no realm: name one (alice@REALM) or set default_realm in krb5.conf")
+	realm, err := c.asRealm(opts)
+	if err != nil {
+		return nil, err
 	}
 	if len(cname.NameString) == 0 {
 		return nil, errors.New("client: empty client principal name")
 	}
-	st := &asState{cname: cname, realm: realm, who: principalString(cname, realm), keys: keys, opts: opts, sname: opts.Service}
-	if len(st.sname.NameString) == 0 {
-		st.sname = TGTName(realm)
-	}
-	var err error
+	st := &asState{cname: cname, realm: realm, who: principalString(cname, realm), keys: keys, opts: opts, sname: asService(opts, realm)}
 	if st.offered, err = keys.etypes(cname, realm, c.etypes); err != nil {
 		return nil, err
 	}
 	return st, nil
+}
+
+// asRealm is the realm of an AS exchange: opts.Realm, else the Config's.
+func (c *Client) asRealm(opts ASOptions) (string, error) {
+	if opts.Realm != "" {
+		return opts.Realm, nil
+	}
+	if c.cfg.Realm == "" {
+		return "", errors.New("client: no realm: name one (alice@REALM) or set default_realm in krb5.conf")
+	}
+	return c.cfg.Realm, nil
+}
+
+// asService is the server of an AS exchange: opts.Service, else the
+// ticket-granting service of realm.
+func asService(opts ASOptions, realm string) krb5.PrincipalName {
+	if len(opts.Service.NameString) == 0 {
+		return TGTName(realm)
+	}
+	return opts.Service
 }
 
 func (st *asState) errContext(now time.Time) errContext {
@@ -304,10 +317,7 @@ func asRefused(ke *krb5.KRBError, ec errContext) error {
 // newASReq builds the AS-REQ: no pre-authentication yet, PA-PAC-REQUEST
 // asking for a PAC (MS-KILE; KDCs that do not issue PACs ignore it).
 func (c *Client) newASReq(cname krb5.PrincipalName, realm string, etypes []krb5.EncType, o ASOptions, now time.Time, nonce uint32) *krb5.KDCReq {
-	sname := o.Service
-	if len(sname.NameString) == 0 {
-		sname = TGTName(realm)
-	}
+	sname := asService(o, realm)
 	life := o.Lifetime
 	if life <= 0 {
 		life = c.cfg.TicketLifetime

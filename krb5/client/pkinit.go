@@ -138,17 +138,11 @@ func (c *Client) pkinitProbe(ctx context.Context, st *pkinitState) error {
 }
 
 func (c *Client) newPKINITState(cname krb5.PrincipalName, opts ASOptions) (*pkinitState, error) {
-	realm := opts.Realm
-	if realm == "" {
-		realm = c.cfg.Realm
+	realm, err := c.asRealm(opts)
+	if err != nil {
+		return nil, err
 	}
-	if realm == "" {
-		return nil, errors.New("client: no realm: name one (alice@REALM) or set default_realm in krb5.conf")
-	}
-	st := &pkinitState{cname: cname, realm: realm, opts: opts, anon: opts.Anonymous, group: groupPreference[0], sname: opts.Service}
-	if len(st.sname.NameString) == 0 {
-		st.sname = TGTName(realm)
-	}
+	st := &pkinitState{cname: cname, realm: realm, opts: opts, anon: opts.Anonymous, group: groupPreference[0], sname: asService(opts, realm)}
 	switch {
 	case opts.Anonymous && opts.Certificate != nil:
 		return nil, errors.New("client: an anonymous request takes no certificate")
