@@ -74,15 +74,7 @@ func (c *Context) Identity() *auth.Identity {
 		if s := li.UserSID(); !s.IsZero() {
 			id.SID = s.String()
 		}
-		// Windows PACs list the primary group in GroupIds too; list
-		// each SID once.
-		seen := map[string]bool{}
-		for _, g := range li.GroupSIDs() {
-			if sid := g.SID.String(); !seen[sid] {
-				seen[sid] = true
-				id.Groups = append(id.Groups, auth.Group{SID: sid})
-			}
-		}
+		id.Groups = uniqueGroups(li.GroupSIDs())
 		if c.PAC.UPNDNSInfo != nil && c.PAC.UPNDNSInfo.SamName != "" {
 			id.User = c.PAC.UPNDNSInfo.SamName
 		}
@@ -106,17 +98,25 @@ func deviceOf(di *pac.DeviceInfo, claims []byte) *auth.Device {
 	if s := di.DeviceSID(); !s.IsZero() {
 		d.SID = s.String()
 	}
-	seen := map[string]bool{}
-	for _, g := range di.GroupSIDs() {
-		if sid := g.SID.String(); !seen[sid] {
-			seen[sid] = true
-			d.Groups = append(d.Groups, auth.Group{SID: sid})
-		}
-	}
+	d.Groups = uniqueGroups(di.GroupSIDs())
 	if hasSID(di.ExtraSIDs, pac.SIDClaimsValid) {
 		d.Claims = claimsOf(claims)
 	}
 	return d
+}
+
+// uniqueGroups lists each group SID once: Windows PACs list the primary
+// group in GroupIds too.
+func uniqueGroups(sids []pac.SIDAndAttributes) []auth.Group {
+	var out []auth.Group
+	seen := make(map[pac.SID]bool, len(sids))
+	for _, g := range sids {
+		if !seen[g.SID] {
+			seen[g.SID] = true
+			out = append(out, auth.Group{SID: g.SID.String()})
+		}
+	}
+	return out
 }
 
 func hasSID(l []pac.SIDAndAttributes, s pac.SID) bool {
