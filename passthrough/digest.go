@@ -37,7 +37,7 @@ func (s *Service) ValidateDigest(ctx context.Context, caller string, v *digest.V
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.checkCaller(ctx, caller); err != nil {
+	if _, err := s.checkCaller(ctx, caller, now); err != nil {
 		return nil, digestError(err)
 	}
 	if v.Realm != realm.Name {

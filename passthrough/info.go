@@ -3,6 +3,7 @@ package passthrough
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -35,14 +36,12 @@ func (i *ServerInfo) NTLMServer() ntlm.ServerConfig {
 
 // ServerInfo describes the calling server (a computer account).
 func (s *Service) ServerInfo(ctx context.Context, caller string) (*ServerInfo, error) {
-	realm, err := s.cfg.Store.Realm(ctx)
+	now := s.cfg.Time()
+	realm, err := s.cache.getRealm(ctx, now)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.checkCaller(ctx, caller); err != nil {
-		return nil, err
-	}
-	a, err := s.cfg.Store.Account(ctx, caller)
+	a, err := s.checkCaller(ctx, caller, now)
 	if err != nil {
 		return nil, err
 	}
@@ -66,10 +65,16 @@ func InfoHandler(s *Service, caller CallerFunc, log *slog.Logger) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		who, err := caller(r)
+		var info *ServerInfo
 		if err == nil {
-			var info *ServerInfo
 			if info, err = s.ServerInfo(r.Context(), who); err == nil {
 				writeJSON(w, http.StatusOK, info)
+				return
+			}
+			if ne := (*ntlm.Error)(nil); !errors.As(err, &ne) {
+				// The store could not answer: not the caller's fault.
+				log.Error("server info failed", "op", "passthrough.info", "reason", err.Error(), "caller", who, "remote", r.RemoteAddr)
+				writeJSON(w, http.StatusInternalServerError, ntlmResponse{Status: "internal", Reason: "the AA could not look this server up; try again later"})
 				return
 			}
 		}
@@ -93,6 +98,9 @@ func (c *Client) ServerInfo(ctx context.Context) (*ServerInfo, error) {
 	if resp.StatusCode != http.StatusOK {
 		var out ntlmResponse
 		_ = json.NewDecoder(body).Decode(&out)
+		if resp.StatusCode >= 500 {
+			return nil, fmt.Errorf("the AA at %s could not answer (HTTP %d): %s; its log says why", c.URL, resp.StatusCode, out.Reason)
+		}
 		return nil, &ntlm.Error{Status: ntlm.StatusAccountRestriction, Reason: fmt.Sprintf("the AA refused this server (HTTP %d): %s", resp.StatusCode, out.Reason),
 			Hint: "give this server a certificate of its computer account (warden computer add NAME; warden cert issue --account NAME$) and the realm CA"}
 	}

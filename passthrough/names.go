@@ -28,6 +28,9 @@ const NamesPath = "/passthrough/v1/names"
 // this is resolved in several requests).
 const MaxNames = 1024
 
+// errTooManySIDs is wrapped by the refusal of a request over MaxNames.
+var errTooManySIDs = errors.New("too many SIDs")
+
 // wellKnownNames are the SIDs outside the domain that Warden's PACs carry.
 var wellKnownNames = map[string]string{
 	"S-1-18-1":           "Authentication authority asserted identity",
@@ -39,13 +42,14 @@ var wellKnownNames = map[string]string{
 // domain (and of the well-known SIDs above) for a calling server; SIDs it
 // does not know are left out.
 func (s *Service) Names(ctx context.Context, caller string, sids []string) (map[string]string, error) {
-	if _, err := s.checkCaller(ctx, caller); err != nil {
+	now := s.cfg.Time()
+	if _, err := s.checkCaller(ctx, caller, now); err != nil {
 		return nil, err
 	}
 	if len(sids) > MaxNames {
-		return nil, fmt.Errorf("%d SIDs in one request; at most %d", len(sids), MaxNames)
+		return nil, fmt.Errorf("%d SIDs in one request; at most %d: %w", len(sids), MaxNames, errTooManySIDs)
 	}
-	realm, err := s.cache.getRealm(ctx, s.cfg.Time())
+	realm, err := s.cache.getRealm(ctx, now)
 	if err != nil {
 		return nil, err
 	}
@@ -127,13 +131,17 @@ func NamesHandler(s *Service, caller CallerFunc, log *slog.Logger) http.Handler 
 		}
 		names, err := s.Names(r.Context(), who, req.SIDs)
 		if err != nil {
+			// A store that cannot answer is 500, its words kept for the log.
+			code, reason := http.StatusInternalServerError, "the AA could not look the names up; try again later"
 			var ne *ntlm.Error
-			code := http.StatusBadRequest
-			if errors.As(err, &ne) {
-				code = http.StatusForbidden
+			switch {
+			case errors.As(err, &ne):
+				code, reason = http.StatusForbidden, err.Error()
+			case errors.Is(err, errTooManySIDs):
+				code, reason = http.StatusBadRequest, err.Error()
 			}
 			log.Warn("name lookup refused", "op", "passthrough.names", "caller", who, "reason", err.Error(), "remote", r.RemoteAddr)
-			writeJSON(w, code, namesResponse{Reason: err.Error()})
+			writeJSON(w, code, namesResponse{Reason: reason})
 			return
 		}
 		writeJSON(w, http.StatusOK, namesResponse{Names: names})

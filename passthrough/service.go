@@ -78,10 +78,11 @@ func (s *Service) ValidateNTLM(ctx context.Context, caller string, v *ntlm.Valid
 	if err != nil {
 		return nil, err
 	}
-	server, err := s.checkCaller(ctx, caller)
+	callerAcct, err := s.checkCaller(ctx, caller, now)
 	if err != nil {
 		return nil, err
 	}
+	server := strings.TrimSuffix(callerAcct.Name, "$")
 	if v.Domain != "" && !strings.EqualFold(v.Domain, realm.NetBIOS) && !strings.EqualFold(v.Domain, realm.Name) {
 		return nil, &ntlm.Error{Status: ntlm.StatusNoSuchUser, Reason: fmt.Sprintf("domain %q is not this realm (%s or %s)", v.Domain, realm.NetBIOS, realm.Name)}
 	}
@@ -158,17 +159,21 @@ func (s *Service) loggedOn(ctx context.Context, acct *store.Account, realm store
 	return id, nil
 }
 
-// checkCaller returns the NetBIOS name of a computer account allowed to
-// ask for validation: an enabled computer account of the realm, the
-// equivalent of a domain member's Netlogon secure channel.
-func (s *Service) checkCaller(ctx context.Context, caller string) (string, error) {
-	a, err := s.cache.account(ctx, caller, s.cfg.Time())
+// checkCaller returns the account of a server allowed to ask the AA: an
+// enabled computer account of the realm, the equivalent of a domain
+// member's Netlogon secure channel. A refusal is an *ntlm.Error; a store
+// that cannot answer is its own error, not a refusal of the caller.
+func (s *Service) checkCaller(ctx context.Context, caller string, now time.Time) (*store.Account, error) {
+	a, err := s.cache.account(ctx, caller, now)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("cannot look up the calling server %q: %w", caller, err)
+	}
 	if err != nil || a.Kind != store.KindComputer || a.Flags&store.FlagDisabled != 0 {
-		return "", &ntlm.Error{Status: ntlm.StatusAccountRestriction,
+		return nil, &ntlm.Error{Status: ntlm.StatusAccountRestriction,
 			Reason: fmt.Sprintf("%q may not ask for validation: only enabled computer accounts of the realm may", caller),
 			Hint:   "run the server with a computer account's keytab (warden computer add NAME --keytab F)"}
 	}
-	return strings.TrimSuffix(a.Name, "$"), nil
+	return a, nil
 }
 
 // accountState refuses disabled, locked and expired accounts.
