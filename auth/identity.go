@@ -70,8 +70,13 @@ func (id *Identity) Principal() string {
 
 // InGroup reports whether the identity has the group, by SID ("S-1-…")
 // or by name (case-insensitively).
-func (id *Identity) InGroup(g string) bool {
-	return slices.ContainsFunc(id.Groups, func(x Group) bool {
+func (id *Identity) InGroup(g string) bool { return inGroups(id.Groups, g) }
+
+// InGroup reports whether the device has the group, as Identity.InGroup.
+func (d *Device) InGroup(g string) bool { return inGroups(d.Groups, g) }
+
+func inGroups(groups []Group, g string) bool {
+	return slices.ContainsFunc(groups, func(x Group) bool {
 		return x.SID == g || (x.Name != "" && equalFold(x.Name, g))
 	})
 }

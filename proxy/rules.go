@@ -122,9 +122,7 @@ func (rs *ruleSet) refusal(id *auth.Identity) string {
 	if d.Name != "" {
 		who = "the device " + d.Name + " (" + d.SID + ")"
 	}
-	if len(rs.deviceGroups) > 0 && !slices.ContainsFunc(rs.deviceGroups, func(g string) bool {
-		return slices.ContainsFunc(d.Groups, func(x auth.Group) bool { return x.SID == g || (x.Name != "" && strings.EqualFold(x.Name, g)) })
-	}) {
+	if len(rs.deviceGroups) > 0 && !slices.ContainsFunc(rs.deviceGroups, d.InGroup) {
 		return fmt.Sprintf("%s is not a member of %s, which %s requires", who, strings.Join(rs.deviceGroups, " or "), rs.path)
 	}
 	if len(rs.deviceClaims) > 0 && !slices.ContainsFunc(rs.deviceClaims, func(r Rule) bool { return hasClaim(d.Claims, r) }) {

@@ -24,6 +24,7 @@ func TestRuleRefusals(t *testing.T) {
 		mustRule(ParseClaimRule("/p=ad://ext/department=Sales", false)),
 		mustRule(ParseClaimRule("/p=ad://ext/site=Paris", true)),
 		mustRule(ParseDeviceRule("/devonly=S-1-5-21-1-2-3-1110")),
+		mustRule(ParseDeviceRule("/byname=Workstations")),
 	}
 	rs, err := compileRules(rules)
 	if err != nil {
@@ -59,6 +60,9 @@ func TestRuleRefusals(t *testing.T) {
 		{"device claim missing", "/p", func(id *auth.Identity) { id.Device.Claims = nil }, "does not have the claim ad://ext/site=Paris"},
 		{"device named in the reason", "/p", func(id *auth.Identity) { id.Device.Name = "WS01$"; id.Device.Groups = nil }, "the device WS01$ (S-1-5-21-1-2-3-1105)"},
 		{"device rule only", "/devonly", func(id *auth.Identity) { id.Groups, id.Claims = nil, nil }, ""},
+		// Device groups match by name as user groups do (auth.Identity.InGroup).
+		{"device group by name", "/byname", func(id *auth.Identity) { id.Device.Groups[0].Name = "workstations" }, ""},
+		{"device group name unknown", "/byname", func(*auth.Identity) {}, "is not a member of Workstations, which /byname requires"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
