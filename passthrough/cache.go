@@ -28,6 +28,7 @@ type cache struct {
 	polled   time.Time
 	realm    *store.Realm
 	accounts map[string]*cached
+	groups   map[uint32]string // RID → group name; nil until asked
 }
 
 type cached struct {
@@ -50,7 +51,7 @@ func (c *cache) fresh(ctx context.Context, now time.Time) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.accounts == nil || g != c.gen {
-		c.accounts, c.realm, c.gen = map[string]*cached{}, nil, g
+		c.accounts, c.realm, c.groups, c.gen = map[string]*cached{}, nil, nil, g
 	}
 	c.polled = now
 	return nil
@@ -98,6 +99,32 @@ func (c *cache) account(ctx context.Context, name string, now time.Time) (*store
 	c.accounts[key] = &cached{acct: a}
 	c.mu.Unlock()
 	return a, nil
+}
+
+// groupNames returns the names of the realm's groups by RID; the map is
+// shared and must not be changed.
+func (c *cache) groupNames(ctx context.Context, now time.Time) (map[uint32]string, error) {
+	if err := c.fresh(ctx, now); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	m := c.groups
+	c.mu.Unlock()
+	if m != nil {
+		return m, nil
+	}
+	gs, err := c.st.Groups(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m = make(map[uint32]string, len(gs))
+	for _, g := range gs {
+		m[g.RID] = g.Name
+	}
+	c.mu.Lock()
+	c.groups = m
+	c.mu.Unlock()
+	return m, nil
 }
 
 // identity returns the cached identity of an account, or builds it.

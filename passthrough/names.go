@@ -53,9 +53,12 @@ func (s *Service) Names(ctx context.Context, caller string, sids []string) (map[
 	if err != nil {
 		return nil, err
 	}
+	groups, err := s.cache.groupNames(ctx, now)
+	if err != nil {
+		return nil, err
+	}
 	prefix := realm.DomainSID + "-"
 	out := make(map[string]string, len(sids))
-	var groups map[uint32]string // loaded when first needed
 	for _, sid := range sids {
 		if n, ok := wellKnownNames[sid]; ok {
 			out[sid] = n
@@ -70,6 +73,8 @@ func (s *Service) Names(ctx context.Context, caller string, sids []string) (map[
 			continue
 		}
 		rid := uint32(rid64)
+		// Accounts and groups share one space of RIDs; most SIDs of a
+		// PAC are groups, which the cache answers without a query.
 		switch rid {
 		case store.RIDDomainUsers:
 			out[sid] = "Domain Users"
@@ -78,26 +83,16 @@ func (s *Service) Names(ctx context.Context, caller string, sids []string) (map[
 			out[sid] = "Domain Computers"
 			continue
 		}
-		a, err := s.cfg.Store.AccountByRID(ctx, rid)
-		if err == nil {
-			out[sid] = a.Name
-			continue
-		}
-		if !errors.Is(err, store.ErrNotFound) {
-			return nil, err
-		}
-		if groups == nil {
-			gs, err := s.cfg.Store.Groups(ctx)
-			if err != nil {
-				return nil, err
-			}
-			groups = make(map[uint32]string, len(gs))
-			for _, g := range gs {
-				groups[g.RID] = g.Name
-			}
-		}
 		if n, ok := groups[rid]; ok {
 			out[sid] = n
+			continue
+		}
+		a, err := s.cfg.Store.AccountByRID(ctx, rid)
+		switch {
+		case err == nil:
+			out[sid] = a.Name
+		case !errors.Is(err, store.ErrNotFound):
+			return nil, err
 		}
 	}
 	return out, nil
