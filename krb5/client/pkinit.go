@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
@@ -102,21 +103,17 @@ func (c *Client) pkinitAS(ctx context.Context, cname krb5.PrincipalName, opts AS
 // ticket (an account without pre-authentication) has encrypted it in a
 // key this client does not have; the PKINIT request follows anyway.
 func (c *Client) pkinitProbe(ctx context.Context, st *pkinitState) error {
-	nonce, err := c.nonce()
+	req, err := c.pkinitASReq(st, c.now())
 	if err != nil {
 		return err
-	}
-	req := c.newASReq(st.cname, st.realm, c.etypes, st.opts, c.now(), nonce)
-	if st.anon {
-		req.ReqBody.KDCOptions |= krb5.KDCOptRequestAnonymous
 	}
 	// An empty PA-AS-FRESHNESS asks the KDC for a token (RFC 8070 4).
 	req.PAData = append(req.PAData, krb5.PAData{Type: krb5.PAASFreshness, Value: []byte{}})
-	sent, err := req.Marshal()
-	if err != nil {
+	round := &pkinitRound{req: req}
+	if err := c.encodeRound(st, round); err != nil {
 		return err
 	}
-	_, ke, md, err := c.pkinitSend(ctx, st, &pkinitRound{req: req, sent: sent})
+	_, ke, md, err := c.pkinitSend(ctx, st, round)
 	if err != nil || ke == nil {
 		return err
 	}
@@ -162,6 +159,20 @@ func (c *Client) newPKINITState(cname krb5.PrincipalName, opts ASOptions) (*pkin
 	return st, nil
 }
 
+// pkinitASReq builds the AS-REQ of one PKINIT round, before its padata:
+// a fresh nonce, and request-anonymous for anonymous PKINIT.
+func (c *Client) pkinitASReq(st *pkinitState, now time.Time) (*krb5.KDCReq, error) {
+	nonce, err := c.nonce()
+	if err != nil {
+		return nil, err
+	}
+	req := c.newASReq(st.cname, st.realm, c.etypes, st.opts, now, nonce)
+	if st.anon {
+		req.ReqBody.KDCOptions |= krb5.KDCOptRequestAnonymous
+	}
+	return req, nil
+}
+
 // pkinitRound is one request of the exchange and what its reply is
 // checked against.
 type pkinitRound struct {
@@ -177,20 +188,16 @@ type pkinitRound struct {
 // one, a fresh ephemeral key of st.group and the RFC 8636 KDFs, signed as
 // CMS SignedData with the certificate's key (unsigned for anonymous).
 func (c *Client) pkinitRequest(st *pkinitState) (*pkinitRound, error) {
-	nonce, err := c.nonce()
+	now := c.now()
+	req, err := c.pkinitASReq(st, now)
 	if err != nil {
 		return nil, err
-	}
-	now := c.now()
-	req := c.newASReq(st.cname, st.realm, c.etypes, st.opts, now, nonce)
-	if st.anon {
-		req.ReqBody.KDCOptions |= krb5.KDCOptRequestAnonymous
 	}
 	body, err := req.ReqBody.Marshal()
 	if err != nil {
 		return nil, err
 	}
-	o := pkinit.ClientRequestOptions{Rand: c.cfg.Rand, Group: st.group, Nonce: nonce, ReqBody: body, Time: now, FreshnessToken: st.fresh}
+	o := pkinit.ClientRequestOptions{Rand: c.cfg.Rand, Group: st.group, Nonce: req.ReqBody.Nonce, ReqBody: body, Time: now, FreshnessToken: st.fresh}
 	if cert := st.opts.Certificate; cert != nil {
 		o.Signer = &cms.Signer{Cert: cert.Chain[0], Chain: cert.Chain[1:], Key: cert.Key}
 	}
@@ -207,42 +214,48 @@ func (c *Client) pkinitRequest(st *pkinitState) (*pkinitRound, error) {
 		// 6806 11), as in every unarmored AS-REQ of this client.
 		req.PAData = append(req.PAData, krb5.PAData{Type: krb5.PAReqEncPARep, Value: []byte{}})
 	}
-	sent, err := req.Marshal()
-	if err != nil {
+	round := &pkinitRound{req: req, state: state}
+	if err := c.encodeRound(st, round); err != nil {
 		return nil, err
 	}
-	return &pkinitRound{req: req, sent: sent, state: state}, nil
+	return round, nil
 }
 
-// pkinitSend sends round's request, armored with FAST when st.armor is
-// set (RFC 6113 5.4.2: the paChecksum covers the body, which is the same
-// inside and outside). It returns the reply, or the KDC's error with its
-// METHOD-DATA: under FAST the error and its padata come from the
-// verified KrbFastResponse (a bare error is ErrFASTDowngrade), and a
-// reply's padata are replaced by the protected ones.
-func (c *Client) pkinitSend(ctx context.Context, st *pkinitState, round *pkinitRound) (*krb5.KDCRep, *krb5.KRBError, krb5.MethodData, error) {
-	if st.armor == nil {
-		rep, ke, err := c.exchange(ctx, st.realm, round.sent, krb5.MsgASRep)
-		if err != nil || ke == nil {
-			return rep, nil, nil, err
+// encodeRound sets round.sent: the request as it goes to the KDC,
+// wrapped in FAST armor when st.armor is set (RFC 6113 5.4.2; the
+// paChecksum covers the body, which is the same inside and outside).
+func (c *Client) encodeRound(st *pkinitState, round *pkinitRound) error {
+	out := round.req
+	if st.armor != nil {
+		body, err := round.req.ReqBody.Marshal()
+		if err != nil {
+			return err
 		}
-		md, _ := ke.MethodData() // not every error carries METHOD-DATA
-		return nil, ke, md, nil
+		if out, err = st.armor.wrap(c.cfg.Rand, round.req, body); err != nil {
+			return err
+		}
 	}
-	body, err := round.req.ReqBody.Marshal()
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	out, err := st.armor.wrap(c.cfg.Rand, round.req, body)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	if round.sent, err = out.Marshal(); err != nil {
-		return nil, nil, nil, err
-	}
+	var err error
+	round.sent, err = out.Marshal()
+	return err
+}
+
+// pkinitSend sends round.sent (encodeRound) and returns the reply, or
+// the KDC's error with its METHOD-DATA: under FAST the error and its
+// padata come from the verified KrbFastResponse (a bare error is
+// ErrFASTDowngrade), and a reply's padata are replaced by the protected
+// ones.
+func (c *Client) pkinitSend(ctx context.Context, st *pkinitState, round *pkinitRound) (*krb5.KDCRep, *krb5.KRBError, krb5.MethodData, error) {
 	rep, ke, err := c.exchange(ctx, st.realm, round.sent, krb5.MsgASRep)
 	if err != nil {
 		return nil, nil, nil, err
+	}
+	if st.armor == nil {
+		if ke == nil {
+			return rep, nil, nil, nil
+		}
+		md, _ := ke.MethodData() // not every error carries METHOD-DATA
+		return nil, ke, md, nil
 	}
 	nonce := round.req.ReqBody.Nonce
 	if ke != nil {
