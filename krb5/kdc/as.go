@@ -81,31 +81,27 @@ func (x *exchange) as() ([]byte, error) {
 		// The reply key is the key agreement's; FAST strengthens it
 		// with a full KRB-FX-CF2 (no cached PRF+ half).
 	} else if pa, ok := x.req.PAData.Find(krb5.PAEncryptedChallenge); ok && x.fast != nil {
-		pk, err := x.verifyEncChallenge(client, pa.Value)
+		key, err := x.verifyEncChallenge(client, pa.Value)
 		if err != nil {
 			return nil, err
 		}
-		replyKey, preauth = pk, true
+		replyKey, preauth = key, true
 	} else if pa, ok := x.req.PAData.Find(krb5.PAEncTimestamp); ok {
-		pk, err := x.verifyEncTimestamp(client, pa.Value)
+		key, err := x.verifyEncTimestamp(client, pa.Value)
 		if err != nil {
 			return nil, err
 		}
-		replyKey, preauth = pk, true
-		if x.fast != nil {
-			h, err := pk.halves()
-			if err != nil {
-				return nil, err
-			}
-			x.fast.replyHalf = h.reply
-		}
+		replyKey, preauth = key, true
 	} else if client.acct.Flags&store.FlagPreauthRequired != 0 {
 		if x.hints, err = x.preauthHints(client); err != nil {
 			return nil, err
 		}
 		x.res.Detail = "pre-authentication required; told the client how"
 		return nil, &krb5.Error{Code: krb5.KDCErrPreauthRequired, Reason: "pre-authentication required"}
-	} else if x.fast != nil {
+	}
+	if x.fast != nil && pk == nil {
+		// FAST strengthens the long-term reply key with KRB-FX-CF2,
+		// whose half from that key is cached on it (fastchallenge.go).
 		h, err := replyKey.halves()
 		if err != nil {
 			return nil, err
@@ -161,16 +157,14 @@ func (x *exchange) as() ([]byte, error) {
 			t.pac.ClientClaims = client.claims
 		}
 	}
-	var padata krb5.MethodData
+	x.res.EType = sessEType
 	if pk != nil {
-		padata = pk.padata
-		x.res.EType = sessEType
-		return x.reply(krb5.MsgASRep, t, pk.key, kcrypto.UsageASRepEncPart, padata)
+		return x.reply(krb5.MsgASRep, t, pk.key, kcrypto.UsageASRepEncPart, pk.padata)
 	}
+	var padata krb5.MethodData
 	if preauth {
 		padata = krb5.MethodData{krb5.ETypeInfo2{etypeInfo(replyKey)}.PAData()}
 	}
-	x.res.EType = sessEType
 	return x.reply(krb5.MsgASRep, t, replyKey.key(), kcrypto.UsageASRepEncPart, padata)
 }
 

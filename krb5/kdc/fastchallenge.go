@@ -143,7 +143,6 @@ func (x *exchange) verifyEncChallenge(client *principal, value []byte) (*princip
 	if fs.kdcChallenge, err = cf2Half(fs.armorKey, pepperKDCChallenge, h.challenge, k.cfg.Crypto); err != nil {
 		return nil, err
 	}
-	fs.replyHalf = h.reply
 	return used, nil
 }
 
