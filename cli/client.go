@@ -146,6 +146,10 @@ func runKinit(cmd *cobra.Command, args []string, o kinitOptions) error {
 	if o.renew {
 		return kinitRenew(cmd, c, path, args)
 	}
+	// Once for the login and its armor: both may be PKINIT exchanges.
+	if c, err = pkinitClient(c, o.pk); err != nil {
+		return err
+	}
 	var opts client.ASOptions
 	if o.lifetime != "" {
 		if opts.Lifetime, err = client.ParseDuration(o.lifetime); err != nil {
@@ -219,7 +223,7 @@ func checkArmorFlags(o kinitOptions) error {
 func kinitArmor(cmd *cobra.Command, c *client.Client, o kinitOptions, realm, cachePath string) (*client.Credentials, error) {
 	switch {
 	case o.pk.armor == armorAnonymous:
-		return anonymousArmor(cmd, c, o.pk, realm)
+		return anonymousArmor(cmd, c, realm)
 	case o.armorCCache != "":
 		p, err := resolveCCache(o.armorCCache)
 		if err != nil {
@@ -322,12 +326,17 @@ func kinitRenew(cmd *cobra.Command, c *client.Client, path string, args []string
 	return writeNewCache(path, renewed)
 }
 
-// writeNewCache replaces the cache at path with creds, marking it
-// fast_avail when creds came from a verified FAST exchange.
+// writeNewCache replaces the cache at path with creds (newCache).
 func writeNewCache(path string, creds *client.Credentials) error {
+	return newCache(creds).WriteFile(path)
+}
+
+// newCache is a cache holding only creds, marked fast_avail when creds
+// came from a verified FAST exchange (and compound_avail likewise).
+func newCache(creds *client.Credentials) *ccache.Cache {
 	cache := &ccache.Cache{Version: 0x0504, DefaultPrincipal: creds.Client, Credentials: []ccache.Credential{creds.CCache()}}
 	client.RecordKDCFeatures(cache, creds)
-	return cache.WriteFile(path)
+	return cache
 }
 
 // readPassword reads the password from --password-file, else from the

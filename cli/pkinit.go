@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/warden-auth/warden/krb5"
-	"github.com/warden-auth/warden/krb5/ccache"
 	"github.com/warden-auth/warden/krb5/client"
 	"github.com/warden-auth/warden/pki"
 )
@@ -77,6 +76,7 @@ func checkPKINITFlags(o kinitOptions) error {
 }
 
 // pkinitClient returns c, or a client that also trusts --pkinit-anchor.
+// runKinit calls it once; kinitPKINIT and anonymousArmor take its result.
 func pkinitClient(c *client.Client, p pkinitFlags) (*client.Client, error) {
 	if len(p.anchors) == 0 {
 		return c, nil
@@ -94,12 +94,8 @@ func pkinitClient(c *client.Client, p pkinitFlags) (*client.Client, error) {
 }
 
 // kinitPKINIT gets a TGT with a certificate or anonymously and writes it
-// to the cache at path.
+// to the cache at path. c already trusts --pkinit-anchor (pkinitClient).
 func kinitPKINIT(cmd *cobra.Command, c *client.Client, cfg client.Config, o kinitOptions, opts client.ASOptions, path string, args []string) error {
-	c, err := pkinitClient(c, o.pk)
-	if err != nil {
-		return err
-	}
 	var name krb5.PrincipalName
 	if o.pk.anonymous {
 		realm, err := anonymousRealm(args, cfg.Realm)
@@ -140,8 +136,7 @@ func kinitPKINIT(cmd *cobra.Command, c *client.Client, cfg client.Config, o kini
 	// An anonymous cache's principal is in WELLKNOWN:ANONYMOUS; MIT's
 	// start_realm entry names the TGT's realm (warden kvno and MIT's
 	// tools read it).
-	cache := &ccache.Cache{Version: 0x0504, DefaultPrincipal: creds.Client, Credentials: []ccache.Credential{creds.CCache()}}
-	client.RecordKDCFeatures(cache, creds)
+	cache := newCache(creds)
 	cache.SetConfig(client.StartRealmKey, "", []byte(opts.Realm))
 	return cache.WriteFile(path)
 }
@@ -172,12 +167,9 @@ func anonymousRealm(args []string, def string) (string, error) {
 
 // anonymousArmor gets an anonymous TGT of realm to armor a password login
 // (kinit --armor anonymous). It is not cached: one is cheap to get, and
-// RFC 8062 anonymous TGTs are for armor only.
-func anonymousArmor(cmd *cobra.Command, c *client.Client, p pkinitFlags, realm string) (*client.Credentials, error) {
-	c, err := pkinitClient(c, p)
-	if err != nil {
-		return nil, err
-	}
+// RFC 8062 anonymous TGTs are for armor only. c already trusts
+// --pkinit-anchor (pkinitClient).
+func anonymousArmor(cmd *cobra.Command, c *client.Client, realm string) (*client.Credentials, error) {
 	tgt, err := c.ASExchange(cmd.Context(), krb5.PrincipalName{}, nil, client.ASOptions{Realm: realm, Anonymous: true})
 	if err != nil {
 		return nil, fmt.Errorf("getting an anonymous TGT of %s for armor: %w", realm, err)
