@@ -149,7 +149,7 @@ func (a *Attempt) Check(value string) (bool, error) {
 	switch {
 	case info.RspAuth == "":
 		return false, errorf(MutualFailed, "the server's Authentication-Info has no rspauth")
-	case subtle.ConstantTimeCompare([]byte(toLowerASCII(info.RspAuth)), []byte(a.rspauth)) != 1:
+	case subtle.ConstantTimeCompare([]byte(strings.ToLower(info.RspAuth)), []byte(a.rspauth)) != 1:
 		return false, &Error{Code: MutualFailed, Reason: "the server's rspauth does not match this request",
 			Hint: "the answer may not come from the server you authenticated to; do not trust it"}
 	case info.CNonce != "" && info.CNonce != a.cnonce, info.NC != "" && info.NC != a.nc, info.QOP != "" && !strings.EqualFold(info.QOP, a.qop):

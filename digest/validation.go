@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/hex"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/warden-auth/warden/auth"
@@ -106,11 +107,9 @@ func (v *Validation) Verify(ha1 []byte) (rspauth string, err error) {
 		return "", errorf(AccountRestriction, "the stored H(A1) is %d bytes, %s needs %d", len(ha1), v.Algorithm.Base(), v.Algorithm.Size())
 	}
 	want, rsp := v.Expected(hex.EncodeToString(ha1))
-	got := v.Response
-	if !isLowerHex(got) {
-		got = toLowerASCII(got)
-	}
-	if subtle.ConstantTimeCompare([]byte(want), []byte(got)) != 1 {
+	// Check let only hex through; strings.ToLower copies nothing when it
+	// is already lowercase.
+	if subtle.ConstantTimeCompare([]byte(want), []byte(strings.ToLower(v.Response))) != 1 {
 		return "", errorf(WrongPassword, "the response does not match the password")
 	}
 	return rsp, nil
@@ -151,23 +150,4 @@ func isHex(s string, n int) bool {
 		}
 	}
 	return true
-}
-
-func isLowerHex(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if 'A' <= s[i] && s[i] <= 'F' {
-			return false
-		}
-	}
-	return true
-}
-
-func toLowerASCII(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
 }

@@ -2,6 +2,7 @@ package passthrough
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 
@@ -31,7 +32,7 @@ type userhashIndex struct {
 var userhashAlgorithms = []digest.Algorithm{digest.SHA256, digest.SHA512_256, digest.MD5}
 
 func (s *Service) accountByUserHash(ctx context.Context, alg digest.Algorithm, realm, hash string, now time.Time) (*store.Account, error) {
-	hash = toLower(hash)
+	hash = strings.ToLower(hash)
 	key := alg.Base().String() + ":" + hash
 	for attempt := 0; ; attempt++ {
 		x := &s.userhash
@@ -85,19 +86,4 @@ func (s *Service) rebuildUserHash(ctx context.Context, realm string, now time.Ti
 	}
 	x.byHash, x.gen, x.built, x.realm = m, gen, now, realm
 	return nil
-}
-
-func toLower(s string) string {
-	for i := 0; i < len(s); i++ {
-		if 'A' <= s[i] && s[i] <= 'Z' {
-			b := []byte(s)
-			for j := i; j < len(b); j++ {
-				if 'A' <= b[j] && b[j] <= 'Z' {
-					b[j] += 'a' - 'A'
-				}
-			}
-			return string(b)
-		}
-	}
-	return s
 }
