@@ -40,9 +40,11 @@ func (x *exchange) anonymousAS() ([]byte, error) {
 		return nil, errPolicy(fmt.Sprintf("anonymous tickets are issued only for krbtgt/%s (to armor FAST), not for %s", k.realm, body.SName),
 			"get an anonymous TGT (kinit -n) and use it as FAST armor")
 	}
+	// The client from here on, for the log and for the freshness token
+	// (pkinitfresh.go), which is issued to and checked against it.
+	x.res.Client = anonymousName.String() + "@" + anonymousRealm
 	pa, ok := x.req.PAData.Find(krb5.PAPKASReq)
 	if !ok {
-		x.res.Client = anonymousName.String() + "@" + anonymousRealm // whom a freshness token is for
 		x.hints = x.withPKINITHint(nil)
 		x.res.Detail = "anonymous AS-REQ without PA-PK-AS-REQ; told the client to use anonymous PKINIT"
 		return nil, &krb5.Error{Code: krb5.KDCErrPreauthRequired, Reason: "anonymous tickets need anonymous PKINIT (PA-PK-AS-REQ)"}
@@ -54,7 +56,6 @@ func (x *exchange) anonymousAS() ([]byte, error) {
 	if !req.Anonymous {
 		return nil, errBadOption("anonymous PKINIT takes an unsigned AuthPack; a signed one is a certificate logon (drop request-anonymous)")
 	}
-	x.res.Client = anonymousName.String() + "@" + anonymousRealm
 	// The KDF binds the anonymous principal WELLKNOWN/ANONYMOUS@
 	// WELLKNOWN:ANONYMOUS, the client of the reply (as MIT's KDC and
 	// client do), not the request's realm.
@@ -84,7 +85,6 @@ func (x *exchange) anonymousAS() ([]byte, error) {
 	t.enc.Flags |= krb5.TktFlagAnonymous
 	t.crealm = anonymousRealm
 	x.cname = &anonymousName
-	x.res.Client = anonymousName.String() + "@" + anonymousRealm
 	x.res.EType = sess.EType()
 	return x.reply(krb5.MsgASRep, t, pk.key, kcrypto.UsageASRepEncPart, append(pk.padata, krb5.PAData{Type: krb5.PAPKINITKX, Value: kx}))
 }
