@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -16,7 +15,6 @@ import (
 	"github.com/warden-auth/warden/admin"
 	"github.com/warden-auth/warden/krb5"
 	"github.com/warden-auth/warden/krb5/client"
-	"github.com/warden-auth/warden/krb5/kcrypto"
 	"github.com/warden-auth/warden/krb5/keytab"
 	"github.com/warden-auth/warden/server"
 )
@@ -196,28 +194,15 @@ func (d *demoRealm) kerberos(c context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	sname := krb5.PrincipalName{NameType: krb5.NameTypeSrvHst, NameString: strings.Split(demoService, "/")}
-	st, err := d.client.TGSExchange(c, tgt, sname, client.TGSOptions{})
+	st, err := d.client.TGSExchange(c, tgt, krb5.NewPrincipalName(krb5.NameTypeSrvHst, demoService), client.TGSOptions{})
+	if err != nil {
+		return "", err
+	}
+	etp, err := d.openServiceTicket(st)
 	if err != nil {
 		return "", err
 	}
 	ed := st.Ticket.EncPart
-	entry, err := d.svcKT.Find(st.Ticket.SName, d.realm, ed.KVNO, ed.EType)
-	if err != nil {
-		return "", err
-	}
-	key, err := kcrypto.NewKey(entry.Key, kcrypto.Options{})
-	if err != nil {
-		return "", err
-	}
-	plain, err := key.DecryptData(kcrypto.UsageTicket, ed)
-	if err != nil {
-		return "", err
-	}
-	var etp krb5.EncTicketPart
-	if err := etp.Unmarshal(plain); err != nil {
-		return "", err
-	}
 	return fmt.Sprintf("%s@%s (ticket %v, valid until %s)", etp.CName, etp.CRealm, ed.EType, etp.EndTime.Local().Format("15:04")), nil
 }
 

@@ -50,7 +50,7 @@ func (d *demoRealm) compound(c context.Context) (string, error) {
 	if !tgt.Compound {
 		return "", fmt.Errorf("the KDC did not say it does compound identity")
 	}
-	sname := krb5.PrincipalName{NameType: krb5.NameTypeSrvHst, NameString: strings.Split(demoCompoundService, "/")}
+	sname := krb5.NewPrincipalName(krb5.NameTypeSrvHst, demoCompoundService)
 	st, err := d.client.TGSExchange(c, tgt, sname, client.TGSOptions{Armor: device})
 	if err != nil {
 		return "", err
@@ -72,7 +72,7 @@ func (d *demoRealm) compoundUserArmor(c context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	sname := krb5.PrincipalName{NameType: krb5.NameTypeSrvHst, NameString: strings.Split(demoCompoundService, "/")}
+	sname := krb5.NewPrincipalName(krb5.NameTypeSrvHst, demoCompoundService)
 	_, err = d.client.TGSExchange(c, tgt, sname, client.TGSOptions{Armor: tgt})
 	return "", reasonOf(err)
 }

@@ -46,7 +46,7 @@ func (d *demoRealm) fast(c context.Context) (string, error) {
 	if !tgt.FAST {
 		return "", fmt.Errorf("the TGT is not marked as obtained with FAST")
 	}
-	sname := krb5.PrincipalName{NameType: krb5.NameTypeSrvHst, NameString: strings.Split(demoService, "/")}
+	sname := krb5.NewPrincipalName(krb5.NameTypeSrvHst, demoService)
 	st, err := d.client.TGSExchange(c, tgt, sname, client.TGSOptions{FAST: client.FASTOn})
 	if err != nil {
 		return "", err

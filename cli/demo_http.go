@@ -125,6 +125,24 @@ func (h *demoHTTP) client(tr *httpauth.Transport) *http.Client {
 
 const demoURL = "http://web.warden.test/"
 
+// demoFetch GETs url through rt (nil: base alone), base being the transport
+// that reaches the proxy, and returns the status and the start of the
+// body.
+func demoFetch(c context.Context, base *http.Transport, rt http.RoundTripper, url string) (int, string, error) {
+	defer base.CloseIdleConnections()
+	if rt == nil {
+		rt = base
+	}
+	req, _ := http.NewRequestWithContext(c, "GET", url, nil)
+	resp, err := (&http.Client{Transport: rt, Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	return resp.StatusCode, strings.TrimSpace(string(body)), nil
+}
+
 // httpNegotiate is MS-AUTHSOD 2.5.4.1.1 steps 5–6 over HTTP: the client
 // gets HTTP/web.warden.test with its TGT, the proxy verifies it and
 // proves itself back, and the application learns who the user is.

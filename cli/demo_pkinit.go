@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
-	"strings"
 
 	"github.com/warden-auth/warden/krb5"
 	"github.com/warden-auth/warden/krb5/client"
@@ -21,6 +20,22 @@ func (d *demoRealm) pkinitClient() (*client.Client, error) {
 	return client.New(cfg)
 }
 
+// certLogon gets alice a TGT with PKINIT and the certificate iss.
+func certLogon(c context.Context, cl *client.Client, iss *pki.Issued) (*client.Credentials, error) {
+	cert := &client.Certificate{Chain: []*x509.Certificate{iss.Cert}, Key: iss.Key}
+	return cl.ASExchange(c, krb5.NewPrincipalName(krb5.NameTypePrincipal, "alice"), nil, client.ASOptions{Certificate: cert})
+}
+
+// anonymousTGT gets an anonymous TGT (RFC 8062) and the client it used.
+func (d *demoRealm) anonymousTGT(c context.Context) (*client.Client, *client.Credentials, error) {
+	cl, err := d.pkinitClient()
+	if err != nil {
+		return nil, nil, err
+	}
+	anon, err := cl.ASExchange(c, client.AnonymousName, nil, client.ASOptions{Anonymous: true, Realm: d.realm})
+	return cl, anon, err
+}
+
 // smartCard is MS-AUTHSOD 2.5.5.1.2: alice proves herself to the AA with
 // a certificate from the realm CA and its private key instead of a
 // password (PKINIT), gets a TGT and a service ticket, and the server
@@ -34,12 +49,11 @@ func (d *demoRealm) smartCard(c context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	cert := &client.Certificate{Chain: []*x509.Certificate{iss.Cert}, Key: iss.Key}
-	tgt, err := cl.ASExchange(c, krb5.NewPrincipalName(krb5.NameTypePrincipal, "alice"), nil, client.ASOptions{Certificate: cert})
+	tgt, err := certLogon(c, cl, iss)
 	if err != nil {
 		return "", err
 	}
-	sname := krb5.PrincipalName{NameType: krb5.NameTypeSrvHst, NameString: strings.Split(demoService, "/")}
+	sname := krb5.NewPrincipalName(krb5.NameTypeSrvHst, demoService)
 	st, err := cl.TGSExchange(c, tgt, sname, client.TGSOptions{})
 	if err != nil {
 		return "", err
@@ -66,19 +80,14 @@ func (d *demoRealm) smartCardRevoked(c context.Context) (string, error) {
 		return "", err
 	}
 	d.srv.KDC().Refresh(c)
-	cert := &client.Certificate{Chain: []*x509.Certificate{iss.Cert}, Key: iss.Key}
-	_, err = cl.ASExchange(c, krb5.NewPrincipalName(krb5.NameTypePrincipal, "alice"), nil, client.ASOptions{Certificate: cert})
+	_, err = certLogon(c, cl, iss)
 	return "", reasonOf(err)
 }
 
 // anonymousArmor: a host with no account gets an anonymous TGT (RFC
 // 8062) and armors alice's password logon with it (FAST).
 func (d *demoRealm) anonymousArmor(c context.Context) (string, error) {
-	cl, err := d.pkinitClient()
-	if err != nil {
-		return "", err
-	}
-	anon, err := cl.ASExchange(c, client.AnonymousName, nil, client.ASOptions{Anonymous: true, Realm: d.realm})
+	cl, anon, err := d.anonymousTGT(c)
 	if err != nil {
 		return "", err
 	}
@@ -94,15 +103,11 @@ func (d *demoRealm) anonymousArmor(c context.Context) (string, error) {
 
 // anonymousForService: the anonymous TGT is for armor only.
 func (d *demoRealm) anonymousForService(c context.Context) (string, error) {
-	cl, err := d.pkinitClient()
+	cl, anon, err := d.anonymousTGT(c)
 	if err != nil {
 		return "", err
 	}
-	anon, err := cl.ASExchange(c, client.AnonymousName, nil, client.ASOptions{Anonymous: true, Realm: d.realm})
-	if err != nil {
-		return "", err
-	}
-	sname := krb5.PrincipalName{NameType: krb5.NameTypeSrvHst, NameString: strings.Split(demoService, "/")}
+	sname := krb5.NewPrincipalName(krb5.NameTypeSrvHst, demoService)
 	_, err = cl.TGSExchange(c, anon, sname, client.TGSOptions{})
 	return "", reasonOf(err)
 }

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/warden-auth/warden/pki"
@@ -38,8 +37,8 @@ func (d *demoRealm) startTLS(c context.Context) (*demoTLS, error) {
 	if err := webFiles.write(io.Discard, a, web); err != nil {
 		return nil, err
 	}
-	caFile := filepath.Join(d.dir, "ca.crt")
-	if err := os.WriteFile(caFile, pemCert(a.CA().Raw), 0o644); err != nil {
+	caFile, err := d.writeCA()
+	if err != nil {
 		return nil, err
 	}
 	aa := "https://" + d.srv.HTTPSAddr()
@@ -49,6 +48,13 @@ func (d *demoRealm) startTLS(c context.Context) (*demoTLS, error) {
 		return nil, err
 	}
 	return &demoTLS{demoHTTP: h, ca: a.CA()}, nil
+}
+
+// writeCA writes the realm CA's certificate for the proxy and returns
+// the file.
+func (d *demoRealm) writeCA() (string, error) {
+	caFile := filepath.Join(d.dir, "ca.crt")
+	return caFile, os.WriteFile(caFile, pemCert(d.srv.PKI().CA().Raw), 0o644)
 }
 
 // get fetches https://web.warden.test/ through the proxy with cert,
@@ -61,16 +67,7 @@ func (h *demoTLS) get(c context.Context, cert *pki.Issued) (int, string, error) 
 	cfg := v.ClientTLSConfig("web.warden.test")
 	pair := tls.Certificate{Certificate: [][]byte{cert.Cert.Raw}, PrivateKey: cert.Key, Leaf: cert.Cert}
 	cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &pair, nil }
-	tr := &http.Transport{TLSClientConfig: cfg, DialContext: h.dial}
-	defer tr.CloseIdleConnections()
-	req, _ := http.NewRequestWithContext(c, "GET", "https://web.warden.test/", nil)
-	resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Do(req)
-	if err != nil {
-		return 0, "", err
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	return resp.StatusCode, strings.TrimSpace(string(body)), nil
+	return demoFetch(c, &http.Transport{TLSClientConfig: cfg, DialContext: h.dial}, nil, "https://web.warden.test/")
 }
 
 // mutualTLS is MS-AUTHSOD 2.5.4.1.3 in its modern form: the realm CA
