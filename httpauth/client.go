@@ -147,6 +147,20 @@ func WithResult(ctx context.Context, res *Result) context.Context {
 	return context.WithValue(ctx, resultKey{}, res)
 }
 
+// resultOf is the Result a request's context asks a transport to fill
+// in, or a throwaway one.
+func resultOf(req *http.Request) *Result {
+	if res, _ := req.Context().Value(resultKey{}).(*Result); res != nil {
+		return res
+	}
+	return new(Result)
+}
+
+// canReplay reports whether req can be sent again with credentials.
+func canReplay(req *http.Request) bool {
+	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+}
+
 // Transport is an http.RoundTripper doing HTTP Negotiate with Kerberos
 // (RFC 4559). It sends each request as is; when the answer is 401 with a
 // Negotiate challenge it resends it with a token for HTTP/<host> and,
@@ -191,11 +205,8 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.Credentials == nil {
 		return nil, errors.New("httpauth: Transport.Credentials is not set")
 	}
-	res, _ := req.Context().Value(resultKey{}).(*Result)
-	if res == nil {
-		res = new(Result)
-	}
-	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+	res := resultOf(req)
+	replayable := canReplay(req)
 	var peer *x509.Certificate
 	if !t.Preemptive && replayable {
 		resp, err := t.base().RoundTrip(req)

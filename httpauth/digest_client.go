@@ -43,12 +43,9 @@ const maxDigestSends = 3
 
 // RoundTrip implements http.RoundTripper.
 func (t *DigestTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	res, _ := req.Context().Value(resultKey{}).(*Result)
-	if res == nil {
-		res = new(Result)
-	}
+	res := resultOf(req)
 	res.Client = t.User
-	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+	replayable := canReplay(req)
 	space := req.URL.Scheme + "://" + req.URL.Host
 	client := &digest.Client{Username: t.User, Password: t.Password, AllowMD5: t.AllowMD5}
 

@@ -40,10 +40,7 @@ type NTLMTransport struct {
 
 // RoundTrip implements http.RoundTripper.
 func (t *NTLMTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	res, _ := req.Context().Value(resultKey{}).(*Result)
-	if res == nil {
-		res = new(Result)
-	}
+	res := resultOf(req)
 	base := t.Base
 	if base == nil {
 		base = http.DefaultTransport
@@ -52,8 +49,7 @@ func (t *NTLMTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
-	if resp.StatusCode != http.StatusUnauthorized || !replayable {
+	if resp.StatusCode != http.StatusUnauthorized || !canReplay(req) {
 		return resp, nil
 	}
 	if ok, _, _ := TokenChallenge(resp.Header, schemeNTLM); !ok {
@@ -86,7 +82,7 @@ func (t *NTLMTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		pinned.MaxConnsPerHost, pinned.MaxIdleConnsPerHost = 1, 1
 		base = pinned
 	}
-	resp, err = t.handshake(base, req, c)
+	resp, err = t.handshake(base, req, c, res)
 	if pinned != nil {
 		if err != nil {
 			pinned.CloseIdleConnections()
@@ -111,12 +107,9 @@ func (c *closeAfter) Close() error {
 }
 
 // handshake sends NEGOTIATE and the answer to the CHALLENGE through
-// base, and returns the final response.
-func (t *NTLMTransport) handshake(base http.RoundTripper, req *http.Request, c *ntlm.Client) (*http.Response, error) {
-	res, _ := req.Context().Value(resultKey{}).(*Result)
-	if res == nil {
-		res = new(Result)
-	}
+// base, and returns the final response, recording in res whether it
+// authenticated.
+func (t *NTLMTransport) handshake(base http.RoundTripper, req *http.Request, c *ntlm.Client, res *Result) (*http.Response, error) {
 	r2, err := withBody(req)
 	if err != nil {
 		return nil, err
