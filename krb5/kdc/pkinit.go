@@ -167,8 +167,8 @@ func parsePKINIT(value []byte) (*pkinit.Request, error) {
 
 // answerPKINIT runs the checks common to signed and anonymous requests
 // (request checksum, time, nonce, replay, key-agreement group) and
-// builds the reply. etypes limits the reply key's enctype (nil: any
-// enabled one); kdfClient is the client principal the RFC 8636 KDF
+// builds the reply. The reply key's enctype is the client's first one
+// in etypes (nil: any enabled one); kdfClient is the client principal the RFC 8636 KDF
 // binds (the request's, or the anonymous principal).
 func (x *exchange) answerPKINIT(req *pkinit.Request, etypes []krb5.EncType, kdfClient pkinit.KRB5PrincipalName) (*pkReply, error) {
 	k, ps, body := x.k, x.k.pkinit, &x.req.ReqBody
@@ -207,9 +207,12 @@ func (x *exchange) answerPKINIT(req *pkinit.Request, etypes []krb5.EncType, kdfC
 		return nil, &krb5.Error{Code: krb5.KRBAPErrRepeat,
 			Reason: "this PA-PK-AS-REQ was already used (replay): a client signs a fresh AuthPack for every request"}
 	}
-	etype, ok := x.pkinitEType(etypes)
+	if etypes == nil {
+		etypes = enabledETypes(k)
+	}
+	etype, ok := firstCommon(body.EType, etypes)
 	if !ok {
-		return nil, errNoCommonEType(body.EType, "this KDC's PKINIT", kcryptoETypes(k))
+		return nil, errNoCommonEType(body.EType, "PKINIT for this client", etypes)
 	}
 	rep, rk, err := req.BuildReply(pkinit.ReplyParams{
 		Rand: k.cfg.Rand, Signer: ps.signer.Load(), EType: etype,
@@ -236,27 +239,9 @@ func (x *exchange) answerPKINIT(req *pkinit.Request, etypes []krb5.EncType, kdfC
 	return &pkReply{key: key, padata: krb5.MethodData{{Type: krb5.PAPKASRep, Value: rep}}}, nil
 }
 
-// pkinitEType is the reply key's enctype: the first of the client's
-// list that the KDC implements and allows (and, for an account, that
-// the account allows).
-func (x *exchange) pkinitEType(allowed []krb5.EncType) (krb5.EncType, bool) {
-	for _, e := range x.req.ReqBody.EType {
-		if kcrypto.KeySize(e) == 0 || (e == krb5.ETypeRC4HMAC && !x.k.cfg.Crypto.AllowRC4) {
-			continue
-		}
-		if allowed == nil {
-			return e, true
-		}
-		for _, a := range allowed {
-			if a == e {
-				return e, true
-			}
-		}
-	}
-	return 0, false
-}
-
-func kcryptoETypes(k *KDC) []krb5.EncType {
+// enabledETypes are the enctypes a PKINIT reply key may have when the
+// account names none (principal.etypes holds only enabled ones).
+func enabledETypes(k *KDC) []krb5.EncType {
 	es := []krb5.EncType{krb5.ETypeAES256CTSHMACSHA196, krb5.ETypeAES128CTSHMACSHA196, krb5.ETypeAES256CTSHMACSHA384, krb5.ETypeAES128CTSHMACSHA256}
 	if k.cfg.Crypto.AllowRC4 {
 		es = append(es, krb5.ETypeRC4HMAC)
