@@ -244,7 +244,7 @@ func asReq(cfg *Config, cname krb5.PrincipalName, padata krb5.MethodData, nonce 
 	now := time.Now()
 	sname := krb5.PrincipalName{NameType: krb5.NameTypeSrvInst, NameString: []string{"krbtgt", cfg.Realm}}
 	if cfg.ASService != "" {
-		sname = krb5.PrincipalName{NameType: krb5.NameTypeSrvInst, NameString: splitSlash(cfg.ASService)}
+		sname = krb5.NewPrincipalName(krb5.NameTypeSrvInst, cfg.ASService)
 	}
 	if cfg.NoPAC {
 		padata = append(padata, krb5.PACRequest{IncludePAC: false}.PAData())
@@ -333,7 +333,7 @@ func Run(ctx context.Context, op string, cfg Config) (Report, error) {
 	}
 	var sname krb5.PrincipalName
 	if op == "tgs" {
-		sname = krb5.PrincipalName{NameType: krb5.NameTypeSrvInst, NameString: splitSlash(cfg.Service)}
+		sname = krb5.NewPrincipalName(krb5.NameTypeSrvInst, cfg.Service)
 	}
 
 	var (
@@ -484,16 +484,4 @@ func Run(ctx context.Context, op string, cfg Config) (Report, error) {
 		r.P99 = lat[len(lat)*99/100]
 	}
 	return r, nil
-}
-
-func splitSlash(s string) []string {
-	var out []string
-	start := 0
-	for i := 0; i < len(s); i++ {
-		if s[i] == '/' {
-			out = append(out, s[start:i])
-			start = i + 1
-		}
-	}
-	return append(out, s[start:])
 }
