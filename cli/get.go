@@ -147,11 +147,11 @@ func runGetPassword(cmd *cobra.Command, rawURL string, o getOptions, isDigest bo
 	if err != nil {
 		return err
 	}
+	pw, err := readPassword(cmd, o.pwFile, "Password for "+o.user+": ")
+	if err != nil {
+		return err
+	}
 	if isDigest {
-		pw, err := readPassword(cmd, o.pwFile, "Password for "+o.user+": ")
-		if err != nil {
-			return err
-		}
 		return fetch(cmd, rawURL, o, &httpauth.DigestTransport{Base: base, User: o.user, Password: pw, RequireMutual: true})
 	}
 	user, domain := o.user, ""
@@ -159,10 +159,6 @@ func runGetPassword(cmd *cobra.Command, rawURL string, o getOptions, isDigest bo
 		domain, user = d, u
 	} else if u, d, ok := strings.Cut(user, "@"); ok {
 		domain, user = d, u
-	}
-	pw, err := readPassword(cmd, o.pwFile, "Password for "+o.user+": ")
-	if err != nil {
-		return err
 	}
 	tr := &httpauth.NTLMTransport{Base: base, User: user, Domain: domain, Password: pw}
 	if o.spn != "" {

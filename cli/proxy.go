@@ -167,8 +167,8 @@ password or H(A1). The Digest realm is the Kerberos realm. --digest-algorithm
 	f.StringVar(&o.crlURL, "crl-url", "", "--auth tls: CRL used when OCSP fails, e.g. https://aa.example.test:8443/pki/crl (default: the certificate's distribution point)")
 	f.DurationVar(&o.freshness, "revocation-freshness", 5*time.Minute, "--auth tls: a revocation is seen at most this long after it is made (revocation answers are cached this long)")
 	f.StringVar(&o.aaURL, "aa", "", "--auth ntlm/digest: the AA's HTTPS URL that validates answers, e.g. https://aa.example.test:8443; with negotiate: the AA that names the groups and device of Kerberos users")
-	f.StringVar(&o.aaCert, "aa-cert", "", "--auth ntlm: PEM certificate of this server's computer account, presented to the AA (warden cert issue --account WEB01$)")
-	f.StringVar(&o.aaKey, "aa-key", "", "--auth ntlm: PEM private key of --aa-cert")
+	f.StringVar(&o.aaCert, "aa-cert", "", "--auth ntlm/digest, or --aa with negotiate: PEM certificate of this server's computer account, presented to the AA (warden cert issue --account WEB01$)")
+	f.StringVar(&o.aaKey, "aa-key", "", "--auth ntlm/digest, or --aa with negotiate: PEM private key of --aa-cert")
 	f.StringArrayVar(&o.digestAlgs, "digest-algorithm", nil, "--auth digest: algorithm to offer, in order (SHA-256, SHA-256-sess, SHA-512-256, SHA-512-256-sess, MD5, MD5-sess); default SHA-256")
 	f.BoolVar(&o.allowMD5, "digest-allow-md5", false, "--auth digest: accept MD5 answers (old clients); MD5 is weak")
 	f.StringVar(&o.verifyAt, "tls-verify-at", "http", "--auth tls: where bad client certificates are refused: http (401/403 with the reason) or handshake (TLS alert, reason in the log only)")
@@ -360,7 +360,7 @@ func aaClient(c context.Context, method string, o proxyOptions) (*passthrough.Cl
 	}
 	if o.aaURL == "" || o.aaCert == "" || o.aaKey == "" || o.caFile == "" {
 		return nil, nil, withHint(fmt.Errorf("--auth %s needs --aa, --aa-cert, --aa-key and --ca", method),
-			"the AA validates every NTLM answer: give its URL (--aa https://aa.example.test:8443), this server's computer-account certificate (warden cert issue --account WEB01$ --out web01) and the realm CA (warden cert ca -o ca.crt)")
+			"the AA validates every "+method+" answer: give its URL (--aa https://aa.example.test:8443), this server's computer-account certificate (warden cert issue --account WEB01$ --out web01) and the realm CA (warden cert ca -o ca.crt)")
 	}
 	if u, err := url.Parse(o.aaURL); err != nil || u.Scheme != "https" || u.Host == "" {
 		return nil, nil, withHint(fmt.Errorf("--aa %q is not an https:// URL", o.aaURL), "name the AA's HTTPS listener, e.g. --aa https://aa.example.test:8443")
@@ -515,7 +515,7 @@ func parseAuthMethods(list string, several bool) (map[string]bool, error) {
 		case "digest":
 			out["digest"] = true
 		default:
-			return nil, withHint(fmt.Errorf("--auth %q: unknown method", m), "use --auth negotiate, ntlm or tls")
+			return nil, withHint(fmt.Errorf("--auth %q: unknown method", m), "use --auth negotiate, ntlm, digest or tls")
 		}
 	}
 	if !several && len(out) > 1 {
