@@ -202,10 +202,18 @@ func (x *exchange) answerPKINIT(req *pkinit.Request, etypes []krb5.EncType, kdfC
 		return nil, err
 	}
 	// Replay: the same signed AuthPack again within the skew window.
-	if !ps.replay.add(req.Digest, x.now, a.Time().Add(k.cfg.MaxSkew+k.cfg.MaxSkew)) {
+	switch ps.replay.add(req.Digest, x.now, a.Time().Add(k.cfg.MaxSkew+k.cfg.MaxSkew)) {
+	case replaySeen:
 		x.res.Detail = "replayed PA-PK-AS-REQ"
 		return nil, &krb5.Error{Code: krb5.KRBAPErrRepeat,
 			Reason: "this PA-PK-AS-REQ was already used (replay): a client signs a fresh AuthPack for every request"}
+	case replayFull:
+		// Same code (the request cannot be shown fresh), but the log
+		// and the client learn that it is load, not a replay.
+		x.res.Detail = "PKINIT replay cache full"
+		return nil, &krb5.Error{Code: krb5.KRBAPErrRepeat,
+			Reason: "the KDC cannot record this PA-PK-AS-REQ against replay (too many certificate logons within the clock-skew window); try again in a few minutes",
+			Hint:   "a flood of PKINIT requests filled the replay cache; it empties as their clock-skew window passes"}
 	}
 	if etypes == nil {
 		etypes = enabledETypes(k)

@@ -22,12 +22,19 @@ func newReplayCache() *replayCache {
 	return &replayCache{seen: make(map[[32]byte]time.Time), maxSize: 1 << 20}
 }
 
-// add records d until expires and reports whether it was new.
-func (c *replayCache) add(d [32]byte, now, expires time.Time) bool {
+// Outcomes of replayCache.add.
+const (
+	replayNew  = iota // recorded
+	replaySeen        // a replay
+	replayFull        // not recorded: the cache is full of live entries
+)
+
+// add records d until expires and says whether it was new.
+func (c *replayCache) add(d [32]byte, now, expires time.Time) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if exp, ok := c.seen[d]; ok && now.Before(exp) {
-		return false
+		return replaySeen
 	}
 	if now.After(c.nextGC) || len(c.seen) >= c.maxSize {
 		for k, exp := range c.seen {
@@ -39,9 +46,9 @@ func (c *replayCache) add(d [32]byte, now, expires time.Time) bool {
 		if len(c.seen) >= c.maxSize {
 			// Full of live entries: refuse rather than forget, so a
 			// flood cannot make room for a replay.
-			return false
+			return replayFull
 		}
 	}
 	c.seen[d] = expires
-	return true
+	return replayNew
 }
