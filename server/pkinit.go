@@ -3,11 +3,11 @@ package server
 import (
 	"context"
 	"crypto"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/warden-auth/warden/config"
@@ -106,40 +106,16 @@ func (s *Server) renewKDCCert(ctx context.Context) {
 }
 
 // loadKDCCert reads the saved certificate and key; nil, nil when either
-// is missing or unreadable (then a new one is issued).
+// is missing, unreadable or the key is not the certificate's (then a new
+// one is issued). tls.LoadX509KeyPair checks that they match.
 func loadKDCCert(certPath, keyPath string) (*x509.Certificate, crypto.Signer) {
-	cb, err := os.ReadFile(certPath)
-	if err != nil {
+	c, err := tls.LoadX509KeyPair(certPath, keyPath)
+	if err != nil || c.Leaf == nil {
 		return nil, nil
 	}
-	kb, err := os.ReadFile(keyPath)
-	if err != nil {
+	signer, ok := c.PrivateKey.(crypto.Signer)
+	if !ok {
 		return nil, nil
 	}
-	defer clear(kb)
-	cp, _ := pem.Decode(cb)
-	kp, _ := pem.Decode(kb)
-	if cp == nil || kp == nil {
-		return nil, nil
-	}
-	defer clear(kp.Bytes)
-	cert, err := x509.ParseCertificate(cp.Bytes)
-	if err != nil {
-		return nil, nil
-	}
-	k, err := x509.ParsePKCS8PrivateKey(kp.Bytes)
-	if err != nil {
-		return nil, nil
-	}
-	signer, ok := k.(crypto.Signer)
-	if !ok || !publicKeysEqual(signer.Public(), cert.PublicKey) {
-		return nil, nil
-	}
-	return cert, signer
-}
-
-func publicKeysEqual(a, b crypto.PublicKey) bool {
-	type equaler interface{ Equal(crypto.PublicKey) bool }
-	e, ok := a.(equaler)
-	return ok && e.Equal(b)
+	return c.Leaf, signer
 }
