@@ -210,7 +210,7 @@ func (s *Server) Authenticate(ctx context.Context, v Validator, req Request) (*R
 		val.EntityHash = strings.Repeat("0", 2*val.Algorithm.Size())
 	}
 	if err := val.Check(); err != nil {
-		return fail(asError(err, BadHeader))
+		return fail(asError(err, BadHeader, "the credentials are malformed"))
 	}
 	nc, _ := strconv.ParseUint(c.NC, 16, 32)
 	id, ok := s.nonces.open(c.Nonce)
@@ -223,7 +223,7 @@ func (s *Server) Authenticate(ctx context.Context, v Validator, req Request) (*R
 	if !stale {
 		switch s.nc.check(id, uint32(nc)) {
 		case useReplay:
-			return fail(errorf(Replay, "nonce count %s was already used with this nonce", c.NC))
+			return fail(replayed(c.NC))
 		case useForgotten:
 			stale = true
 		}
@@ -234,23 +234,22 @@ func (s *Server) Authenticate(ctx context.Context, v Validator, req Request) (*R
 		}
 		body, err := req.Body()
 		if err != nil {
-			return fail(asError(err, BadHeader))
+			return fail(asError(err, BadHeader, "cannot read the request body"))
 		}
 		val.EntityHash = val.Algorithm.HashBody(body)
 	}
 	verdict, err := v.ValidateDigest(ctx, val)
 	if err != nil {
-		return fail(asError(err, Unavailable))
+		return fail(asError(err, Unavailable, "the AA could not validate the response"))
 	}
 	if stale {
-		return fail(&Error{Code: StaleNonce, Reason: "the nonce has expired; retry with the new one",
-			Hint: fmt.Sprintf("nonces live %s", s.cfg.NonceLifetime)})
+		return fail(s.staleNonce())
 	}
 	switch s.nc.use(id, uint32(nc), now.UnixNano()) {
 	case useReplay:
-		return fail(errorf(Replay, "nonce count %s was already used with this nonce", c.NC))
+		return fail(replayed(c.NC))
 	case useForgotten:
-		return fail(&Error{Code: StaleNonce, Reason: "the nonce has expired; retry with the new one"})
+		return fail(s.staleNonce())
 	}
 	info := AuthInfo{QOP: c.QOP, RspAuth: verdict.RspAuth, CNonce: c.CNonce, NC: c.NC}
 	if now.UnixNano()-id.issued() > int64(s.cfg.NonceLifetime)/2 {
@@ -261,17 +260,25 @@ func (s *Server) Authenticate(ctx context.Context, v Validator, req Request) (*R
 	return &Result{Verdict: *verdict, AuthInfo: info.String()}, nil
 }
 
-// asError returns err's *Error, or wraps err in one with code.
-func asError(err error, code Code) *Error {
+// asError returns err's *Error, or wraps err in one with code and reason.
+func asError(err error, code Code, reason string) *Error {
 	var e *Error
 	if errors.As(err, &e) {
 		return e
 	}
-	reason := "cannot read the request body"
-	if code == Unavailable {
-		reason = "the AA could not validate the response"
-	}
 	return &Error{Code: code, Reason: reason, Err: err}
+}
+
+func replayed(nc string) *Error {
+	return errorf(Replay, "nonce count %s was already used with this nonce", nc)
+}
+
+// staleNonce tells a client whose response was right that its nonce
+// expired (or was forgotten), so that it retries with the new one
+// without asking the user again.
+func (s *Server) staleNonce() *Error {
+	return &Error{Code: StaleNonce, Reason: "the nonce has expired; retry with the new one",
+		Hint: fmt.Sprintf("nonces live %s", s.cfg.NonceLifetime)}
 }
 
 func (s *Server) offered() string {
