@@ -88,7 +88,7 @@ func (c *Client) pkinitAS(ctx context.Context, cname krb5.PrincipalName, opts AS
 			return nil, err
 		}
 		if !retry {
-			return nil, pkinitRefused(ke, st, c.now())
+			return nil, c.pkinitRefused(ke, st)
 		}
 	}
 	return nil, &krb5.Error{Code: krb5.KDCErrPreauthFailed,
@@ -118,7 +118,7 @@ func (c *Client) pkinitProbe(ctx context.Context, st *pkinitState) error {
 		return err
 	}
 	if ke.ErrorCode != krb5.KDCErrPreauthRequired {
-		return pkinitRefused(ke, st, c.now())
+		return c.pkinitRefused(ke, st)
 	}
 	if _, ok := md.Find(krb5.PAPKASReq); !ok {
 		return &krb5.Error{Code: ke.ErrorCode,

@@ -216,3 +216,22 @@ func FuzzPKINITReply(f *testing.F) {
 		checkPKINITKX(krb5.MethodData{{Type: krb5.PAPKINITKX, Value: kxValue}}, key, key.EncryptionKey(), true, c.cfg.Options)
 	})
 }
+
+// TestPKINITRefusedETypes: a KDC refusing a PKINIT request with
+// KDC_ERR_ETYPE_NOSUPP gets the same hint as a password login, naming
+// the enctypes this client offered (not "none").
+func TestPKINITRefusedETypes(t *testing.T) {
+	c, err := New(Config{Realm: testRealm, ETypes: []krb5.EncType{krb5.ETypeAES256CTSHMACSHA196}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := c.newPKINITState(krb5.PrincipalName{}, ASOptions{Anonymous: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.pkinitRefused(&krb5.KRBError{ErrorCode: krb5.KDCErrETypeNoSupp}, st)
+	var ke *krb5.Error
+	if !errors.As(err, &ke) || ke.Code != krb5.KDCErrETypeNoSupp || !strings.Contains(ke.Hint, "offered aes256-cts-hmac-sha1-96 (18)") {
+		t.Fatalf("got %v (hint %q)", err, ke.Hint)
+	}
+}

@@ -3,7 +3,6 @@ package client
 import (
 	"errors"
 	"fmt"
-	"time"
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
@@ -16,8 +15,8 @@ import (
 // code and e-text, and a hint saying what to change on this side. The
 // KDC's e-text (MIT's and Warden's) says which check failed; the hint
 // says who can fix it.
-func pkinitRefused(ke *krb5.KRBError, st *pkinitState, now time.Time) error {
-	e := kdcError(ke, errContext{client: st.who, realm: st.realm, service: principalString(st.sname, st.realm), now: now})
+func (c *Client) pkinitRefused(ke *krb5.KRBError, st *pkinitState) error {
+	e := kdcError(ke, errContext{client: st.who, realm: st.realm, service: principalString(st.sname, st.realm), offered: c.etypes, now: c.now()})
 	subject := "your certificate"
 	if c := st.opts.Certificate; c != nil && len(c.Chain) > 0 {
 		subject = fmt.Sprintf("your certificate %q (issued by %q)", c.Chain[0].Subject, c.Chain[0].Issuer)
