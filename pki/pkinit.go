@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/asn1"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -47,20 +48,8 @@ func (v *Verifier) VerifyPKINITClient(ctx context.Context, chain []*x509.Certifi
 }
 
 func pkinitClientUsage(c *x509.Certificate, strict bool) bool {
-	for _, u := range c.UnknownExtKeyUsage {
-		if u.Equal(OIDKPClientAuth) || u.Equal(OIDSmartcardLogon) {
-			return true
-		}
-	}
-	if strict {
-		return false
-	}
-	for _, u := range c.ExtKeyUsage {
-		if u == x509.ExtKeyUsageClientAuth {
-			return true
-		}
-	}
-	return false
+	return hasUnknownEKU(c, OIDKPClientAuth) || hasUnknownEKU(c, OIDSmartcardLogon) ||
+		!strict && slices.Contains(c.ExtKeyUsage, x509.ExtKeyUsageClientAuth)
 }
 
 func pkinitEKUNames(c *x509.Certificate) string {
