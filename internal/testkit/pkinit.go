@@ -21,6 +21,9 @@ import (
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+
+	"github.com/warden-auth/warden/krb5"
+	"github.com/warden-auth/warden/krb5/pkinit"
 )
 
 // PKINIT test material: a throwaway CA that issues KDC and client
@@ -29,9 +32,9 @@ import (
 
 // Object identifiers of RFC 4556 3.2.2 and 3.2.4.
 var (
-	OIDPKINITSan          = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 2, 2}
-	OIDPKINITKPClientAuth = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 2, 3, 4}
-	OIDPKINITKPKdc        = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 2, 3, 5}
+	OIDPKINITSan          = asn1.ObjectIdentifier(pkinit.OIDPKINITSAN)
+	OIDPKINITKPClientAuth = asn1.ObjectIdentifier(pkinit.OIDKPClientAuth)
+	OIDPKINITKPKdc        = asn1.ObjectIdentifier(pkinit.OIDKPKdc)
 	oidSubjectAltName     = asn1.ObjectIdentifier{2, 5, 29, 17}
 )
 
@@ -165,7 +168,7 @@ func (ca *PKICA) issue(t testing.TB, file, realm string, name []string, nameType
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := ca.serial.Load()
+	n := tmpl.SerialNumber // this certificate's: another issue may run meanwhile
 	c.CertFile = filepath.Join(ca.dir, fmt.Sprintf("%s-%d.pem", file, n))
 	c.KeyFile = filepath.Join(ca.dir, fmt.Sprintf("%s-%d.key", file, n))
 	writePEM(t, c.CertFile, "CERTIFICATE", der, 0o644)
@@ -174,34 +177,20 @@ func (ca *PKICA) issue(t testing.TB, file, realm string, name []string, nameType
 }
 
 // PKINITSAN encodes a subjectAltName extension value holding one otherName
-// id-pkinit-san: KRB5PrincipalName ::= SEQUENCE { realm [0] Realm,
-// principalName [1] PrincipalName } (RFC 4556 3.2.2). Go's x509 cannot
-// write otherNames.
+// id-pkinit-san whose value is the KRB5PrincipalName of RFC 4556 3.2.2,
+// encoded by krb5/pkinit. Go's x509 cannot write otherNames.
 func PKINITSAN(realm string, nameType int64, name ...string) ([]byte, error) {
+	kpn := pkinit.KRB5PrincipalName{Realm: realm, Name: krb5.PrincipalName{NameType: krb5.NameType(nameType), NameString: name}}
+	v, err := kpn.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	ctx0 := cbasn1.Tag(0).ContextSpecific().Constructed()
 	var b cryptobyte.Builder
-	ctx := func(n int) cbasn1.Tag { return cbasn1.Tag(n).ContextSpecific().Constructed() }
 	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { // GeneralNames
-		b.AddASN1(ctx(0), func(b *cryptobyte.Builder) { // otherName
+		b.AddASN1(ctx0, func(b *cryptobyte.Builder) { // otherName
 			b.AddASN1ObjectIdentifier(OIDPKINITSan)
-			b.AddASN1(ctx(0), func(b *cryptobyte.Builder) {
-				b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-					b.AddASN1(ctx(0), func(b *cryptobyte.Builder) {
-						b.AddASN1(cbasn1.GeneralString, func(b *cryptobyte.Builder) { b.AddBytes([]byte(realm)) })
-					})
-					b.AddASN1(ctx(1), func(b *cryptobyte.Builder) {
-						b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-							b.AddASN1(ctx(0), func(b *cryptobyte.Builder) { b.AddASN1Int64(nameType) })
-							b.AddASN1(ctx(1), func(b *cryptobyte.Builder) {
-								b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-									for _, s := range name {
-										b.AddASN1(cbasn1.GeneralString, func(b *cryptobyte.Builder) { b.AddBytes([]byte(s)) })
-									}
-								})
-							})
-						})
-					})
-				})
-			})
+			b.AddASN1(ctx0, func(b *cryptobyte.Builder) { b.AddBytes(v) })
 		})
 	})
 	return b.Bytes()
