@@ -46,13 +46,16 @@ func TGTFromCache(c *ccache.Cache, realm string) (*Credentials, error) {
 	if err != nil {
 		return nil, err
 	}
-	if v, ok := c.Config(FASTAvailKey, tgtConfigPrincipal(realm)); ok && string(v) == "yes" {
-		cr.FAST = true
-	}
-	if v, ok := c.Config(CompoundAvailKey, tgtConfigPrincipal(realm)); ok && string(v) == "yes" {
-		cr.Compound = true
-	}
+	cr.FAST = recorded(c, FASTAvailKey, realm)
+	cr.Compound = recorded(c, CompoundAvailKey, realm)
 	return cr, nil
+}
+
+// recorded reports whether the cache's configuration entry key for the
+// TGT of realm is "yes" (RecordKDCFeatures).
+func recorded(c *ccache.Cache, key, realm string) bool {
+	v, ok := c.Config(key, tgtConfigPrincipal(realm))
+	return ok && string(v) == "yes"
 }
 
 // RecordKDCFeatures records in c what the KDC of cr's realm was seen to
