@@ -1,0 +1,71 @@
+# shellcheck shell=bash
+# Shared by the served-KDC benchmarks (bench-scale.sh, bench-pac.sh):
+# builds warden into a temporary directory, makes a realm of N users,
+# runs warden serve pinned to CPU 0 and the load generator pinned to
+# CPU 1 (as bench-vs-mit.sh), and reads the server's own CPU time and
+# request count from its /metrics.
+#
+# The caller sets REALM, PORT, HTTPS (the metrics port), SERVICE (an
+# HTTP/... service added to the realm) and DURATION, then sources this
+# file.
+
+PW='bench password 1'
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+cpu_client=1
+[ "$(nproc)" -ge 2 ] || cpu_client=0
+
+(cd "$root" && go build -o "$work/warden" ./cmd/warden)
+W="$work/warden"
+echo "$PW" >"$work/pw"
+
+realm() { # $1 = users; prints the import summary
+  rm -rf "$work/d"
+  "$W" init --realm "$REALM" --data "$work/d" --kdc-addr 127.0.0.1:"$PORT" >/dev/null
+  { echo "name,password"; for i in $(seq 0 $(($1 - 1))); do echo "bench$i,$PW"; done; } >"$work/users.csv"
+  "$W" user import "$work/users.csv" --enctypes aes256-cts-hmac-sha1-96 --data "$work/d" 2>/dev/null
+  "$W" service add "$SERVICE" --data "$work/d" >/dev/null
+}
+
+# scrape prints the server's CPU seconds and requests answered so far.
+scrape() {
+  curl -sk https://127.0.0.1:"$HTTPS"/metrics | awk '/^process_cpu_seconds_total/ {c=$2}
+    /^warden_kdc_requests_total/ {n+=$2} END {print c, n}'
+}
+
+load() { # $1 = users, $2 = as|tgs, $3 = extra flags; prints the bench line and server CPU per request
+  taskset -c 0 "$W" serve --data "$work/d" --https-addr 127.0.0.1:"$HTTPS" 2>/dev/null &
+  local pid=$! a b prev=0 n
+  sleep 1
+  # The generator first derives every user's key (long for many users);
+  # it runs unpinned for that and is pinned once the load starts.
+  # shellcheck disable=SC2086 # $3 is a list of flags
+  "$W" bench "$2" --service "$SERVICE" --kdc 127.0.0.1:"$PORT" --realm "$REALM" --users "$1" \
+    --password-file "$work/pw" --duration "$DURATION" --warmup 5s $3 >"$work/bench.out" 2>/dev/null &
+  local bp=$!
+  while :; do
+    sleep 1
+    n=$(scrape | awk '{print int($2)}')
+    [ $((n - prev)) -gt 3000 ] && break
+    prev=$n
+  done
+  taskset -a -p -c $cpu_client $bp >/dev/null
+  sleep 6
+  a=$(scrape)
+  sleep 3
+  b=$(scrape)
+  wait $bp
+  kill $pid
+  wait $pid 2>/dev/null || true
+  echo "$(tail -1 "$work/bench.out"); server $(echo "$a $b" | awk '{printf "%.1f µs CPU/request", ($3-$1)/($4-$2)*1e6}')"
+}
+
+# rate reads a load line on stdin and prints its requests per second.
+rate() { awk '{for(i=1;i<=NF;i++) if($i=="req/s,") print int($(i-1))}'; }
+
+# figures prints a load line's requests per second and server µs of CPU
+# per request, for comparing two runs.
+figures() {
+  awk '{for(i=1;i<=NF;i++) { if($i=="req/s,") r=$(i-1); if($i=="µs") c=$(i-1) } print r, c}' <<<"$1"
+}
