@@ -69,26 +69,9 @@ func readIdentityFile(path string) ([]byte, error) {
 // private key block of keyPEM, which must belong to the first certificate.
 func ParseCertificate(certPEM, keyPEM []byte) (*Certificate, error) {
 	var c Certificate
-	for rest := certPEM; ; {
-		var b *pem.Block
-		b, rest = pem.Decode(rest)
-		if b == nil {
-			break
-		}
-		if b.Type != "CERTIFICATE" {
-			continue
-		}
-		if len(c.Chain) == 16 {
-			return nil, errors.New("more than 16 certificates in the chain")
-		}
-		cert, err := x509.ParseCertificate(b.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("certificate %d: %w", len(c.Chain)+1, err)
-		}
-		c.Chain = append(c.Chain, cert)
-	}
-	if len(c.Chain) == 0 {
-		return nil, errors.New("no PEM CERTIFICATE block in the certificate file")
+	var err error
+	if c.Chain, err = pemCertificates(certPEM, maxChain); err != nil {
+		return nil, fmt.Errorf("the certificate file: %w", err)
 	}
 	key, err := parsePrivateKey(keyPEM)
 	if err != nil {
@@ -100,6 +83,39 @@ func ParseCertificate(certPEM, keyPEM []byte) (*Certificate, error) {
 	}
 	c.Key = key
 	return &c, nil
+}
+
+// maxChain caps the certificates of a client identity: a leaf and a few
+// intermediates.
+const maxChain = 16
+
+// pemCertificates returns the CERTIFICATE blocks of b in order, at most
+// max of them; other blocks (keys, CRLs) are skipped. Identities and
+// pkinit_anchors files are read with it.
+func pemCertificates(b []byte, max int) ([]*x509.Certificate, error) {
+	var out []*x509.Certificate
+	for rest := b; ; {
+		var blk *pem.Block
+		blk, rest = pem.Decode(rest)
+		if blk == nil {
+			break
+		}
+		if blk.Type != "CERTIFICATE" {
+			continue
+		}
+		if len(out) == max {
+			return nil, fmt.Errorf("more than %d certificates", max)
+		}
+		c, err := x509.ParseCertificate(blk.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("certificate %d: %w", len(out)+1, err)
+		}
+		out = append(out, c)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no PEM CERTIFICATE block")
+	}
+	return out, nil
 }
 
 // parsePrivateKey returns the first private key block of b.

@@ -2,7 +2,6 @@ package client
 
 import (
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
@@ -138,27 +137,9 @@ func readAnchors(loc string) ([]*x509.Certificate, error) {
 }
 
 func parsePEMCerts(b []byte, path string) ([]*x509.Certificate, error) {
-	var out []*x509.Certificate
-	for rest := b; ; {
-		var blk *pem.Block
-		blk, rest = pem.Decode(rest)
-		if blk == nil {
-			break
-		}
-		if blk.Type != "CERTIFICATE" {
-			continue
-		}
-		if len(out) == maxAnchors {
-			return nil, fmt.Errorf("%s: more than %d certificates", path, maxAnchors)
-		}
-		c, err := x509.ParseCertificate(blk.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("%s: certificate %d: %w", path, len(out)+1, err)
-		}
-		out = append(out, c)
+	certs, err := pemCertificates(b, maxAnchors)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%s: no PEM CERTIFICATE block", path)
-	}
-	return out, nil
+	return certs, nil
 }
