@@ -70,3 +70,28 @@ func TestParseCertificate(t *testing.T) {
 		t.Fatalf("LoadCertificate error should name the files: %v", err)
 	}
 }
+
+// FuzzParseCertificate: whatever PEM the identity and anchor files hold,
+// parsing ends in a clean error or a chain within its cap, never a panic.
+// Seeded with a real identity (EC key, chain with its CA).
+func FuzzParseCertificate(f *testing.F) {
+	ca := testkit.NewPKICA(f, "fuzz CA")
+	id := ca.IssueClient(f, "alice", "R", testkit.CertOptions{EC: true})
+	read := func(p string) []byte {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		return b
+	}
+	f.Add(append(read(id.CertFile), read(ca.CAFile)...), read(id.KeyFile))
+	f.Add([]byte("-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n"), []byte("-----BEGIN PRIVATE KEY-----\nMAA=\n-----END PRIVATE KEY-----\n"))
+	f.Fuzz(func(t *testing.T, certPEM, keyPEM []byte) {
+		if c, err := ParseCertificate(certPEM, keyPEM); err == nil && (len(c.Chain) == 0 || len(c.Chain) > maxChain || c.Key == nil) {
+			t.Fatalf("accepted an identity with %d certificates, key %v", len(c.Chain), c.Key != nil)
+		}
+		if certs, err := parsePEMCerts(certPEM, "f"); err == nil && (len(certs) == 0 || len(certs) > maxAnchors) {
+			t.Fatalf("%d anchors", len(certs))
+		}
+	})
+}
