@@ -443,15 +443,7 @@ func (d *pacDump) printClaims(t pac.BufferType, b []byte) {
 	}
 	for _, a := range cs.Arrays {
 		for _, c := range a.Claims {
-			var vals []string
-			for _, v := range c.Int64s {
-				vals = append(vals, fmt.Sprint(v))
-			}
-			for _, v := range c.Uint64s {
-				vals = append(vals, fmt.Sprint(v))
-			}
-			vals = append(vals, c.Strings...)
-			fmt.Fprintf(d.w, "  %s (type %d, source %d) = %s\n", c.ID, c.Type, a.Source, strings.Join(vals, ", "))
+			fmt.Fprintf(d.w, "  %s (type %d, source %d) = %s\n", c.ID, c.Type, a.Source, strings.Join(c.Values(), ", "))
 		}
 	}
 }

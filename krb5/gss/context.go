@@ -2,7 +2,6 @@ package gss
 
 import (
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/warden-auth/warden/auth"
@@ -143,24 +142,7 @@ func claimsOf(buf []byte) []auth.Claim {
 	var out []auth.Claim
 	for _, a := range cs.Arrays {
 		for _, e := range a.Claims {
-			c := auth.Claim{ID: e.ID}
-			switch e.Type {
-			case pac.ClaimTypeInt64:
-				for _, v := range e.Int64s {
-					c.Values = append(c.Values, strconv.FormatInt(v, 10))
-				}
-			case pac.ClaimTypeUint64:
-				for _, v := range e.Uint64s {
-					c.Values = append(c.Values, strconv.FormatUint(v, 10))
-				}
-			case pac.ClaimTypeBoolean:
-				for _, v := range e.Uint64s {
-					c.Values = append(c.Values, strconv.FormatBool(v != 0))
-				}
-			default:
-				c.Values = append(c.Values, e.Strings...)
-			}
-			out = append(out, c)
+			out = append(out, auth.Claim{ID: e.ID, Values: e.Values()})
 		}
 	}
 	return out

@@ -2,6 +2,7 @@ package pac
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/warden-auth/warden/internal/ndr"
 )
@@ -53,6 +54,23 @@ type ClaimEntry struct {
 	Int64s  []int64
 	Uint64s []uint64
 	Strings []string
+}
+
+// Values returns the entry's values as text: integers in decimal,
+// booleans as true/false, strings as they are.
+func (e ClaimEntry) Values() []string {
+	out := make([]string, 0, len(e.Int64s)+len(e.Uint64s)+len(e.Strings))
+	for _, v := range e.Int64s {
+		out = append(out, strconv.FormatInt(v, 10))
+	}
+	for _, v := range e.Uint64s {
+		if e.Type == ClaimTypeBoolean {
+			out = append(out, strconv.FormatBool(v != 0))
+		} else {
+			out = append(out, strconv.FormatUint(v, 10))
+		}
+	}
+	return append(out, e.Strings...)
 }
 
 // ClaimsArray is the claims from one source.

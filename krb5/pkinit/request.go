@@ -282,7 +282,7 @@ type ReplyKeyInput struct {
 // signature with the certificate the SignedData carries and the nonce,
 // and derives the reply key. It returns the KDC's certificates (signer
 // first): the caller must still check that chain against its trust
-// anchors, the id-pkinit-KPKdc EKU and the krbtgt SAN (ValidateKDCCert).
+// anchors, the id-pkinit-KPKdc EKU and the krbtgt SAN (krb5/client does it in verifyKDCCertificate).
 func (c *ClientState) ParseReply(paValue []byte, in ReplyKeyInput) (krb5.EncryptionKey, []*x509.Certificate, error) {
 	var none krb5.EncryptionKey
 	var rep PAPKASRep
