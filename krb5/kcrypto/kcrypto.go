@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -83,15 +84,18 @@ type profile struct {
 	kiLen     int
 	sha2      bool
 	newHash   func() hash.Hash
+	scratch   *scratchPool // HMAC states over newHash, CTS buffers
 	defaultIt uint32
 }
 
 var profiles = map[krb5.EncType]*profile{
-	krb5.ETypeAES128CTSHMACSHA196: {etype: 17, cksum: krb5.CksumHMACSHA196AES128, keyLen: 16, macLen: 12, kcLen: 16, kiLen: 16, newHash: sha1.New, defaultIt: 4096},
-	krb5.ETypeAES256CTSHMACSHA196: {etype: 18, cksum: krb5.CksumHMACSHA196AES256, keyLen: 32, macLen: 12, kcLen: 32, kiLen: 32, newHash: sha1.New, defaultIt: 4096},
-	krb5.ETypeAES128CTSHMACSHA256: {etype: 19, cksum: krb5.CksumHMACSHA256128AES128, keyLen: 16, macLen: 16, kcLen: 16, kiLen: 16, sha2: true, newHash: sha256.New, defaultIt: 32768},
-	krb5.ETypeAES256CTSHMACSHA384: {etype: 20, cksum: krb5.CksumHMACSHA384192AES256, keyLen: 32, macLen: 24, kcLen: 24, kiLen: 24, sha2: true, newHash: sha512.New384, defaultIt: 32768},
+	krb5.ETypeAES128CTSHMACSHA196: {etype: 17, cksum: krb5.CksumHMACSHA196AES128, keyLen: 16, macLen: 12, kcLen: 16, kiLen: 16, newHash: sha1.New, scratch: sha1Scratch, defaultIt: 4096},
+	krb5.ETypeAES256CTSHMACSHA196: {etype: 18, cksum: krb5.CksumHMACSHA196AES256, keyLen: 32, macLen: 12, kcLen: 32, kiLen: 32, newHash: sha1.New, scratch: sha1Scratch, defaultIt: 4096},
+	krb5.ETypeAES128CTSHMACSHA256: {etype: 19, cksum: krb5.CksumHMACSHA256128AES128, keyLen: 16, macLen: 16, kcLen: 16, kiLen: 16, sha2: true, newHash: sha256.New, scratch: newScratchPool(sha256.New), defaultIt: 32768},
+	krb5.ETypeAES256CTSHMACSHA384: {etype: 20, cksum: krb5.CksumHMACSHA384192AES256, keyLen: 32, macLen: 24, kcLen: 24, kiLen: 24, sha2: true, newHash: sha512.New384, scratch: newScratchPool(sha512.New384), defaultIt: 32768},
 }
+
+var sha1Scratch = newScratchPool(sha1.New)
 
 // Supported reports whether e is implemented (rc4-hmac counts, though it
 // still needs Options.AllowRC4).
@@ -144,26 +148,47 @@ func checkEType(e krb5.EncType, opt Options) error {
 
 // derived holds the encryption keys derived for one usage.
 type derived struct {
-	ke    cipher.Block
-	ki    []byte
-	rc4k1 []byte // RC4: HMAC-MD5(K, T(usage))
+	ke cipher.Block // nil for RC4
+	ki keyBytes     // Ki; for RC4 K1 = HMAC-MD5(K, T(usage))
 }
+
+// maxKeyLen is the longest key or derived key of any supported enctype.
+const maxKeyLen = 32
+
+// keyBytes is key material held by value, so that a key and what is
+// derived from it are not separate heap objects: a KDC keeps one Key per
+// cached principal, and the garbage collector visits every object of
+// them on each cycle.
+type keyBytes struct {
+	b [maxKeyLen]byte
+	n uint8
+}
+
+func newKeyBytes(b []byte) keyBytes {
+	var k keyBytes
+	k.n = uint8(copy(k.b[:], b))
+	return k
+}
+
+func (k *keyBytes) bytes() []byte { return k.b[:k.n] }
 
 // Key is a Kerberos key with its cached per-usage derivations. Encryption
 // keys (Ke, Ki) and checksum keys (Kc) are derived separately and only
 // when used, since a fresh session key typically needs only a few.
 type Key struct {
 	etype krb5.EncType
-	key   []byte
+	key   keyBytes
 	p     *profile // nil for RC4
-	// Ke, Ki per usage and Kc per usage. Held by value in the cache's
-	// slice, so a long-lived key (a KDC caches one per principal) is few
-	// objects for the garbage collector to visit.
+	// Ke, Ki per usage and Kc per usage, the first few inside the Key.
 	enc usageCache[derived]
-	cks usageCache[[]byte]
+	cks usageCache[keyBytes]
 
 	baseOnce sync.Once
 	base     cipher.Block // AES schedule of key, for RFC 3961 DR
+}
+
+func newKey(e krb5.EncType, key []byte) *Key {
+	return &Key{etype: e, key: newKeyBytes(key), p: profiles[e]}
 }
 
 // NewKey wraps k. The key bytes are copied.
@@ -176,14 +201,14 @@ func NewKey(k krb5.EncryptionKey, opt Options) (*Key, error) {
 		return nil, &krb5.Error{Code: krb5.KRBAPErrBadIntegrity,
 			Reason: fmt.Sprintf("%v key must be %d bytes, got %d", k.KeyType, want, len(k.KeyValue))}
 	}
-	return &Key{etype: k.KeyType, key: append([]byte(nil), k.KeyValue...), p: profiles[k.KeyType]}, nil
+	return newKey(k.KeyType, k.KeyValue), nil
 }
 
 // EType returns the key's enctype.
 func (k *Key) EType() krb5.EncType { return k.etype }
 
 // Bytes returns a copy of the key bytes.
-func (k *Key) Bytes() []byte { return append([]byte(nil), k.key...) }
+func (k *Key) Bytes() []byte { return append([]byte(nil), k.key.bytes()...) }
 
 // EncryptionKey returns the wire form of the key.
 func (k *Key) EncryptionKey() krb5.EncryptionKey {
@@ -196,11 +221,11 @@ func (k *Key) derive(u Usage) *derived {
 	}
 	var d derived
 	if k.p == nil {
-		d.rc4k1 = rc4UsageKey(k.key, u)
+		d.ki = newKeyBytes(rc4UsageKey(k.key.bytes(), u))
 	} else {
 		ke := k.dk(u, 0xAA, k.p.keyLen)
 		d.ke, _ = aes.NewCipher(ke)
-		d.ki = k.dk(u, 0x55, k.p.kiLen)
+		d.ki = newKeyBytes(k.dk(u, 0x55, k.p.kiLen))
 	}
 	return k.enc.put(u, d)
 }
@@ -208,18 +233,25 @@ func (k *Key) derive(u Usage) *derived {
 // checksumKey returns Kc for usage u.
 func (k *Key) checksumKey(u Usage) []byte {
 	if kc := k.cks.get(u); kc != nil {
-		return *kc
+		return kc.bytes()
 	}
-	return *k.cks.put(u, k.dk(u, 0x99, k.p.kcLen))
+	return k.cks.put(u, newKeyBytes(k.dk(u, 0x99, k.p.kcLen))).bytes()
 }
 
+// inlineUsages is how many usages a usageCache holds inside its Key: a
+// long-lived key is used for one or two (a client's key in the AS
+// exchange: the timestamp and the reply; a service key: tickets, PAC
+// checksums), and more spill into a separate slice.
+const inlineUsages = 2
+
 // usageCache maps the few usages a key is used for to what was derived
-// for them. Reads are lock-free over an immutable slice that inserts
-// (rare: once per usage) replace; a KDC holds one per principal key, so
-// this is a fraction of sync.Map's size.
+// for them. Reads are lock-free: an entry is written once, before the
+// count (or the spill slice, copied on write) that publishes it.
 type usageCache[V any] struct {
-	mu sync.Mutex
-	p  atomic.Pointer[[]usageEntry[V]]
+	n      atomic.Uint32 // entries of inline in use
+	inline [inlineUsages]usageEntry[V]
+	mu     sync.Mutex
+	spill  atomic.Pointer[[]usageEntry[V]]
 }
 
 type usageEntry[V any] struct {
@@ -227,10 +259,19 @@ type usageEntry[V any] struct {
 	v V
 }
 
-// get returns the stored value for u, or nil. The pointer is into an
-// immutable slice (put copies on write), so it stays valid.
+// get returns the stored value for u, or nil. The pointer is to an
+// entry that is never written again, so it stays valid.
 func (c *usageCache[V]) get(u Usage) *V {
-	if s := c.p.Load(); s != nil {
+	n := c.n.Load()
+	for i := range n {
+		if c.inline[i].u == u {
+			return &c.inline[i].v
+		}
+	}
+	if n < inlineUsages {
+		return nil
+	}
+	if s := c.spill.Load(); s != nil {
 		for i := range *s {
 			if (*s)[i].u == u {
 				return &(*s)[i].v
@@ -245,19 +286,22 @@ func (c *usageCache[V]) get(u Usage) *V {
 func (c *usageCache[V]) put(u Usage, v V) *V {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var old []usageEntry[V]
-	if s := c.p.Load(); s != nil {
-		old = *s
+	if got := c.get(u); got != nil {
+		return got
 	}
-	for i := range old {
-		if old[i].u == u {
-			return &old[i].v
-		}
+	if n := c.n.Load(); n < inlineUsages {
+		c.inline[n] = usageEntry[V]{u, v}
+		c.n.Store(n + 1)
+		return &c.inline[n].v
+	}
+	var old []usageEntry[V]
+	if s := c.spill.Load(); s != nil {
+		old = *s
 	}
 	n := make([]usageEntry[V], len(old), len(old)+1)
 	copy(n, old)
 	n = append(n, usageEntry[V]{u, v})
-	c.p.Store(&n)
+	c.spill.Store(&n)
 	return &n[len(n)-1].v
 }
 
@@ -269,10 +313,11 @@ func (k *Key) dk(u Usage, suffix byte, n int) []byte {
 	binary.BigEndian.PutUint32(c[:4], uint32(u))
 	c[4] = suffix
 	if k.p.sha2 {
-		return kdfHMACSHA2(k.p.newHash, k.key, c[:], nil, n)
+		return kdfHMACSHA2(k.p.newHash, k.key.bytes(), c[:], nil, n)
 	}
-	k.baseOnce.Do(func() { k.base, _ = aes.NewCipher(k.key) })
-	return drBlock(k.base, foldedUsage(u, suffix), n)
+	k.baseOnce.Do(func() { k.base, _ = aes.NewCipher(k.key.bytes()) })
+	f := foldedUsage(u, suffix)
+	return drBlock(k.base, f[:], n)
 }
 
 // foldedUsages holds n-fold(usage || suffix, 128) for the usages Warden
@@ -291,14 +336,14 @@ var foldedUsages = sync.OnceValue(func() map[[5]byte][aes.BlockSize]byte {
 	return m
 })
 
-func foldedUsage(u Usage, suffix byte) []byte {
+func foldedUsage(u Usage, suffix byte) [aes.BlockSize]byte {
 	var c [5]byte
 	binary.BigEndian.PutUint32(c[:4], uint32(u))
 	c[4] = suffix
 	if f, ok := foldedUsages()[c]; ok {
-		return f[:]
+		return f
 	}
-	return nfold(c[:], aes.BlockSize*8)
+	return [aes.BlockSize]byte(nfold(c[:], aes.BlockSize*8))
 }
 
 // dr is RFC 3961 DR(K, constant) with AES as E, producing n bytes.
@@ -397,11 +442,27 @@ func integrityError(e krb5.EncType, u Usage, why string) error {
 
 // Encrypt encrypts plaintext for usage u with a random confounder.
 func (k *Key) Encrypt(rand io.Reader, u Usage, plaintext []byte) ([]byte, error) {
-	conf := make([]byte, k.confounderLen())
-	if _, err := io.ReadFull(rand, conf); err != nil {
+	return k.AppendEncrypt(nil, rand, u, plaintext)
+}
+
+// AppendEncrypt appends the encryption of plaintext for usage u, with a
+// random confounder, to dst. plaintext may lie in dst[:len(dst)] but not
+// in its spare capacity. With room in dst it allocates nothing, which is
+// how the KDC encrypts into a reused buffer.
+func (k *Key) AppendEncrypt(dst []byte, rand io.Reader, u Usage, plaintext []byte) ([]byte, error) {
+	if k.p == nil {
+		conf := make([]byte, 8)
+		if _, err := io.ReadFull(rand, conf); err != nil {
+			return nil, fmt.Errorf("kcrypto: reading confounder: %w", err)
+		}
+		return append(dst, rc4Encrypt(k.derive(u).ki.bytes(), conf, plaintext)...), nil
+	}
+	st := k.p.scratch.get()
+	defer k.p.scratch.put(st)
+	if _, err := io.ReadFull(rand, st.conf[:]); err != nil {
 		return nil, fmt.Errorf("kcrypto: reading confounder: %w", err)
 	}
-	return k.EncryptWithConfounder(u, plaintext, conf)
+	return k.appendEncrypt(st, dst, u, plaintext, st.conf[:]), nil
 }
 
 func (k *Key) confounderLen() int {
@@ -417,26 +478,35 @@ func (k *Key) EncryptWithConfounder(u Usage, plaintext, conf []byte) ([]byte, er
 	if len(conf) != k.confounderLen() {
 		return nil, fmt.Errorf("kcrypto: confounder must be %d bytes", k.confounderLen())
 	}
-	d := k.derive(u)
 	if k.p == nil {
-		return rc4Encrypt(d.rc4k1, conf, plaintext), nil
+		return rc4Encrypt(k.derive(u).ki.bytes(), conf, plaintext), nil
 	}
-	// One buffer: confounder and plaintext, encrypted in place, then the
-	// MAC appended (over the plaintext for RFC 3962, over IV and
-	// ciphertext for RFC 8009).
+	st := k.p.scratch.get()
+	defer k.p.scratch.put(st)
+	return k.appendEncrypt(st, nil, u, plaintext, conf), nil
+}
+
+// appendEncrypt is the AES encryption: confounder and plaintext are
+// encrypted in place at the end of dst, then the MAC appended (over the
+// plaintext for RFC 3962, over IV and ciphertext for RFC 8009).
+func (k *Key) appendEncrypt(st *scratch, dst []byte, u Usage, plaintext, conf []byte) []byte {
+	d := k.derive(u)
 	n := len(conf) + len(plaintext)
-	out := make([]byte, n, n+k.p.macLen)
+	// Room for the whole digest, which is appended before truncation:
+	// out must stay where it is.
+	dst = slices.Grow(dst, n+k.p.scratch.size)
+	start := len(dst)
+	out := dst[start : start+n]
 	copy(out[copy(out, conf):], plaintext)
-	var sum [64]byte
-	var mac []byte
+	dst = dst[:start+n]
 	if !k.p.sha2 {
-		mac = hmacSum(k.p.newHash, d.ki, sum[:0], out, nil)
+		dst = st.hmac(d.ki.bytes(), dst, out, nil)
 	}
-	ctsEncrypt(d.ke, out, out)
+	ctsEncrypt(d.ke, out, out, &st.cts)
 	if k.p.sha2 {
-		mac = hmacSum(k.p.newHash, d.ki, sum[:0], zeroIV[:], out)
+		dst = st.hmac(d.ki.bytes(), dst, zeroIV[:], out)
 	}
-	return append(out, mac[:k.p.macLen]...), nil
+	return dst[:start+n+k.p.macLen]
 }
 
 // zeroIV is the all-zero cipher state RFC 8009 includes in its MAC.
@@ -450,7 +520,7 @@ func (k *Key) Decrypt(u Usage, ciphertext []byte) ([]byte, error) {
 		if len(ciphertext) < 16+8 {
 			return nil, integrityError(k.etype, u, "ciphertext too short")
 		}
-		pt, ok := rc4Decrypt(d.rc4k1, ciphertext)
+		pt, ok := rc4Decrypt(d.ki.bytes(), ciphertext)
 		if !ok {
 			return nil, integrityError(k.etype, u, "checksum mismatch")
 		}
@@ -460,16 +530,18 @@ func (k *Key) Decrypt(u Usage, ciphertext []byte) ([]byte, error) {
 		return nil, integrityError(k.etype, u, "ciphertext too short")
 	}
 	body, mac := ciphertext[:len(ciphertext)-k.p.macLen], ciphertext[len(ciphertext)-k.p.macLen:]
+	st := k.p.scratch.get()
+	defer k.p.scratch.put(st)
 	var sum [64]byte
 	if k.p.sha2 {
-		if !hmac.Equal(hmacSum(k.p.newHash, d.ki, sum[:0], zeroIV[:], body)[:k.p.macLen], mac) {
+		if !hmac.Equal(st.hmac(d.ki.bytes(), sum[:0], zeroIV[:], body)[:k.p.macLen], mac) {
 			return nil, integrityError(k.etype, u, "checksum mismatch")
 		}
 	}
 	plain := make([]byte, len(body))
-	ctsDecrypt(d.ke, plain, body)
+	ctsDecrypt(d.ke, plain, body, &st.cts)
 	if !k.p.sha2 {
-		if !hmac.Equal(hmacSum(k.p.newHash, d.ki, sum[:0], plain, nil)[:k.p.macLen], mac) {
+		if !hmac.Equal(st.hmac(d.ki.bytes(), sum[:0], plain, nil)[:k.p.macLen], mac) {
 			return nil, integrityError(k.etype, u, "checksum mismatch")
 		}
 	}
@@ -499,23 +571,60 @@ func (k *Key) DecryptData(u Usage, ed krb5.EncryptedData) ([]byte, error) {
 // Checksum computes the enctype's mandatory keyed checksum for usage u.
 func (k *Key) Checksum(u Usage, data []byte) (krb5.Checksum, error) {
 	if k.p == nil {
-		return krb5.Checksum{CksumType: krb5.CksumHMACMD5, Checksum: rc4Checksum(k.key, u, data)}, nil
+		return krb5.Checksum{CksumType: krb5.CksumHMACMD5, Checksum: rc4Checksum(k.key.bytes(), u, data)}, nil
 	}
-	var sum [64]byte
-	mac := hmacSum(k.p.newHash, k.checksumKey(u), sum[:0], data, nil)
-	return krb5.Checksum{CksumType: k.p.cksum, Checksum: append([]byte(nil), mac[:k.p.macLen]...)}, nil
+	st := k.p.scratch.get()
+	defer k.p.scratch.put(st)
+	mac := st.hmac(k.checksumKey(u), make([]byte, 0, k.p.scratch.size), data, nil)
+	return krb5.Checksum{CksumType: k.p.cksum, Checksum: mac[:k.p.macLen]}, nil
 }
 
-// hmacSum appends HMAC(key, a || b) (RFC 2104) to dst. It is what
-// crypto/hmac computes, with one hash state reused for the inner and
-// outer pass instead of crypto/hmac's two hashes and two pad buffers per
-// message: on the KDC's hot path those allocations were a large share of
-// the garbage collector's work.
-func hmacSum(newHash func() hash.Hash, key, dst, a, b []byte) []byte {
-	h := newHash()
-	bs := h.BlockSize()
-	// One buffer: the inner pad, the outer pad, then room for a digest.
-	buf := make([]byte, 2*bs, 2*bs+h.Size())
+// scratchPool holds, per hash, the working state of one MAC or CTS pass:
+// a hash for HMAC (RFC 2104) with room for its pads and digests, the
+// confounder and the CTS blocks. The HMAC is what crypto/hmac computes,
+// with one hash state reused for the inner and outer pass; pooling it
+// and the buffers makes an encryption or checksum allocate nothing
+// beyond its output, where it used to cost two hashes, two pad buffers
+// and a handful of escaped blocks per message: on the KDC's hot path
+// (five or more MACs per exchange) those were a large share of the
+// garbage collector's work.
+type scratchPool struct {
+	states sync.Pool
+	size   int // digest size
+}
+
+type scratch struct {
+	h    hash.Hash
+	buf  []byte // two pads, then room for two digests
+	conf [aes.BlockSize]byte
+	cts  ctsScratch
+}
+
+func newScratchPool(newHash func() hash.Hash) *scratchPool {
+	p := &scratchPool{size: newHash().Size()}
+	p.states.New = func() any {
+		h := newHash()
+		return &scratch{h: h, buf: make([]byte, 2*h.BlockSize()+2*h.Size())}
+	}
+	return p
+}
+
+func (p *scratchPool) get() *scratch { return p.states.Get().(*scratch) }
+
+// put returns st, first wiping what could reveal a key or plaintext.
+func (p *scratchPool) put(st *scratch) {
+	clear(st.buf)
+	st.cts = ctsScratch{}
+	st.h.Reset()
+	p.states.Put(st)
+}
+
+// hmac appends HMAC(key, a || b) to dst.
+func (st *scratch) hmac(key, dst, a, b []byte) []byte {
+	h := st.h
+	h.Reset()
+	bs, size := h.BlockSize(), h.Size()
+	buf := st.buf
 	ipad, opad := buf[:bs], buf[bs:2*bs]
 	if len(key) > bs {
 		h.Write(key)
@@ -524,6 +633,8 @@ func hmacSum(newHash func() hash.Hash, key, dst, a, b []byte) []byte {
 	}
 	copy(ipad, key)
 	copy(opad, key)
+	clear(ipad[len(key):])
+	clear(opad[len(key):])
 	for i := range bs {
 		ipad[i] ^= 0x36
 		opad[i] ^= 0x5c
@@ -535,7 +646,7 @@ func hmacSum(newHash func() hash.Hash, key, dst, a, b []byte) []byte {
 	h.Reset()
 	h.Write(opad)
 	h.Write(inner)
-	return h.Sum(dst)
+	return append(dst, h.Sum(buf[2*bs+size:2*bs+size])...)
 }
 
 // VerifyChecksum checks c over data in constant time.
@@ -558,11 +669,11 @@ func (k *Key) VerifyChecksum(u Usage, data []byte, c krb5.Checksum) error {
 func (k *Key) PRF(data []byte) ([]byte, error) {
 	switch {
 	case k.p == nil:
-		m := hmac.New(sha1.New, k.key)
+		m := hmac.New(sha1.New, k.key.bytes())
 		m.Write(data)
 		return m.Sum(nil), nil
 	case k.p.sha2:
-		return kdfHMACSHA2(k.p.newHash, k.key, []byte("prf"), data, k.p.newHash().Size()), nil
+		return kdfHMACSHA2(k.p.newHash, k.key.bytes(), []byte("prf"), data, k.p.newHash().Size()), nil
 	default:
 		// RFC 3962: SHA-1 truncated to the cipher block, then encrypted
 		// with DK(key, "prf"). Every implementation truncates to 16 bytes.
@@ -582,7 +693,7 @@ var foldedPRF = sync.OnceValue(func() [aes.BlockSize]byte {
 
 // prfBlock returns the AES schedule of DK(key, "prf") (RFC 3962 PRF).
 func (k *Key) prfBlock() cipher.Block {
-	k.baseOnce.Do(func() { k.base, _ = aes.NewCipher(k.key) })
+	k.baseOnce.Do(func() { k.base, _ = aes.NewCipher(k.key.bytes()) })
 	f := foldedPRF()
 	block, _ := aes.NewCipher(drBlock(k.base, f[:], k.p.keyLen))
 	return block
@@ -639,7 +750,7 @@ func CF2(k1, k2 *Key, pepper1, pepper2 string) (*Key, error) {
 	for i := range a {
 		a[i] ^= b[i]
 	}
-	return &Key{etype: k1.etype, key: a, p: k1.p}, nil
+	return newKey(k1.etype, a), nil
 }
 
 // RandomKey makes a fresh key of enctype e from rand.
@@ -647,9 +758,10 @@ func RandomKey(e krb5.EncType, rand io.Reader, opt Options) (*Key, error) {
 	if err := checkEType(e, opt); err != nil {
 		return nil, err
 	}
-	b := make([]byte, KeySize(e))
-	if _, err := io.ReadFull(rand, b); err != nil {
+	k := newKey(e, nil)
+	k.key.n = uint8(KeySize(e))
+	if _, err := io.ReadFull(rand, k.key.bytes()); err != nil {
 		return nil, fmt.Errorf("kcrypto: reading random key: %w", err)
 	}
-	return &Key{etype: e, key: b, p: profiles[e]}, nil
+	return k, nil
 }

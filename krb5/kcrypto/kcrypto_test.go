@@ -114,22 +114,22 @@ func TestCTS(t *testing.T) {
 		b, _ := aes.NewCipher(unhex(t, v[0]))
 		in, want := unhex(t, v[1]), unhex(t, v[2])
 		got := make([]byte, len(in))
-		ctsEncrypt(b, got, in)
+		ctsEncrypt(b, got, in, new(ctsScratch))
 		if !bytes.Equal(got, want) {
 			t.Errorf("cts encrypt: got %x, want %x", got, want)
 		}
 		back := make([]byte, len(in))
-		ctsDecrypt(b, back, want)
+		ctsDecrypt(b, back, want, new(ctsScratch))
 		if !bytes.Equal(back, in) {
 			t.Errorf("cts decrypt: got %x, want %x", back, in)
 		}
 		// In place, both ways.
 		buf := append([]byte(nil), in...)
-		ctsEncrypt(b, buf, buf)
+		ctsEncrypt(b, buf, buf, new(ctsScratch))
 		if !bytes.Equal(buf, want) {
 			t.Errorf("cts encrypt in place: got %x, want %x", buf, want)
 		}
-		ctsDecrypt(b, buf, buf)
+		ctsDecrypt(b, buf, buf, new(ctsScratch))
 		if !bytes.Equal(buf, in) {
 			t.Errorf("cts decrypt in place: got %x, want %x", buf, in)
 		}
@@ -140,9 +140,9 @@ func TestCTS(t *testing.T) {
 		in := make([]byte, n)
 		rand.Read(in)
 		c := make([]byte, n)
-		ctsEncrypt(b, c, in)
+		ctsEncrypt(b, c, in, new(ctsScratch))
 		p := make([]byte, n)
-		ctsDecrypt(b, p, c)
+		ctsDecrypt(b, p, c, new(ctsScratch))
 		if !bytes.Equal(p, in) {
 			t.Fatalf("cts round trip failed at %d bytes", n)
 		}
@@ -266,6 +266,82 @@ func TestRoundTripEveryEType(t *testing.T) {
 	}
 }
 
+// AppendEncrypt keeps what dst held, may encrypt a plaintext that lies
+// in dst, gives what Encrypt gives (both decrypt), and allocates nothing
+// when dst has room.
+func TestAppendEncrypt(t *testing.T) {
+	for _, e := range []krb5.EncType{17, 18, 19, 20, 23} {
+		k, err := RandomKey(e, rand.Reader, allowRC4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 0, 512)
+		buf = append(buf, "header"...)
+		buf = append(buf, bytes.Repeat([]byte{7}, 100)...)
+		plain := buf[6:]
+		out, err := k.AppendEncrypt(buf, rand.Reader, UsageTicket, plain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(out[:len(buf)], buf) || string(out[:6]) != "header" {
+			t.Fatalf("%v: dst's content changed", e)
+		}
+		back, err := k.Decrypt(UsageTicket, out[len(buf):])
+		if err != nil || !bytes.Equal(back, bytes.Repeat([]byte{7}, 100)) {
+			t.Fatalf("%v: decrypting what AppendEncrypt appended: %v", e, err)
+		}
+		if e == krb5.ETypeRC4HMAC || raceEnabled {
+			continue // the legacy RC4 path allocates
+		}
+		allocs := testing.AllocsPerRun(50, func() {
+			if _, err := k.AppendEncrypt(buf[:106], rand.Reader, UsageTicket, plain); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("%v: AppendEncrypt into a buffer with room allocated %v times", e, allocs)
+		}
+	}
+}
+
+// A key used for more usages than it holds inline spills the rest into
+// its slice; every usage still derives the keys a fresh key derives, also
+// when the usages are first used concurrently.
+func TestUsageCacheSpill(t *testing.T) {
+	usages := []Usage{UsageTicket, UsageASRepEncPart, UsageTGSReqAuthenticator, UsageFastEnc, UsageAPRepEncPart, UsageKrbPriv}
+	for _, e := range []krb5.EncType{17, 20, 23} {
+		k, err := RandomKey(e, rand.Reader, allowRC4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		for range 4 {
+			go func() {
+				defer func() { done <- struct{}{} }()
+				for _, u := range usages {
+					k.derive(u)
+				}
+			}()
+		}
+		for range 4 {
+			<-done
+		}
+		for _, u := range usages {
+			fresh, _ := NewKey(k.EncryptionKey(), allowRC4)
+			c, err := fresh.Encrypt(rand.Reader, u, []byte("usage"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p, err := k.Decrypt(u, c); err != nil || string(p) != "usage" {
+				t.Errorf("%v usage %d: the cached derivation differs from a fresh one: %v", e, u, err)
+			}
+			if k.enc.get(u) == nil {
+				t.Errorf("%v usage %d: not cached", e, u)
+			}
+		}
+	}
+}
+
 func TestPolicyErrors(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -374,11 +450,15 @@ func BenchmarkChecksum(b *testing.B) {
 	}
 }
 
-// hmacSum is HMAC: compared with crypto/hmac for every hash, short and
-// long keys (longer than a block are hashed first) and split messages.
+// scratch.hmac is HMAC: compared with crypto/hmac for every hash, short and
+// long keys (longer than a block are hashed first) and split messages,
+// with pooled states reused across them.
 func TestHMACSum(t *testing.T) {
 	for _, h := range []func() hash.Hash{sha1.New, sha256.New, sha512.New384} {
-		for _, kl := range []int{0, 16, 32, 64, 129, 200} {
+		// One pool for every key and message: a reused state must not
+		// carry anything from the one before.
+		pool := newScratchPool(h)
+		for _, kl := range []int{200, 0, 16, 32, 64, 129, 16} {
 			key := make([]byte, kl)
 			rand.Read(key)
 			for _, ml := range []int{0, 1, 55, 64, 300} {
@@ -387,7 +467,9 @@ func TestHMACSum(t *testing.T) {
 				m := hmac.New(h, key)
 				m.Write(msg)
 				want := m.Sum(nil)
-				got := hmacSum(h, key, []byte("x"), msg[:ml/2], msg[ml/2:])
+				st := pool.get()
+				got := st.hmac(key, []byte("x"), msg[:ml/2], msg[ml/2:])
+				pool.put(st)
 				if !bytes.Equal(got[1:], want) || got[0] != 'x' {
 					t.Errorf("key %d msg %d: got %x, want %x", kl, ml, got[1:], want)
 				}

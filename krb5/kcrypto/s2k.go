@@ -23,7 +23,7 @@ func StringToKey(e krb5.EncType, password, salt string, s2kparams []byte, opt Op
 		return nil, err
 	}
 	if e == krb5.ETypeRC4HMAC {
-		return &Key{etype: e, key: ntHash(password)}, nil
+		return newKey(e, ntHash(password)), nil
 	}
 	p := profiles[e]
 	iter := p.defaultIt
@@ -42,22 +42,22 @@ func StringToKey(e krb5.EncType, password, salt string, s2kparams []byte, opt Op
 		return nil, &krb5.Error{Code: krb5.KDCErrPreauthFailed,
 			Reason: fmt.Sprintf("the KDC asks for %d string-to-key iterations, more than the allowed %d", iter, opt.MaxIterations)}
 	}
-	k := &Key{etype: e, p: p}
+	var key []byte
 	if p.sha2 {
 		saltp := append(append([]byte(e.String()), 0), salt...)
 		tkey, err := pbkdf2.Key(p.newHash, password, saltp, int(iter), p.keyLen)
 		if err != nil {
 			return nil, fmt.Errorf("kcrypto: string-to-key: %w", err)
 		}
-		k.key = kdfHMACSHA2(p.newHash, tkey, []byte("kerberos"), nil, p.keyLen)
+		key = kdfHMACSHA2(p.newHash, tkey, []byte("kerberos"), nil, p.keyLen)
 	} else {
 		tkey, err := pbkdf2.Key(p.newHash, password, []byte(salt), int(iter), p.keyLen)
 		if err != nil {
 			return nil, fmt.Errorf("kcrypto: string-to-key: %w", err)
 		}
-		k.key = dr(tkey, []byte("kerberos"), p.keyLen)
+		key = dr(tkey, []byte("kerberos"), p.keyLen)
 	}
-	return k, nil
+	return newKey(e, key), nil
 }
 
 // ntHash is MD4(UTF-16LE(password)), the RC4-HMAC key and NT hash.

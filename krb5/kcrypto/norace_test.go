@@ -1,0 +1,5 @@
+//go:build !race
+
+package kcrypto
+
+const raceEnabled = false
