@@ -357,5 +357,8 @@ func (p *EncKDCRepPart) decode(s *cryptobyte.String) error {
 // Marshal returns the DER encoding.
 func (p *EncKDCRepPart) Marshal() ([]byte, error) { return marshal(p, 256), nil }
 
+// AppendMarshal appends the encoding to dst.
+func (p *EncKDCRepPart) AppendMarshal(dst []byte) []byte { return appendMarshal(dst, p) }
+
 // Unmarshal decodes an EncASRepPart or EncTGSRepPart.
 func (p *EncKDCRepPart) Unmarshal(b []byte) error { return unmarshal(b, p, "EncKDCRepPart") }

@@ -140,5 +140,9 @@ func (t *EncTicketPart) Marshal() ([]byte, error) {
 	return marshal(t, 192+t.AuthorizationData.sizeHint()), nil
 }
 
+// AppendMarshal appends the encoding to dst: the KDC encodes into a
+// reused buffer what it is about to encrypt.
+func (t *EncTicketPart) AppendMarshal(dst []byte) []byte { return appendMarshal(dst, t) }
+
 // Unmarshal decodes DER and keeps the input in Raw.
 func (t *EncTicketPart) Unmarshal(b []byte) error { return unmarshal(b, t, "EncTicketPart") }

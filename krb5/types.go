@@ -23,6 +23,14 @@ func marshal(v codec, hint int) []byte {
 	return e.Bytes()
 }
 
+// appendMarshal encodes v after dst's content.
+func appendMarshal(dst []byte, v codec) []byte {
+	var e der.Encoder
+	e.Reset(dst)
+	v.encode(&e)
+	return e.Bytes()
+}
+
 // unmarshal decodes exactly one v from b. The input is copied once, so the
 // result (whose byte slices alias that copy) never aliases the caller's
 // buffer; trailing bytes are an error.

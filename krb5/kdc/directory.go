@@ -50,19 +50,27 @@ type principal struct {
 
 	account store.Account
 	inline  [inlineKeys]principalKey
+	// inlineETypes holds etypes when they fit (keyPreference lists 5).
+	inlineETypes [5]krb5.EncType
 }
 
 // inlineKeys covers the four AES keys of one kvno, the usual case.
 const inlineKeys = 4
+
+// maxKeyLen is the longest key of a supported enctype (AES-256).
+const maxKeyLen = 32
 
 // noLockout is the lockout state of every account without failures; it is
 // never modified (updates store a new pointer).
 var noLockout = &store.Lockout{}
 
 type principalKey struct {
-	etype     krb5.EncType
-	kvno      uint32
-	value     []byte // sealed at rest; here in clear for the key's lifetime
+	etype krb5.EncType
+	kvno  uint32
+	// value is the key, sealed at rest, here in clear for the key's
+	// lifetime; held by value so that it is not an object of its own.
+	value     [maxKeyLen]byte
+	valueLen  uint8
 	salt      string
 	s2kparams []byte
 	kk        atomic.Pointer[kcrypto.Key]
@@ -77,7 +85,7 @@ func (k *principalKey) key() *kcrypto.Key {
 	if kk := k.kk.Load(); kk != nil {
 		return kk
 	}
-	kk, err := kcrypto.NewKey(krb5.EncryptionKey{KeyType: k.etype, KeyValue: k.value}, kcrypto.Options{AllowRC4: true})
+	kk, err := kcrypto.NewKey(krb5.EncryptionKey{KeyType: k.etype, KeyValue: k.value[:k.valueLen]}, kcrypto.Options{AllowRC4: true})
 	if err != nil {
 		panic("kdc: cached key became invalid: " + err.Error())
 	}
@@ -161,7 +169,7 @@ func newPrincipal(a *store.Account, groups []uint32, opt kcrypto.Options) (*prin
 		if !kcrypto.Supported(e) || (e == krb5.ETypeRC4HMAC && !opt.AllowRC4) {
 			continue
 		}
-		if len(k.Value) != kcrypto.KeySize(e) {
+		if len(k.Value) != kcrypto.KeySize(e) || len(k.Value) > maxKeyLen {
 			return nil, fmt.Errorf("account %s: key %v kvno %d is %d bytes, want %d", a.Name, e, k.KVNO, len(k.Value), kcrypto.KeySize(e))
 		}
 		usable = append(usable, k)
@@ -179,11 +187,13 @@ func newPrincipal(a *store.Account, groups []uint32, opt kcrypto.Options) (*prin
 	}
 	for i, k := range usable {
 		pk := &p.keys[i]
-		pk.etype, pk.kvno, pk.value, pk.salt, pk.s2kparams = krb5.EncType(k.EType), k.KVNO, k.Value, k.Salt, k.S2KParams
+		pk.etype, pk.kvno, pk.salt, pk.s2kparams = krb5.EncType(k.EType), k.KVNO, k.Salt, k.S2KParams
+		pk.valueLen = uint8(copy(pk.value[:], k.Value))
 		if i > 0 && p.keys[i-1].salt == pk.salt {
 			pk.salt = p.keys[i-1].salt // share one string
 		}
 	}
+	p.etypes = p.inlineETypes[:0]
 	if len(a.SupportedEnctypes) > 0 {
 		for _, e := range a.SupportedEnctypes {
 			if kcrypto.Supported(krb5.EncType(e)) && (krb5.EncType(e) != krb5.ETypeRC4HMAC || opt.AllowRC4) {
@@ -191,7 +201,11 @@ func newPrincipal(a *store.Account, groups []uint32, opt kcrypto.Options) (*prin
 			}
 		}
 	} else {
-		p.etypes = p.keyETypes()
+		for i := range p.keys {
+			if e := p.keys[i].etype; !slices.Contains(p.etypes, e) {
+				p.etypes = append(p.etypes, e)
+			}
+		}
 	}
 	p.kvno = a.KVNO()
 	// The secrets now live in keys; drop the clear copies from the
@@ -312,6 +326,9 @@ func (d *directory) lookup(ctx context.Context, name string) (*principal, error)
 	}
 	if p.claims, err = d.claimsBuffer(ctx, a.Name); err != nil {
 		return nil, err
+	}
+	if key == p.account.Name {
+		key = p.account.Name // one string object for both
 	}
 	d.mu.Lock()
 	// A refresh in between means a may already be stale: serve it for

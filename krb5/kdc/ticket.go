@@ -3,6 +3,7 @@ package kdc
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/warden-auth/warden/krb5"
@@ -210,20 +211,31 @@ func (x *exchange) reply(mt krb5.MsgType, t *ticket, replyKey *kcrypto.Key, usag
 			return nil, err
 		}
 	}
+	// The ticket's and the reply part's encodings and ciphertexts live
+	// in one pooled buffer until the reply is encoded.
+	bp := replyBufs.Get().(*[]byte)
+	buf := (*bp)[:0]
+	defer func() {
+		// It held both plaintexts, session key included.
+		clear(buf[:cap(buf)])
+		if cap(buf) <= maxReplyBuf {
+			*bp = buf[:0]
+			replyBufs.Put(bp)
+		}
+	}()
 	sk, _ := t.server.ticketKey()
-	encTkt, err := t.enc.Marshal()
-	if err != nil {
-		return nil, err
-	}
+	buf = t.enc.AppendMarshal(buf)
+	encTkt := buf
 	if tp := t.tgtPACTemplate; tp != nil {
 		if err := tp.fill(encTkt, sk.key(), t.enc.AuthTime, x.tgtPACAttrs); err != nil {
 			return nil, err
 		}
 	}
-	tktCipher, err := sk.key().EncryptData(x.k.cfg.Rand, kcrypto.UsageTicket, encTkt, sk.kvno, true)
+	buf, err := sk.key().AppendEncrypt(buf, x.k.cfg.Rand, kcrypto.UsageTicket, encTkt)
 	if err != nil {
 		return nil, err
 	}
+	tktCipher := krb5.EncryptedData{EType: sk.key().EType(), KVNO: sk.kvno, HasKVNO: true, Cipher: buf[len(encTkt):]}
 	tkt := krb5.Ticket{TktVNO: krb5.PVNO, Realm: t.srealm, SName: t.sname, EncPart: tktCipher}
 	crealm, cname := t.crealm, t.enc.CName
 	if x.fast != nil {
@@ -269,14 +281,13 @@ func (x *exchange) reply(mt krb5.MsgType, t *ticket, replyKey *kcrypto.Key, usag
 			part.EncryptedPAData = append(part.EncryptedPAData, supportedEnctypes(t.server))
 		}
 	}
-	plain, err := part.Marshal()
-	if err != nil {
+	start := len(buf)
+	buf = part.AppendMarshal(buf)
+	plainEnd := len(buf)
+	if buf, err = replyKey.AppendEncrypt(buf, x.k.cfg.Rand, usage, buf[start:]); err != nil {
 		return nil, err
 	}
-	encPart, err := replyKey.EncryptData(x.k.cfg.Rand, usage, plain, 0, false)
-	if err != nil {
-		return nil, err
-	}
+	encPart := krb5.EncryptedData{EType: replyKey.EType(), Cipher: buf[plainEnd:]}
 	rep := krb5.KDCRep{
 		MsgType: mt,
 		PAData:  padata,
@@ -287,6 +298,12 @@ func (x *exchange) reply(mt krb5.MsgType, t *ticket, replyKey *kcrypto.Key, usag
 	}
 	return rep.Marshal()
 }
+
+// replyBufs holds the working buffers of reply; maxReplyBuf bounds what
+// goes back (a reply with a PAC of thousands of groups is let go).
+var replyBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+const maxReplyBuf = 64 << 10
 
 // ticketDER encodes a ticket. It takes a copy so that reply's own
 // ticket, which the unarmored path never encodes alone, stays on the
