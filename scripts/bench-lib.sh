@@ -3,7 +3,9 @@
 # builds warden into a temporary directory, makes a realm of N users,
 # runs warden serve pinned to CPU 0 and the load generator pinned to
 # CPU 1 (as bench-vs-mit.sh), and reads the server's own CPU time and
-# request count from its /metrics.
+# request count from its /metrics and the generator's CPU time from
+# /proc: a generator near a full core per request interval is the
+# bottleneck, not the server.
 #
 # The caller sets REALM, PORT, HTTPS (the metrics port), SERVICE (an
 # HTTP/... service added to the realm) and DURATION, then sources this
@@ -52,14 +54,18 @@ load() { # $1 = users, $2 = as|tgs, $3 = extra flags; prints the bench line and 
   done
   taskset -a -p -c $cpu_client $bp >/dev/null
   sleep 6
-  a=$(scrape)
+  a="$(scrape) $(cputicks $bp)"
   sleep 3
-  b=$(scrape)
+  b="$(scrape) $(cputicks $bp)"
   wait $bp
   kill $pid
   wait $pid 2>/dev/null || true
-  echo "$(tail -1 "$work/bench.out"); server $(echo "$a $b" | awk '{printf "%.1f µs CPU/request", ($3-$1)/($4-$2)*1e6}')"
+  echo "$(tail -1 "$work/bench.out"); server $(echo "$a $b" | awk -v hz="$(getconf CLK_TCK)" '{
+    printf "%.1f µs CPU/request (generator %.1f µs)", ($4-$1)/($5-$2)*1e6, ($6-$3)/hz/($5-$2)*1e6 }')"
 }
+
+# cputicks prints the user+system CPU clock ticks process $1 has used.
+cputicks() { awk '{print $14 + $15}' /proc/"$1"/stat; }
 
 # rate reads a load line on stdin and prints its requests per second.
 rate() { awk '{for(i=1;i<=NF;i++) if($i=="req/s,") print int($(i-1))}'; }
@@ -67,5 +73,5 @@ rate() { awk '{for(i=1;i<=NF;i++) if($i=="req/s,") print int($(i-1))}'; }
 # figures prints a load line's requests per second and server µs of CPU
 # per request, for comparing two runs.
 figures() {
-  awk '{for(i=1;i<=NF;i++) { if($i=="req/s,") r=$(i-1); if($i=="µs") c=$(i-1) } print r, c}' <<<"$1"
+  awk '{for(i=1;i<=NF;i++) { if($i=="req/s,") r=$(i-1); if($i=="µs" && c=="") c=$(i-1) } print r, c}' <<<"$1"
 }

@@ -189,9 +189,6 @@ func newPrincipal(a *store.Account, groups []uint32, opt kcrypto.Options) (*prin
 		pk := &p.keys[i]
 		pk.etype, pk.kvno, pk.salt, pk.s2kparams = krb5.EncType(k.EType), k.KVNO, k.Salt, k.S2KParams
 		pk.valueLen = uint8(copy(pk.value[:], k.Value))
-		if i > 0 && p.keys[i-1].salt == pk.salt {
-			pk.salt = p.keys[i-1].salt // share one string
-		}
 	}
 	p.etypes = p.inlineETypes[:0]
 	if len(a.SupportedEnctypes) > 0 {
@@ -211,7 +208,37 @@ func newPrincipal(a *store.Account, groups []uint32, opt kcrypto.Options) (*prin
 	// The secrets now live in keys; drop the clear copies from the
 	// cached record.
 	p.account.Secrets = store.Secrets{}
+	strs := []*string{&p.account.Name, &p.account.UPN, &p.account.DisplayName}
+	for i := range p.account.SPNs {
+		strs = append(strs, &p.account.SPNs[i])
+	}
+	for i := range p.keys {
+		strs = append(strs, &p.keys[i].salt)
+	}
+	shareOneString(strs)
 	return p, nil
+}
+
+// shareOneString makes the strings slices of one string with their
+// content, one heap object instead of one each (a cached principal's
+// name, UPN and salts were four of its objects for the garbage collector
+// to mark). Equal neighbours (a salt shared by every key) are stored
+// once.
+func shareOneString(strs []*string) {
+	var b strings.Builder
+	for i, s := range strs {
+		if i == 0 || *s != *strs[i-1] {
+			b.WriteString(*s)
+		}
+	}
+	all, off := b.String(), 0
+	for i, s := range strs {
+		if i > 0 && *s == *strs[i-1] {
+			*s = *strs[i-1]
+			continue
+		}
+		*s, off = all[off:off+len(*s)], off+len(*s)
+	}
 }
 
 // directory is a read-through cache of principals over the store. It
