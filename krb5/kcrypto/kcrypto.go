@@ -753,6 +753,20 @@ func CF2(k1, k2 *Key, pepper1, pepper2 string) (*Key, error) {
 	return newKey(k1.etype, a), nil
 }
 
+// RandomEncryptionKey makes the wire form of a fresh key of enctype e
+// from rand: what a KDC puts in a ticket as the session key, without the
+// Key (and its derivation caches) it never uses.
+func RandomEncryptionKey(e krb5.EncType, rand io.Reader, opt Options) (krb5.EncryptionKey, error) {
+	if err := checkEType(e, opt); err != nil {
+		return krb5.EncryptionKey{}, err
+	}
+	b := make([]byte, KeySize(e))
+	if _, err := io.ReadFull(rand, b); err != nil {
+		return krb5.EncryptionKey{}, fmt.Errorf("kcrypto: reading random key: %w", err)
+	}
+	return krb5.EncryptionKey{KeyType: e, KeyValue: b}, nil
+}
+
 // RandomKey makes a fresh key of enctype e from rand.
 func RandomKey(e krb5.EncType, rand io.Reader, opt Options) (*Key, error) {
 	if err := checkEType(e, opt); err != nil {

@@ -80,7 +80,6 @@ func (x *exchange) anonymousAS() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	t.sessKey = sess
 	t.enc.Key = sess.EncryptionKey()
 	t.enc.Flags |= krb5.TktFlagAnonymous
 	t.crealm = anonymousRealm

@@ -298,24 +298,24 @@ func (x *exchange) renew(a *tgsAuth) ([]byte, error) {
 		life = a.tgt.EndTime.Sub(a.tgt.AuthTime)
 	}
 	end := minTime(x.now.Add(life), a.tgt.RenewTill)
-	sk, err := kcrypto.RandomKey(a.sessKey.EType(), k.cfg.Rand, k.cfg.Crypto)
+	sk, err := kcrypto.RandomEncryptionKey(a.sessKey.EType(), k.cfg.Rand, k.cfg.Crypto)
 	if err != nil {
 		return nil, err
 	}
 	enc := a.tgt
 	enc.Raw = nil
-	enc.Key = sk.EncryptionKey()
+	enc.Key = sk
 	enc.StartTime = x.now.UTC().Truncate(time.Second)
 	enc.EndTime = end.UTC().Truncate(time.Second)
 	enc.Flags &^= krb5.TktFlagInitial
 	if enc.AuthorizationData, err = pac.WithoutPAC(enc.AuthorizationData); err != nil {
 		return nil, errTGTPAC(err)
 	}
-	t := &ticket{enc: enc, sname: *x.req.ReqBody.SName, crealm: a.tgt.CRealm, srealm: x.req.ReqBody.Realm, server: server, sessKey: sk}
+	t := &ticket{enc: enc, sname: *x.req.ReqBody.SName, crealm: a.tgt.CRealm, srealm: x.req.ReqBody.Realm, server: server}
 	if err := pacForTicket(t, a.pac, server, x.claimsFor(server)); err != nil {
 		return nil, err
 	}
-	x.res.EType = sk.EType()
+	x.res.EType = sk.KeyType
 	replyKey, usage := a.sessKey, kcrypto.UsageTGSRepEncPartSessionKey
 	if a.subkey != nil {
 		replyKey, usage = a.subkey, kcrypto.UsageTGSRepEncPartSubkey

@@ -59,12 +59,11 @@ type ticketSpec struct {
 
 // ticket is an issued, not yet encrypted ticket.
 type ticket struct {
-	enc     krb5.EncTicketPart
-	sname   krb5.PrincipalName
-	crealm  string
-	srealm  string
-	server  *principal
-	sessKey *kcrypto.Key
+	enc    krb5.EncTicketPart
+	sname  krb5.PrincipalName
+	crealm string
+	srealm string
+	server *principal
 	// keyExpiration is the client's password expiry, told in AS replies
 	// so that clients can warn the user.
 	keyExpiration time.Time
@@ -158,7 +157,7 @@ func (x *exchange) newTicket(s ticketSpec) (*ticket, error) {
 		}
 	}
 
-	sk, err := kcrypto.RandomKey(s.sessEType, x.k.cfg.Rand, x.k.cfg.Crypto)
+	sk, err := kcrypto.RandomEncryptionKey(s.sessEType, x.k.cfg.Rand, x.k.cfg.Crypto)
 	if err != nil {
 		return nil, err
 	}
@@ -169,7 +168,7 @@ func (x *exchange) newTicket(s ticketSpec) (*ticket, error) {
 	t := &ticket{
 		enc: krb5.EncTicketPart{
 			Flags:             flags,
-			Key:               sk.EncryptionKey(),
+			Key:               sk,
 			CRealm:            crealm,
 			CName:             s.cname,
 			Transited:         krb5.TransitedEncoding{TRType: 1},
@@ -180,11 +179,10 @@ func (x *exchange) newTicket(s ticketSpec) (*ticket, error) {
 			CAddr:             s.caddr,
 			AuthorizationData: s.ad,
 		},
-		sname:   s.sname,
-		crealm:  body.Realm,
-		srealm:  body.Realm,
-		server:  s.server,
-		sessKey: sk,
+		sname:  s.sname,
+		crealm: body.Realm,
+		srealm: body.Realm,
+		server: s.server,
 	}
 	return t, nil
 }
