@@ -129,16 +129,7 @@ func keptRealm(b *testing.B, dir string, n int) (*kdc.KDC, [][]byte) {
 		if err := json.Unmarshal(raw, &k); err != nil {
 			b.Fatal(err)
 		}
-		sealer, err := store.NewSealer(k.Master)
-		if err != nil {
-			b.Fatal(err)
-		}
-		st, err := sqlite.Open(filepath.Join(dir, "accounts.db"), sealer)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { st.Close() })
-		return scaleKDC(b, st, k.Now), k.Reqs
+		return scaleKDC(b, openScaleStore(b, dir, k.Master), k.Now), k.Reqs
 	}
 	os.RemoveAll(dir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -158,6 +149,22 @@ func keptRealm(b *testing.B, dir string, n int) (*kdc.KDC, [][]byte) {
 	return scaleKDC(b, st, now), reqs
 }
 
+// openScaleStore opens (creating it if need be) the store in dir sealed
+// under mk, closed when b ends.
+func openScaleStore(b *testing.B, dir string, mk []byte) *sqlite.DB {
+	b.Helper()
+	sealer, err := store.NewSealer(mk)
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, err := sqlite.Open(filepath.Join(dir, "accounts.db"), sealer)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	return st
+}
+
 func scaleKDC(b *testing.B, st store.Store, now time.Time) *kdc.KDC {
 	b.Helper()
 	k, err := kdc.New(kdc.Config{Store: st, Time: func() time.Time { return now }, PollInterval: time.Hour})
@@ -172,15 +179,7 @@ func scaleKDC(b *testing.B, st store.Store, now time.Time) *kdc.KDC {
 // user, in a shuffled order.
 func buildScaleRealm(b *testing.B, dir string, mk []byte, n int) (store.Store, [][]byte, time.Time) {
 	b.Helper()
-	sealer, err := store.NewSealer(mk)
-	if err != nil {
-		b.Fatal(err)
-	}
-	st, err := sqlite.Open(filepath.Join(dir, "accounts.db"), sealer)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
+	st := openScaleStore(b, dir, mk)
 	ctx := context.Background()
 	now := time.Now()
 	if _, err := admin.InitRealm(ctx, st, realm, rand.Reader, now); err != nil {
