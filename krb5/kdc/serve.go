@@ -45,6 +45,11 @@ type ServeConfig struct {
 	// KRB_ERR_RESPONSE_TOO_BIG so that the client retries over TCP
 	// instead of relying on IP fragments that firewalls often drop.
 	MaxUDPReply int
+	// Clock is the real time that socket deadlines and request durations
+	// are taken from (default time.Now). It is not Config.Time, the
+	// protocol clock: a test that freezes or shifts that one would put
+	// every deadline in the past.
+	Clock func() time.Time
 }
 
 func (c *ServeConfig) defaults() {
@@ -68,6 +73,9 @@ func (c *ServeConfig) defaults() {
 	}
 	if c.MaxUDPReply <= 0 || c.MaxUDPReply > maxUDP-100 {
 		c.MaxUDPReply = 4096
+	}
+	if c.Clock == nil {
+		c.Clock = time.Now
 	}
 }
 
@@ -182,7 +190,7 @@ func (k *KDC) serveTCPConn(ctx context.Context, c net.Conn, la *lookaside, cfg *
 	}
 	var hdr [4]byte
 	for ctx.Err() == nil {
-		_ = c.SetReadDeadline(time.Now().Add(cfg.TCPReadTimeout))
+		_ = c.SetReadDeadline(cfg.Clock().Add(cfg.TCPReadTimeout))
 		if _, err := io.ReadFull(c, hdr[:]); err != nil {
 			return
 		}
@@ -191,7 +199,7 @@ func (k *KDC) serveTCPConn(ctx context.Context, c net.Conn, la *lookaside, cfg *
 			// Too long (or the reserved high bit): say so and hang up
 			// without reading (or allocating) the announced length.
 			rep := k.errorReply(k.cfg.Time(), &krb5.Error{Code: krb5.KRBErrFieldTooLong, Reason: "request longer than the KDC accepts over TCP"}, nil, k.tgsName())
-			_ = writeFrame(c, rep, cfg.TCPReadTimeout)
+			_ = writeFrame(c, rep, cfg.Clock().Add(cfg.TCPReadTimeout))
 			return
 		}
 		req := make([]byte, n)
@@ -202,14 +210,14 @@ func (k *KDC) serveTCPConn(ctx context.Context, c net.Conn, la *lookaside, cfg *
 		if reply == nil {
 			return
 		}
-		if err := writeFrame(c, reply, cfg.TCPReadTimeout); err != nil {
+		if err := writeFrame(c, reply, cfg.Clock().Add(cfg.TCPReadTimeout)); err != nil {
 			return
 		}
 	}
 }
 
-func writeFrame(c net.Conn, b []byte, timeout time.Duration) error {
-	_ = c.SetWriteDeadline(time.Now().Add(timeout))
+func writeFrame(c net.Conn, b []byte, deadline time.Time) error {
+	_ = c.SetWriteDeadline(deadline)
 	out := make([]byte, 4+len(b))
 	binary.BigEndian.PutUint32(out, uint32(len(b)))
 	copy(out[4:], b)
@@ -219,10 +227,9 @@ func writeFrame(c net.Conn, b []byte, timeout time.Duration) error {
 
 // answer serves req from the lookaside cache or the handler.
 func (k *KDC) answer(ctx context.Context, req []byte, remote netip.AddrPort, proto string, la *lookaside, cfg *ServeConfig) []byte {
-	// Protocol time (the lookaside TTL) comes from the configured clock;
-	// the wall clock here only measures how long the request took, and
-	// socket deadlines below must be real time.
-	start := time.Now()
+	// Protocol time (the lookaside TTL) comes from the protocol clock;
+	// cfg.Clock only measures how long the request took.
+	start := cfg.Clock()
 	now := k.cfg.Time()
 	if rep, ok := la.get(req, now); ok {
 		return rep
@@ -232,7 +239,7 @@ func (k *KDC) answer(ctx context.Context, req []byte, remote netip.AddrPort, pro
 		la.put(req, rep, now)
 	}
 	if cfg.OnResult != nil {
-		cfg.OnResult(remote, proto, res, time.Since(start))
+		cfg.OnResult(remote, proto, res, cfg.Clock().Sub(start))
 	}
 	return rep
 }

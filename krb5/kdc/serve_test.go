@@ -5,7 +5,9 @@ import (
 	"encoding/binary"
 	"io"
 	"net"
+	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -210,4 +212,30 @@ func FuzzHandle(f *testing.F) {
 			t.Fatalf("reply is not a KRB-ERROR or KDC-REP: % x", rep[:min(len(rep), 16)])
 		}
 	})
+}
+
+// Request durations come from ServeConfig.Clock, not the wall clock: a
+// clock that advances 7ms per reading makes every request take 7ms.
+func TestServeClockTimesRequests(t *testing.T) {
+	var mu sync.Mutex
+	wall := time.Now()
+	took := make(chan time.Duration, 1)
+	k, e := serving(t, kdc.ServeConfig{
+		Clock: func() time.Time {
+			mu.Lock()
+			defer mu.Unlock()
+			wall = wall.Add(7 * time.Millisecond)
+			return wall
+		},
+		OnResult: func(_ netip.AddrPort, _ string, _ kdc.Result, d time.Duration) {
+			select {
+			case took <- d:
+			default:
+			}
+		},
+	})
+	askUDP(t, k.Addr, e.asReq("alice").withTimestamp(t, alicePW, time.Now()).bytes())
+	if d := <-took; d != 7*time.Millisecond {
+		t.Errorf("request took %v by ServeConfig.Clock, want 7ms", d)
+	}
 }
