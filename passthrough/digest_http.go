@@ -1,7 +1,6 @@
 package passthrough
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -127,12 +126,7 @@ func (s *Service) DigestValidator(caller string) digest.Validator {
 func (c *Client) ValidateDigest(ctx context.Context, v *digest.Validation) (*digest.Verdict, error) {
 	body, _ := json.Marshal(digestRequest{Algorithm: v.Algorithm.String(), Username: v.Username, UserHash: v.UserHash, Realm: v.Realm,
 		Nonce: v.Nonce, CNonce: v.CNonce, NC: v.NC, QOP: v.QOP, Method: v.Method, URI: v.URI, EntityHash: v.EntityHash, Response: v.Response})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.URL+DigestPath, bytes.NewReader(body))
-	if err != nil {
-		return nil, &digest.Error{Code: digest.Unavailable, Reason: "bad AA URL", Err: err}
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.httpClient().Do(req)
+	resp, err := c.post(ctx, DigestPath, body)
 	if err != nil {
 		return nil, &digest.Error{Code: digest.Unavailable, Reason: "cannot reach the AA to validate the logon", Err: err,
 			Hint: "check the AA URL, that it trusts this server's certificate and that this server trusts the realm CA"}

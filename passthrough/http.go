@@ -119,17 +119,23 @@ func (c *Client) httpClient() *http.Client {
 	return c.HTTPClient
 }
 
+// post sends a JSON request body to the AA's path. A bad URL fails here
+// as an unreachable AA does, and callers say so in their own terms.
+func (c *Client) post(ctx context.Context, path string, body []byte) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.URL+path, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	return c.httpClient().Do(req)
+}
+
 // ValidateNTLM asks the AA. A refusal is an *ntlm.Error with the status
 // the AA gave.
 func (c *Client) ValidateNTLM(ctx context.Context, v *ntlm.Validation) (*Result, error) {
 	body, _ := json.Marshal(ntlmRequest{ServerChallenge: v.ServerChallenge[:], User: v.User, Domain: v.Domain,
 		Workstation: v.Workstation, NTResponse: v.NTResponse, LMResponse: v.LMResponse})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.URL+NTLMPath, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.httpClient().Do(req)
+	resp, err := c.post(ctx, NTLMPath, body)
 	if err != nil {
 		return nil, &ntlm.Error{Status: ntlm.StatusLogonFailure, Reason: "cannot reach the AA to validate the logon", Err: err,
 			Hint: "check the AA URL, that it trusts this server's certificate and that this server trusts the realm CA"}

@@ -1,7 +1,6 @@
 package passthrough
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -159,12 +158,7 @@ func (c *Client) Names(ctx context.Context, sids []string) (map[string]string, e
 
 func (c *Client) names(ctx context.Context, sids []string, out map[string]string) error {
 	body, _ := json.Marshal(namesRequest{SIDs: sids})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.URL+NamesPath, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.httpClient().Do(req)
+	resp, err := c.post(ctx, NamesPath, body)
 	if err != nil {
 		return fmt.Errorf("cannot reach the AA at %s to resolve names: %w", c.URL, err)
 	}
