@@ -158,6 +158,18 @@ func (s *Server) ensureHTTPSCert(ctx context.Context, have *tls.Certificate) (*t
 // renewHTTPSCert re-issues the listener's certificate before it expires,
 // until ctx is done.
 func (s *Server) renewHTTPSCert(ctx context.Context) {
+	everyRenewCheck(ctx, func() {
+		c, err := s.ensureHTTPSCert(ctx, s.tlsCert.cur.Load())
+		if err != nil {
+			s.log.Error("renewing the HTTPS certificate failed", "op", "pki_https_cert", "reason", err.Error())
+			return
+		}
+		s.tlsCert.cur.Store(c)
+	})
+}
+
+// everyRenewCheck runs check every renewCheckEvery until ctx is done.
+func everyRenewCheck(ctx context.Context, check func()) {
 	t := time.NewTicker(renewCheckEvery)
 	defer t.Stop()
 	for {
@@ -165,13 +177,8 @@ func (s *Server) renewHTTPSCert(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			check()
 		}
-		c, err := s.ensureHTTPSCert(ctx, s.tlsCert.cur.Load())
-		if err != nil {
-			s.log.Error("renewing the HTTPS certificate failed", "op", "pki_https_cert", "reason", err.Error())
-			continue
-		}
-		s.tlsCert.cur.Store(c)
 	}
 }
 

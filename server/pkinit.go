@@ -87,14 +87,7 @@ func (s *Server) renewKDCCert(ctx context.Context) {
 	if s.pki == nil {
 		return
 	}
-	t := time.NewTicker(renewCheckEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	everyRenewCheck(ctx, func() {
 		cert, key, issued, err := ensureKDCCert(ctx, s.cfg, s.pki, s.log)
 		if err == nil && issued {
 			err = s.kdc.SetPKINITCertificate(cert, nil, key)
@@ -102,7 +95,7 @@ func (s *Server) renewKDCCert(ctx context.Context) {
 		if err != nil {
 			s.log.Error("renewing the KDC's PKINIT certificate failed", "op", "pki_kdc_cert", "reason", err.Error())
 		}
-	}
+	})
 }
 
 // loadKDCCert reads the saved certificate and key; nil, nil when either
