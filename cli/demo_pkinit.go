@@ -36,16 +36,23 @@ func (d *demoRealm) anonymousTGT(c context.Context) (*client.Client, *client.Cre
 	return cl, anon, err
 }
 
+// aliceCertificate is a PKINIT client and a fresh certificate of alice
+// from the realm CA.
+func (d *demoRealm) aliceCertificate(c context.Context) (*client.Client, *pki.Issued, error) {
+	cl, err := d.pkinitClient()
+	if err != nil {
+		return nil, nil, err
+	}
+	iss, err := d.srv.PKI().IssueAccount(c, "alice", pki.IssueRequest{})
+	return cl, iss, err
+}
+
 // smartCard is MS-AUTHSOD 2.5.5.1.2: alice proves herself to the AA with
 // a certificate from the realm CA and its private key instead of a
 // password (PKINIT), gets a TGT and a service ticket, and the server
 // reads her identity from it.
 func (d *demoRealm) smartCard(c context.Context) (string, error) {
-	cl, err := d.pkinitClient()
-	if err != nil {
-		return "", err
-	}
-	iss, err := d.srv.PKI().IssueAccount(c, "alice", pki.IssueRequest{})
+	cl, iss, err := d.aliceCertificate(c)
 	if err != nil {
 		return "", err
 	}
@@ -68,11 +75,7 @@ func (d *demoRealm) smartCard(c context.Context) (string, error) {
 
 // smartCardRevoked: a revoked certificate is refused with the reason.
 func (d *demoRealm) smartCardRevoked(c context.Context) (string, error) {
-	cl, err := d.pkinitClient()
-	if err != nil {
-		return "", err
-	}
-	iss, err := d.srv.PKI().IssueAccount(c, "alice", pki.IssueRequest{})
+	cl, iss, err := d.aliceCertificate(c)
 	if err != nil {
 		return "", err
 	}
