@@ -183,8 +183,25 @@ type Key struct {
 	enc usageCache[derived]
 	cks usageCache[keyBytes]
 
-	baseOnce sync.Once
-	base     cipher.Block // AES schedule of key, for RFC 3961 DR
+	// base is the AES schedule of key for RFC 3961 DR. It serves the
+	// derivations of a key's first usages and is then dropped (see
+	// derive): a KDC caches one Key per principal it has seen, and a
+	// schedule nobody uses again would be half a kilobyte and one more
+	// object per principal for the garbage collector.
+	baseMu sync.Mutex
+	base   cipher.Block
+}
+
+// baseBlock returns the AES schedule of the key, made when not kept.
+// Derivation is rare (once per usage of a key), so a mutex is enough; a
+// schedule is safe for concurrent use after it is dropped.
+func (k *Key) baseBlock() cipher.Block {
+	k.baseMu.Lock()
+	defer k.baseMu.Unlock()
+	if k.base == nil {
+		k.base, _ = aes.NewCipher(k.key.bytes())
+	}
+	return k.base
 }
 
 func newKey(e krb5.EncType, key []byte) *Key {
@@ -227,7 +244,15 @@ func (k *Key) derive(u Usage) *derived {
 		d.ke, _ = aes.NewCipher(ke)
 		d.ki = newKeyBytes(k.dk(u, 0x55, k.p.kiLen))
 	}
-	return k.enc.put(u, d)
+	got := k.enc.put(u, d)
+	if k.p != nil && k.enc.n.Load() == inlineUsages {
+		// The usages a key serves are all known by now (see
+		// inlineUsages); a later one makes the schedule again.
+		k.baseMu.Lock()
+		k.base = nil
+		k.baseMu.Unlock()
+	}
+	return got
 }
 
 // checksumKey returns Kc for usage u.
@@ -315,9 +340,8 @@ func (k *Key) dk(u Usage, suffix byte, n int) []byte {
 	if k.p.sha2 {
 		return kdfHMACSHA2(k.p.newHash, k.key.bytes(), c[:], nil, n)
 	}
-	k.baseOnce.Do(func() { k.base, _ = aes.NewCipher(k.key.bytes()) })
 	f := foldedUsage(u, suffix)
-	return drBlock(k.base, f[:], n)
+	return drBlock(k.baseBlock(), f[:], n)
 }
 
 // foldedUsages holds n-fold(usage || suffix, 128) for the usages Warden
@@ -693,9 +717,8 @@ var foldedPRF = sync.OnceValue(func() [aes.BlockSize]byte {
 
 // prfBlock returns the AES schedule of DK(key, "prf") (RFC 3962 PRF).
 func (k *Key) prfBlock() cipher.Block {
-	k.baseOnce.Do(func() { k.base, _ = aes.NewCipher(k.key.bytes()) })
 	f := foldedPRF()
-	block, _ := aes.NewCipher(drBlock(k.base, f[:], k.p.keyLen))
+	block, _ := aes.NewCipher(drBlock(k.baseBlock(), f[:], k.p.keyLen))
 	return block
 }
 

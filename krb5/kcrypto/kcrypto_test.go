@@ -307,6 +307,39 @@ func TestAppendEncrypt(t *testing.T) {
 // A key used for more usages than it holds inline spills the rest into
 // its slice; every usage still derives the keys a fresh key derives, also
 // when the usages are first used concurrently.
+// TestBaseScheduleDropped checks that a key keeps its AES schedule only
+// while its first usages are derived, and still derives later usages
+// (and checksum keys) right once it has dropped it.
+func TestBaseScheduleDropped(t *testing.T) {
+	k, err := RandomKey(krb5.ETypeAES256CTSHMACSHA196, rand.Reader, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.derive(UsageASReqPAEncTimestamp)
+	if k.base == nil {
+		t.Fatal("the schedule is gone after the first usage; the second would make it again")
+	}
+	k.derive(UsageASRepEncPart)
+	if k.base != nil {
+		t.Fatal("the schedule is still kept after the inline usages are derived")
+	}
+	for _, u := range []Usage{UsageTicket, UsageKrbPriv} {
+		fresh, _ := NewKey(k.EncryptionKey(), Options{})
+		c, err := fresh.Encrypt(rand.Reader, u, []byte("late usage"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p, err := k.Decrypt(u, c); err != nil || string(p) != "late usage" {
+			t.Errorf("usage %d derived after the schedule was dropped: %v", u, err)
+		}
+		a, _ := k.Checksum(u, []byte("x"))
+		b, _ := fresh.Checksum(u, []byte("x"))
+		if !bytes.Equal(a.Checksum, b.Checksum) {
+			t.Errorf("usage %d: checksum key derived after the drop differs", u)
+		}
+	}
+}
+
 func TestUsageCacheSpill(t *testing.T) {
 	usages := []Usage{UsageTicket, UsageASRepEncPart, UsageTGSReqAuthenticator, UsageFastEnc, UsageAPRepEncPart, UsageKrbPriv}
 	for _, e := range []krb5.EncType{17, 20, 23} {
