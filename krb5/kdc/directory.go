@@ -205,9 +205,11 @@ func newPrincipal(a *store.Account, groups []uint32, opt kcrypto.Options) (*prin
 		}
 	}
 	p.kvno = a.KVNO()
-	// The secrets now live in keys; drop the clear copies from the
-	// cached record.
+	// The secrets now live in keys, and the enctypes in etypes; drop
+	// the clear copies, and an object per principal, from the cached
+	// record.
 	p.account.Secrets = store.Secrets{}
+	p.account.SupportedEnctypes = nil
 	strs := []*string{&p.account.Name, &p.account.UPN, &p.account.DisplayName}
 	for i := range p.account.SPNs {
 		strs = append(strs, &p.account.SPNs[i])

@@ -802,6 +802,24 @@ func TestPACThousandGroups(t *testing.T) {
 	if len(asRep) <= maxUDPReply || len(tgsRep) <= maxUDPReply {
 		t.Errorf("replies of %d and %d bytes fit in UDP; the README says they need TCP", len(asRep), len(tgsRep))
 	}
+
+	// A second TGT comes from the cached template, which at this size
+	// does not fit inside it (pacTemplate.inline): the same groups, the
+	// new logon time, valid signatures.
+	e.clock.Set(t0.Add(time.Minute))
+	_, p2 := e.ticketPAC(e.login("alice", alicePW).ticket, "krbtgt")
+	if got := groupRIDs(p2.LogonInfo); !slices.Equal(got, want) {
+		t.Fatalf("second TGT PAC lists %d groups, want %d", len(got), len(want))
+	}
+	if p2.LogonInfo.LogonTime.Time() != t0.Add(time.Minute) {
+		t.Errorf("second TGT PAC logon time %v", p2.LogonInfo.LogonTime.Time())
+	}
+	krbtgt := e.signingKey("krbtgt", aes256)
+	for _, err := range []error{p2.VerifyServerSignature(krbtgt), p2.VerifyKDCSignature(krbtgt)} {
+		if err != nil {
+			t.Error(err)
+		}
+	}
 }
 
 // Tickets for kadmin/changepw carry a PAC without the ticket and full

@@ -43,7 +43,16 @@ type pacTemplate struct {
 	logonTime, clientID int    // offsets of the FILETIMEs
 	attrFlags           int    // offset of the PAC_ATTRIBUTES_INFO flags word
 	serverSig, kdcSig   int    // offsets of the signature bytes
+	// inline holds adData when it fits, as it does for an account in a
+	// few dozen groups: a KDC keeps one template per client it has
+	// seen, and one object instead of two is less for the garbage
+	// collector to visit.
+	inline [inlinePACTemplate]byte
 }
+
+// inlinePACTemplate makes a pacTemplate just under 1 KiB, a size class
+// of its own.
+const inlinePACTemplate = 896
 
 // logonTimeOffset is where LogonTime sits in the logon info buffer: after
 // the 16-byte type serialization headers and the 4-byte top-level
@@ -63,6 +72,9 @@ func (x *exchange) setTGTPAC(t *ticket, client, krbtgt *principal, attrs uint32)
 	sk := pac.SigningKey{Key: key.key(), KVNO: key.kvno}
 	ct, _ := kcrypto.ChecksumTypeFor(key.etype)
 	name := t.enc.CName.String()
+	if name == client.acct.Name {
+		name = client.acct.Name // kept by the template: no string of its own
+	}
 	tp := client.tgtPAC.Load()
 	if tp == nil || tp.name != name || tp.sumType != ct {
 		p := x.newPAC(client, t.enc.CName, t.enc.AuthTime, attrs, true)
@@ -133,7 +145,12 @@ func newPACTemplate(p *pac.PAC, name string, adData []byte) *pacTemplate {
 	if ss.Type != ks.Type || len(ss.Signature) != len(ks.Signature) {
 		return nil // not one key for both
 	}
-	tp := &pacTemplate{name: name, adData: bytes.Clone(adData), pac: base, sumType: ss.Type, sigLen: len(ss.Signature)}
+	tp := &pacTemplate{name: name, pac: base, sumType: ss.Type, sigLen: len(ss.Signature)}
+	if len(adData) <= len(tp.inline) {
+		tp.adData = tp.inline[:copy(tp.inline[:], adData):len(adData)]
+	} else {
+		tp.adData = bytes.Clone(adData)
+	}
 	found := 0
 	for _, bi := range p.Layout {
 		switch bi.Type {
