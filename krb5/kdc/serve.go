@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"net"
 	"net/netip"
@@ -189,6 +190,10 @@ func (k *KDC) serveTCPConn(ctx context.Context, c net.Conn, la *lookaside, cfg *
 		remote = a.AddrPort()
 	}
 	var hdr [4]byte
+	// One request and one frame buffer per connection, reused: neither
+	// the engine nor the lookaside cache keeps the request bytes (UDP
+	// reuses its buffer the same way).
+	var reqBuf, frame []byte
 	for ctx.Err() == nil {
 		_ = c.SetReadDeadline(cfg.Clock().Add(cfg.TCPReadTimeout))
 		if _, err := io.ReadFull(c, hdr[:]); err != nil {
@@ -199,10 +204,13 @@ func (k *KDC) serveTCPConn(ctx context.Context, c net.Conn, la *lookaside, cfg *
 			// Too long (or the reserved high bit): say so and hang up
 			// without reading (or allocating) the announced length.
 			rep := k.errorReply(k.cfg.Time(), &krb5.Error{Code: krb5.KRBErrFieldTooLong, Reason: "request longer than the KDC accepts over TCP"}, nil, k.tgsName())
-			_ = writeFrame(c, rep, cfg.Clock().Add(cfg.TCPReadTimeout))
+			_, _ = writeFrame(c, nil, rep, cfg.Clock().Add(cfg.TCPReadTimeout))
 			return
 		}
-		req := make([]byte, n)
+		if cap(reqBuf) < int(n) {
+			reqBuf = make([]byte, n)
+		}
+		req := reqBuf[:n]
 		if _, err := io.ReadFull(c, req); err != nil {
 			return
 		}
@@ -210,19 +218,31 @@ func (k *KDC) serveTCPConn(ctx context.Context, c net.Conn, la *lookaside, cfg *
 		if reply == nil {
 			return
 		}
-		if err := writeFrame(c, reply, cfg.Clock().Add(cfg.TCPReadTimeout)); err != nil {
+		var err error
+		if frame, err = writeFrame(c, frame, reply, cfg.Clock().Add(cfg.TCPReadTimeout)); err != nil {
 			return
+		}
+		if cap(reqBuf) > maxKeptTCPBuf {
+			reqBuf = nil // a rare big request does not pin its buffer
+		}
+		if cap(frame) > maxKeptTCPBuf {
+			frame = nil
 		}
 	}
 }
 
-func writeFrame(c net.Conn, b []byte, deadline time.Time) error {
+// maxKeptTCPBuf bounds the buffers a TCP connection keeps between
+// requests; a PAC with a thousand groups still fits.
+const maxKeptTCPBuf = 64 << 10
+
+// writeFrame writes b with its length prefix in one write, building the
+// frame in buf (reused by the caller), and returns the buffer.
+func writeFrame(c net.Conn, buf, b []byte, deadline time.Time) ([]byte, error) {
 	_ = c.SetWriteDeadline(deadline)
-	out := make([]byte, 4+len(b))
-	binary.BigEndian.PutUint32(out, uint32(len(b)))
-	copy(out[4:], b)
-	_, err := c.Write(out)
-	return err
+	buf = binary.BigEndian.AppendUint32(buf[:0], uint32(len(b)))
+	buf = append(buf, b...)
+	_, err := c.Write(buf)
+	return buf, err
 }
 
 // answer serves req from the lookaside cache or the handler.
@@ -231,12 +251,13 @@ func (k *KDC) answer(ctx context.Context, req []byte, remote netip.AddrPort, pro
 	// cfg.Clock only measures how long the request took.
 	start := cfg.Clock()
 	now := k.cfg.Time()
-	if rep, ok := la.get(req, now); ok {
+	key := la.key(req)
+	if rep, ok := la.get(key, now); ok {
 		return rep
 	}
 	rep, res := k.safeHandle(ctx, req)
 	if rep != nil {
-		la.put(req, rep, now)
+		la.put(key, rep, now)
 	}
 	if cfg.OnResult != nil {
 		cfg.OnResult(remote, proto, res, cfg.Clock().Sub(start))
@@ -257,12 +278,23 @@ func (k *KDC) safeHandle(ctx context.Context, req []byte) (rep []byte, res Resul
 }
 
 // lookaside remembers recent replies by request bytes.
+//
+// It is keyed by a 128-bit keyed hash of the request rather than by the
+// request itself: every answered request goes in, and a copy of each
+// (one more allocation per request, and more for the garbage collector
+// to mark) would only serve the comparison. With random seeds a
+// collision is not something a peer can aim for, and one would hand a
+// client a reply to another request, which it cannot decrypt and
+// refuses by its nonce.
 type lookaside struct {
 	mu      sync.Mutex
 	ttl     time.Duration
 	max     int
-	entries map[string]lookasideEntry
+	seeds   [2]maphash.Seed
+	entries map[lookasideKey]lookasideEntry
 }
+
+type lookasideKey [2]uint64
 
 type lookasideEntry struct {
 	reply   []byte
@@ -270,12 +302,17 @@ type lookasideEntry struct {
 }
 
 func newLookaside(max int, ttl time.Duration) *lookaside {
-	return &lookaside{ttl: ttl, max: max, entries: make(map[string]lookasideEntry)}
+	return &lookaside{ttl: ttl, max: max, seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
+		entries: make(map[lookasideKey]lookasideEntry)}
 }
 
-func (l *lookaside) get(req []byte, now time.Time) ([]byte, bool) {
+func (l *lookaside) key(req []byte) lookasideKey {
+	return lookasideKey{maphash.Bytes(l.seeds[0], req), maphash.Bytes(l.seeds[1], req)}
+}
+
+func (l *lookaside) get(key lookasideKey, now time.Time) ([]byte, bool) {
 	l.mu.Lock()
-	e, ok := l.entries[string(req)]
+	e, ok := l.entries[key]
 	l.mu.Unlock()
 	if !ok || now.After(e.expires) {
 		return nil, false
@@ -283,7 +320,7 @@ func (l *lookaside) get(req []byte, now time.Time) ([]byte, bool) {
 	return e.reply, true
 }
 
-func (l *lookaside) put(req, reply []byte, now time.Time) {
+func (l *lookaside) put(key lookasideKey, reply []byte, now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if len(l.entries) >= l.max {
@@ -299,5 +336,5 @@ func (l *lookaside) put(req, reply []byte, now time.Time) {
 			clear(l.entries)
 		}
 	}
-	l.entries[string(req)] = lookasideEntry{reply: reply, expires: now.Add(l.ttl)}
+	l.entries[key] = lookasideEntry{reply: reply, expires: now.Add(l.ttl)}
 }

@@ -177,6 +177,42 @@ func TestBigReplyMovesToTCP(t *testing.T) {
 	}
 }
 
+// One TCP connection carries requests of different lengths in turn; it
+// reuses its buffers, and each reply answers its own request.
+func TestTCPConnectionServesManyRequests(t *testing.T) {
+	k, e := serving(t, kdc.ServeConfig{})
+	c, err := net.Dial("tcp", k.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	login := func(at time.Time) []byte { return e.asReq("alice").withTimestamp(t, alicePW, at).bytes() }
+	bare := e.asReq("alice").bytes()
+	for i, tc := range []struct {
+		req  []byte
+		want krb5.MsgType
+	}{
+		{login(time.Now()), krb5.MsgASRep},
+		{bare, krb5.MsgKRBError},
+		{login(time.Now().Add(time.Second)), krb5.MsgASRep},
+	} {
+		if _, err := c.Write(frame(tc.req)); err != nil {
+			t.Fatal(err)
+		}
+		rep := readFrame(t, c)
+		if mt, _ := krb5.MessageType(rep); mt != tc.want {
+			t.Fatalf("request %d: reply is message type %d, want %d", i, mt, tc.want)
+		}
+		if tc.want == krb5.MsgKRBError {
+			if code := errorCode(t, rep); code != krb5.KDCErrPreauthRequired {
+				t.Fatalf("request %d: error %v, want PREAUTH_REQUIRED", i, code)
+			}
+			continue
+		}
+		e.decodeAS(rep, "alice", alicePW)
+	}
+}
+
 // FuzzHandle: any bytes in, a KRB-ERROR, a KDC-REP or nothing out; never
 // a panic.
 func FuzzHandle(f *testing.F) {
