@@ -22,12 +22,16 @@ cpu_client=1
 W="$work/warden"
 echo "$PW" >"$work/pw"
 
-realm() { # $1 = users; prints the import summary
-  rm -rf "$work/d"
-  "$W" init --realm "$REALM" --data "$work/d" --kdc-addr 127.0.0.1:"$PORT" >/dev/null
+# DATA is the realm's data directory that realm makes and load serves;
+# a caller comparing two realms sets it before each call.
+DATA=$work/d
+
+realm() { # $1 = users; makes a realm in $DATA and prints the import summary
+  rm -rf "$DATA"
+  "$W" init --realm "$REALM" --data "$DATA" --kdc-addr 127.0.0.1:"$PORT" >/dev/null
   { echo "name,password"; for i in $(seq 0 $(($1 - 1))); do echo "bench$i,$PW"; done; } >"$work/users.csv"
-  "$W" user import "$work/users.csv" --enctypes aes256-cts-hmac-sha1-96 --data "$work/d" 2>/dev/null
-  "$W" service add "$SERVICE" --data "$work/d" >/dev/null
+  "$W" user import "$work/users.csv" --enctypes aes256-cts-hmac-sha1-96 --data "$DATA" 2>/dev/null
+  "$W" service add "$SERVICE" --data "$DATA" >/dev/null
 }
 
 # scrape prints the server's CPU seconds and requests answered so far.
@@ -37,7 +41,7 @@ scrape() {
 }
 
 load() { # $1 = users, $2 = as|tgs, $3 = extra flags; prints the bench line and server CPU per request
-  taskset -c 0 "$W" serve --data "$work/d" --https-addr 127.0.0.1:"$HTTPS" 2>/dev/null &
+  taskset -c 0 "$W" serve --data "$DATA" --https-addr 127.0.0.1:"$HTTPS" 2>/dev/null &
   local pid=$! a b prev=0 n
   sleep 1
   # The generator first derives every user's key (long for many users);
