@@ -50,8 +50,8 @@ type pacTemplate struct {
 	inline [inlinePACTemplate]byte
 }
 
-// inlinePACTemplate makes a pacTemplate just under 1 KiB, a size class
-// of its own.
+// inlinePACTemplate keeps a pacTemplate within the allocator's 1 KiB
+// size class.
 const inlinePACTemplate = 896
 
 // logonTimeOffset is where LogonTime sits in the logon info buffer: after
