@@ -304,9 +304,6 @@ func TestAppendEncrypt(t *testing.T) {
 	}
 }
 
-// A key used for more usages than it holds inline spills the rest into
-// its slice; every usage still derives the keys a fresh key derives, also
-// when the usages are first used concurrently.
 // TestBaseScheduleDropped checks that a key keeps its AES schedule only
 // while its first usages are derived, and still derives later usages
 // (and checksum keys) right once it has dropped it.
@@ -340,6 +337,9 @@ func TestBaseScheduleDropped(t *testing.T) {
 	}
 }
 
+// A key used for more usages than it holds inline spills the rest into
+// its slice; every usage still derives the keys a fresh key derives, also
+// when the usages are first used concurrently.
 func TestUsageCacheSpill(t *testing.T) {
 	usages := []Usage{UsageTicket, UsageASRepEncPart, UsageTGSReqAuthenticator, UsageFastEnc, UsageAPRepEncPart, UsageKrbPriv}
 	for _, e := range []krb5.EncType{17, 20, 23} {
