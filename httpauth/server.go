@@ -148,7 +148,7 @@ func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 		if out != nil {
 			w.Header().Add("WWW-Authenticate", scheme+" "+base64.StdEncoding.EncodeToString(out))
 		}
-		a.log.Debug("authenticated", "op", "httpauth."+strings.ToLower(scheme), "principal", id.Principal(), "method", id.Method, "mutual", id.Mutual, "remote", r.RemoteAddr)
+		a.log.Debug("authenticated", "op", logOp(scheme), "principal", id.Principal(), "method", id.Method, "mutual", id.Mutual, "remote", r.RemoteAddr)
 		next.ServeHTTP(w, r.WithContext(auth.NewContext(r.Context(), id)))
 	})
 }
@@ -320,6 +320,15 @@ func refusalHeaders(h http.Header) {
 	h.Set("Cache-Control", "no-store")
 }
 
+// logOp is the op of a log line: httpauth.ntlm for the plain NTLM
+// scheme, else httpauth.negotiate (also before the scheme is known).
+func logOp(scheme string) string {
+	if scheme == schemeNTLM {
+		return "httpauth.ntlm"
+	}
+	return "httpauth.negotiate"
+}
+
 // fail answers 401 with the challenges of the schemes offered (the one
 // of the request carrying the acceptor's token when there is one) and the
 // reason as a short text body, and logs the failure once.
@@ -349,12 +358,8 @@ func (a *Authenticator) fail(w http.ResponseWriter, r *http.Request, scheme stri
 	if ge := (*gss.Error)(nil); errors.As(err, &ge) {
 		principal = ge.Principal
 	}
-	op := "httpauth.negotiate"
-	if scheme == schemeNTLM {
-		op = "httpauth.ntlm"
-	}
 	a.log.Log(r.Context(), level, "authentication failed",
-		"op", op, "code", e.logCode(), "reason", e.Reason, "hint", e.ErrorHint(),
+		"op", logOp(scheme), "code", e.logCode(), "reason", e.Reason, "hint", e.ErrorHint(),
 		"principal", principal, "remote", r.RemoteAddr)
 	w.WriteHeader(http.StatusUnauthorized)
 	_, _ = w.Write([]byte("401 Unauthorized: " + e.Reason + "\n"))
