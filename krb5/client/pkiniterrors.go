@@ -85,22 +85,15 @@ func parseTypedData(b []byte) ([]typedData, error) {
 			return nil, fmt.Errorf("more than %d TYPED-DATA elements", maxTypedData)
 		}
 		var el, f cryptobyte.String
-		var t int64
-		if !seq.ReadASN1(&el, cbasn1.SEQUENCE) || !el.ReadASN1(&f, der.Context(0)) ||
-			!f.ReadASN1Int64WithTag(&t, cbasn1.INTEGER) || !f.Empty() || t < -1<<31 || t >= 1<<31 {
+		var d typedData
+		if !seq.ReadASN1(&el, cbasn1.SEQUENCE) || !der.ReadExplicit(&el, 0, &f) ||
+			!der.ReadInt32(&f, &d.Type) || !f.Empty() {
 			return nil, errors.New("malformed TYPED-DATA data-type")
 		}
-		d := typedData{Type: int32(t)}
 		var present bool
-		if !el.ReadOptionalASN1(&f, &present, der.Context(1)) {
+		if !der.ReadOptionalExplicit(&el, 1, &f, &present) ||
+			present && (!der.ReadOctetString(&f, &d.Value) || !f.Empty()) {
 			return nil, errors.New("malformed TYPED-DATA data-value")
-		}
-		if present {
-			var v cryptobyte.String
-			if !f.ReadASN1(&v, cbasn1.OCTET_STRING) || !f.Empty() {
-				return nil, errors.New("malformed TYPED-DATA data-value")
-			}
-			d.Value = []byte(v)
 		}
 		if !el.Empty() {
 			return nil, errors.New("malformed TYPED-DATA element")
