@@ -209,7 +209,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	replayable := canReplay(req)
 	var peer *x509.Certificate
 	if !t.Preemptive && replayable {
-		resp, err := t.base().RoundTrip(req)
+		resp, err := orDefault(t.Base).RoundTrip(req)
 		if err != nil {
 			return nil, err
 		}
@@ -246,9 +246,11 @@ func challenged(resp *http.Response, peer **x509.Certificate) bool {
 	return true
 }
 
-func (t *Transport) base() http.RoundTripper {
-	if t.Base != nil {
-		return t.Base
+// orDefault is the RoundTripper a transport sends through: its Base, or
+// http.DefaultTransport when that is nil.
+func orDefault(base http.RoundTripper) http.RoundTripper {
+	if base != nil {
+		return base
 	}
 	return http.DefaultTransport
 }
@@ -295,7 +297,7 @@ func (t *Transport) negotiate(req *http.Request, fresh, replayable bool, peer *x
 			return nil, err
 		}
 		r2.Header.Set("Authorization", schemeNegotiate+" "+base64.StdEncoding.EncodeToString(tok))
-		resp, err := t.base().RoundTrip(r2)
+		resp, err := orDefault(t.Base).RoundTrip(r2)
 		if err != nil {
 			return nil, err
 		}

@@ -60,7 +60,7 @@ func (t *DigestTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	for sends := 1; ; sends++ {
-		resp, err := t.base().RoundTrip(r2)
+		resp, err := orDefault(t.Base).RoundTrip(r2)
 		if err != nil {
 			return nil, err
 		}
@@ -149,11 +149,4 @@ func (t *DigestTransport) setSession(space string, s *digest.Session) {
 		t.sessions = map[string]*digest.Session{}
 	}
 	t.sessions[space] = s
-}
-
-func (t *DigestTransport) base() http.RoundTripper {
-	if t.Base != nil {
-		return t.Base
-	}
-	return http.DefaultTransport
 }

@@ -41,10 +41,7 @@ type NTLMTransport struct {
 // RoundTrip implements http.RoundTripper.
 func (t *NTLMTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	res := resultOf(req)
-	base := t.Base
-	if base == nil {
-		base = http.DefaultTransport
-	}
+	base := orDefault(t.Base)
 	resp, err := base.RoundTrip(req)
 	if err != nil {
 		return nil, err
