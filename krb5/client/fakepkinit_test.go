@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"io"
 	"net"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -102,7 +103,7 @@ func (f *fakePKINITKDC) handle(b []byte) []byte {
 	if err != nil {
 		f.t.Errorf("fake KDC: %v", err)
 	}
-	if f.groups != nil && !containsGroup(f.groups, g) {
+	if f.groups != nil && !slices.Contains(f.groups, g) {
 		var params pkinit.TDDHParameters
 		for _, a := range f.groups {
 			params = append(params, pkinit.DHParameters(a))

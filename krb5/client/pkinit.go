@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -331,7 +332,7 @@ func nextGroup(ke *krb5.KRBError, md krb5.MethodData, tried []pkinit.Group) (pki
 		}
 	}
 	for _, g := range groupPreference {
-		if listed[g] && !containsGroup(tried, g) {
+		if listed[g] && !slices.Contains(tried, g) {
 			return g, true
 		}
 	}
@@ -354,15 +355,6 @@ func groupOf(a cms.AlgorithmIdentifier) (pkinit.Group, bool) {
 	}
 	g, _, err := pkinit.ParsePublicKeyInfo(spki)
 	return g, err == nil
-}
-
-func containsGroup(list []pkinit.Group, g pkinit.Group) bool {
-	for _, x := range list {
-		if x == g {
-			return true
-		}
-	}
-	return false
 }
 
 // StartRealmKey is MIT's credential-cache configuration entry naming the

@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -91,15 +92,9 @@ func checkKDCName(cert *x509.Certificate, realm string) error {
 			Hint:   "the KDC's certificate is malformed; ask the realm's administrator", Err: err}
 	}
 	want := "krbtgt/" + realm + "@" + realm
-	for _, n := range names {
-		if n == want {
-			return nil
-		}
-	}
-	for _, d := range cert.DNSNames {
-		if strings.EqualFold(d, realm) {
-			return nil
-		}
+	if slices.Contains(names, want) ||
+		slices.ContainsFunc(cert.DNSNames, func(d string) bool { return strings.EqualFold(d, realm) }) {
+		return nil
 	}
 	have := append(names, cert.DNSNames...)
 	if len(have) == 0 {
