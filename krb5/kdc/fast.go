@@ -379,26 +379,19 @@ func (x *exchange) sealFASTResponse(resp *krb5.KrbFastResponse) (krb5.PAData, er
 func (x *exchange) fastErrorReply(ke *krb5.Error, sname krb5.PrincipalName) []byte {
 	k := x.k
 	cname := x.errCName()
-	inner := krb5.NewKRBError(ke, x.now, k.realm, sname)
-	if cname != nil {
-		inner.CName, inner.CRealm = cname, k.realm
-	}
-	innerDER, _ := inner.Marshal()
 	md := make(krb5.MethodData, 0, 1+len(x.hints))
-	md = append(md, krb5.FXErrorPAData(innerDER))
+	md = append(md, krb5.FXErrorPAData(k.errorReply(x.now, ke, cname, sname)))
 	md = append(md, x.hints...)
 	pa, err := x.sealFASTResponse(&krb5.KrbFastResponse{PAData: md, Nonce: x.fast.nonce})
 	if err != nil {
 		// Encryption only fails when randomness does; say nothing more.
 		return k.errorReply(x.now, &krb5.Error{Code: ke.Code}, nil, sname)
 	}
-	outer := krb5.NewKRBError(&krb5.Error{Code: ke.Code, Reason: fastOuterEText}, x.now, k.realm, sname)
-	if cname != nil && !x.hideClient() {
-		outer.CName, outer.CRealm = cname, k.realm
+	if x.hideClient() {
+		cname = nil
 	}
-	outer.EData, _ = (&krb5.MethodData{pa}).Marshal()
-	b, _ := outer.Marshal()
-	return b
+	edata, _ := (&krb5.MethodData{pa}).Marshal()
+	return k.errorReplyData(x.now, &krb5.Error{Code: ke.Code, Reason: fastOuterEText}, cname, sname, edata)
 }
 
 // fastRequired reports whether client must use FAST: its account says so,
