@@ -1,6 +1,7 @@
 package der
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -17,17 +18,7 @@ type OID []int
 const maxOIDArcs = 64
 
 // Equal reports whether o and p name the same OID.
-func (o OID) Equal(p []int) bool {
-	if len(o) != len(p) {
-		return false
-	}
-	for i := range o {
-		if o[i] != p[i] {
-			return false
-		}
-	}
-	return true
-}
+func (o OID) Equal(p []int) bool { return slices.Equal([]int(o), p) }
 
 // String returns the dotted form, "1.3.6.1.5.2.3.4".
 func (o OID) String() string {
