@@ -31,12 +31,12 @@ func PrincipalSANs(c *x509.Certificate) ([]KRB5PrincipalName, error) {
 			if !names.ReadAnyASN1(&gn, &tag) {
 				return nil, fmt.Errorf("pkinit: malformed subjectAltName")
 			}
-			if tag != cbasn1.Tag(0).Constructed().ContextSpecific() {
+			if tag != der.Context(0) {
 				continue
 			}
 			var oid der.OID
 			var val, inner cryptobyte.String
-			if !der.ReadOID(&gn, &oid) || !gn.ReadASN1(&val, cbasn1.Tag(0).Constructed().ContextSpecific()) {
+			if !der.ReadOID(&gn, &oid) || !gn.ReadASN1(&val, der.Context(0)) {
 				return nil, fmt.Errorf("pkinit: malformed otherName in subjectAltName")
 			}
 			if !oid.Equal(OIDPKINITSAN) {
