@@ -15,7 +15,6 @@
 //	MarshalContentInfo(oid, content) []byte
 //	ParseSignedData(der) (*SignedData, error)         ContentInfo(id-signedData)
 //	(*SignedData).Verify() ([]*x509.Certificate, error) signature + signed attributes; signer first
-//	(*SignedData).VerifyWith(cert) error              against a known signer
 //	(*SignedData).Certs() ([]*x509.Certificate, error)
 //	Sign(rand, eContentType, eContent, *Signer) ([]byte, error)
 //	SignUnsigned(eContentType, eContent) []byte       no signerInfos (anonymous)

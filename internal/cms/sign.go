@@ -158,16 +158,6 @@ func (sd *SignedData) Verify() ([]*x509.Certificate, error) {
 	return certs, nil
 }
 
-// VerifyWith checks the first signerInfo against a known certificate
-// (a client checking the KDC's reply with the certificate it carries is
-// Verify; this is for a signer known in advance).
-func (sd *SignedData) VerifyWith(cert *x509.Certificate) error {
-	if len(sd.SignerInfos) == 0 {
-		return &Error{Kind: KindNoSigner, Msg: "SignedData has no signerInfos"}
-	}
-	return sd.SignerInfos[0].verify(cert, sd.EContentType, sd.EContent)
-}
-
 func (si *SignerInfo) verify(cert *x509.Certificate, eContentType der.OID, content []byte) error {
 	h, ok := hashFor(si.DigestAlgorithm.Algorithm)
 	if !ok {
