@@ -168,6 +168,9 @@ func (c *Client) names(ctx context.Context, sids []string, out map[string]string
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&res); err != nil {
 		return fmt.Errorf("the AA's answer at %s is not a name list (HTTP %d)", c.URL+NamesPath, resp.StatusCode)
 	}
+	if resp.StatusCode == http.StatusForbidden {
+		return fmt.Errorf("the AA refused to resolve names for this server (HTTP 403): %s; give this server a certificate of its computer account (warden computer add NAME; warden cert issue --account NAME$)", res.Reason)
+	}
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("the AA refused to resolve names (HTTP %d): %s", resp.StatusCode, res.Reason)
 	}

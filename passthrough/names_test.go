@@ -43,7 +43,7 @@ func TestNames(t *testing.T) {
 		t.Fatalf("names %v\nwant %v", got, want)
 	}
 	// A user's certificate may not ask.
-	if _, err := clientAs(t, srv, a, "alice").Names(ctx, sids); err == nil || !strings.Contains(err.Error(), "HTTP 403") {
+	if _, err := clientAs(t, srv, a, "alice").Names(ctx, sids); err == nil || !strings.Contains(err.Error(), "HTTP 403") || !strings.Contains(err.Error(), "warden cert issue --account") {
 		t.Errorf("a user asked for names: %v", err)
 	}
 	if _, err := e.svc.Names(ctx, "WEB01$", make([]string, MaxNames+1)); err == nil {
