@@ -99,12 +99,6 @@ func newWardenFAST(t *testing.T, kdcAddr func(wardenAddr string) string) *warden
 	return &wardenFAST{r: r, k: k, c: c, armor: armor, results: res}
 }
 
-// traced runs an MIT tool with KRB5_TRACE on standard output.
-func (f *wardenFAST) traced(t *testing.T, stdin string, tool string, args ...string) (string, error) {
-	t.Helper()
-	return f.c.Run(t, stdin, "env", append([]string{"KRB5_TRACE=/dev/stdout", tool}, args...)...)
-}
-
 // mustTrace fails unless every pattern occurs in MIT's trace.
 func mustTrace(t *testing.T, trace string, patterns ...string) {
 	t.Helper()
@@ -129,7 +123,7 @@ func TestMITKinitArmoredAgainstWarden(t *testing.T) {
 		t.Errorf("MIT did not record FAST negotiation in the computer's cache: %v\n%s", err, out)
 	}
 
-	trace, err := f.traced(t, fastPassword+"\n", "kinit", "-T", f.armor, fastUser+"@"+wardenRealm)
+	trace, err := f.c.RunTraced(t, fastPassword+"\n", "kinit", "-T", f.armor, fastUser+"@"+wardenRealm)
 	if err != nil {
 		t.Fatalf("kinit -T: %v\n%s", err, trace)
 	}
@@ -165,7 +159,7 @@ func TestMITKinitArmoredAgainstWarden(t *testing.T) {
 		t.Fatalf("klist: %v\n%s", err, out)
 	}
 
-	trace, err = f.traced(t, "", "kvno", "HTTP/web.warden.test")
+	trace, err = f.c.RunTraced(t, "", "kvno", "HTTP/web.warden.test")
 	if err != nil {
 		t.Fatalf("kvno: %v\n%s", err, trace)
 	}
@@ -198,7 +192,7 @@ func TestMITKinitUpgradesToFAST(t *testing.T) {
 	if err := cc.WriteFile(path); err != nil {
 		t.Fatal(err)
 	}
-	trace, err := f.traced(t, fastPassword+"\n", "kinit", "-T", f.armor, fastUser+"@"+wardenRealm)
+	trace, err := f.c.RunTraced(t, fastPassword+"\n", "kinit", "-T", f.armor, fastUser+"@"+wardenRealm)
 	if err != nil {
 		t.Fatalf("kinit -T: %v\n%s", err, trace)
 	}
@@ -215,7 +209,7 @@ func TestMITKinitUpgradesToFAST(t *testing.T) {
 // KDC's log line says it was the encrypted challenge that failed.
 func TestMITKinitArmoredWrongPassword(t *testing.T) {
 	f := newWardenFAST(t, nil)
-	trace, err := f.traced(t, "not the password\n", "kinit", "-T", f.armor, fastUser+"@"+wardenRealm)
+	trace, err := f.c.RunTraced(t, "not the password\n", "kinit", "-T", f.armor, fastUser+"@"+wardenRealm)
 	if err == nil {
 		t.Fatalf("kinit succeeded:\n%s", trace)
 	}

@@ -112,11 +112,6 @@ func (w *wardenPKINIT) identity(t *testing.T, name string, iss *pki.Issued) stri
 	return "X509_user_identity=FILE:" + cert + "," + key
 }
 
-func (w *wardenPKINIT) traced(t *testing.T, stdin string, tool string, args ...string) (string, error) {
-	t.Helper()
-	return w.c.Run(t, stdin, "env", append([]string{"KRB5_TRACE=/dev/stdout", tool}, args...)...)
-}
-
 // MIT kinit -X X509_user_identity=FILE:cert,key alice gets a TGT from
 // Warden with alice's realm certificate (no password), then kvno gets a
 // service ticket with it.
@@ -127,7 +122,7 @@ func TestMITKinitPKINITAgainstWarden(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := w.identity(t, kdcPKUser, iss)
-	trace, err := w.traced(t, "", "kinit", "-X", id, kdcPKUser+"@"+wardenRealm)
+	trace, err := w.c.RunTraced(t, "", "kinit", "-X", id, kdcPKUser+"@"+wardenRealm)
 	if err != nil {
 		t.Fatalf("kinit -X: %v\n%s\nKDC: %+v", err, trace, w.results.take())
 	}
@@ -158,7 +153,7 @@ func regexpMatch(p, s string) bool { return regexp.MustCompile(p).MatchString(s)
 // checks the KDC's signed DH reply and PA-PKINIT-KX.
 func TestMITKinitAnonymousAgainstWarden(t *testing.T) {
 	w := newWardenPKINIT(t, nil)
-	trace, err := w.traced(t, "", "kinit", "-n", "@"+wardenRealm)
+	trace, err := w.c.RunTraced(t, "", "kinit", "-n", "@"+wardenRealm)
 	if err != nil {
 		t.Fatalf("kinit -n: %v\n%s\nKDC: %+v", err, trace, w.results.take())
 	}
@@ -189,7 +184,7 @@ func TestMITAnonymousArmorAgainstWarden(t *testing.T) {
 		t.Fatalf("kinit -n: %v\n%s", err, out)
 	}
 	w.results.take()
-	trace, err := w.traced(t, kdcPKPassword+"\n", "kinit", "-T", anon, kdcPKUser+"@"+wardenRealm)
+	trace, err := w.c.RunTraced(t, kdcPKPassword+"\n", "kinit", "-T", anon, kdcPKUser+"@"+wardenRealm)
 	if err != nil {
 		t.Fatalf("kinit -T anonymous: %v\n%s\nKDC: %+v", err, trace, w.results.take())
 	}
@@ -262,7 +257,7 @@ func TestMITKinitPKINITRefusals(t *testing.T) {
 		{"wrong EKU", server, krb5.KDCErrInconsistentKeyPurpose, "Inconsistent key purpose", "has extended key usage serverAuth; certificate logon needs"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			trace, err := w.traced(t, "", "kinit", "-X", w.identity(t, strings.ReplaceAll(tc.name, " ", "_"), tc.iss), kdcPKUser+"@"+wardenRealm)
+			trace, err := w.c.RunTraced(t, "", "kinit", "-X", w.identity(t, strings.ReplaceAll(tc.name, " ", "_"), tc.iss), kdcPKUser+"@"+wardenRealm)
 			if err == nil {
 				t.Fatalf("kinit succeeded:\n%s", trace)
 			}
@@ -316,7 +311,7 @@ func TestMITKinitPKINITExpiredCertificate(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.results.take()
-	trace, err := w.traced(t, "", "kinit", "-X", w.identity(t, "soon", soon), kdcPKUser+"@"+wardenRealm)
+	trace, err := w.c.RunTraced(t, "", "kinit", "-X", w.identity(t, "soon", soon), kdcPKUser+"@"+wardenRealm)
 	if err == nil {
 		t.Fatalf("kinit succeeded:\n%s", trace)
 	}
@@ -347,7 +342,7 @@ func TestMITKinitPKINITArmoredAnonymously(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.results.take()
-	trace, err := w.traced(t, "", "kinit", "-T", anon, "-X", w.identity(t, kdcPKUser, iss), kdcPKUser+"@"+wardenRealm)
+	trace, err := w.c.RunTraced(t, "", "kinit", "-T", anon, "-X", w.identity(t, kdcPKUser, iss), kdcPKUser+"@"+wardenRealm)
 	if err != nil {
 		t.Fatalf("kinit -T -X: %v\n%s\nKDC: %+v", err, trace, w.results.take())
 	}
@@ -374,7 +369,7 @@ func TestMITKinitPKINITRSA(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	trace, err := w.traced(t, "", "kinit", "-X", w.identity(t, kdcPKUser, iss), kdcPKUser+"@"+wardenRealm)
+	trace, err := w.c.RunTraced(t, "", "kinit", "-X", w.identity(t, kdcPKUser, iss), kdcPKUser+"@"+wardenRealm)
 	if err != nil {
 		t.Fatalf("kinit -X: %v\n%s\nKDC: %+v", err, trace, w.results.take())
 	}

@@ -79,3 +79,10 @@ func (c *Client) Run(t testing.TB, stdin, name string, args ...string) (string, 
 	err := cmd.Run()
 	return out.String(), err
 }
+
+// RunTraced is Run with KRB5_TRACE on standard output, so that the
+// output says what an MIT tool did.
+func (c *Client) RunTraced(t testing.TB, stdin, name string, args ...string) (string, error) {
+	t.Helper()
+	return c.Run(t, stdin, "env", append([]string{"KRB5_TRACE=/dev/stdout", name}, args...)...)
+}
