@@ -124,10 +124,7 @@ func (x *exchange) openFASTReq(fr *krb5.FastArmoredReq, armorKey *kcrypto.Key, c
 	// outer body is a copy for KDCs that do not know FAST.
 	x.req.ReqBody = inner.ReqBody
 	x.req.PAData = inner.PAData
-	x.res.Server = nameAt(inner.ReqBody.SName, inner.ReqBody.Realm)
-	if inner.ReqBody.CName != nil {
-		x.res.Client = nameAt(inner.ReqBody.CName, inner.ReqBody.Realm)
-	}
+	x.nameInResult()
 	return nil
 }
 

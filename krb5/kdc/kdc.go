@@ -169,10 +169,7 @@ func (k *KDC) Handle(ctx context.Context, req []byte) ([]byte, Result) {
 	}
 	x := &exchange{k: k, ctx: ctx, now: now, req: &r}
 	x.res.Op = opName(t)
-	x.res.Server = nameAt(r.ReqBody.SName, r.ReqBody.Realm)
-	if r.ReqBody.CName != nil {
-		x.res.Client = nameAt(r.ReqBody.CName, r.ReqBody.Realm)
-	}
+	x.nameInResult()
 	var reply []byte
 	var err error
 	if t == krb5.MsgASReq {
@@ -212,6 +209,16 @@ func opName(t krb5.MsgType) string {
 		return "AS"
 	}
 	return "TGS"
+}
+
+// nameInResult names the request's server and client (when it has one)
+// in the Result; a FAST request's inner body renames them (fast.go).
+func (x *exchange) nameInResult() {
+	body := &x.req.ReqBody
+	x.res.Server = nameAt(body.SName, body.Realm)
+	if body.CName != nil {
+		x.res.Client = nameAt(body.CName, body.Realm)
+	}
 }
 
 func nameAt(n *krb5.PrincipalName, realm string) string {
