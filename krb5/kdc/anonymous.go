@@ -16,7 +16,8 @@ import (
 // on hosts without a computer account): the TGS refuses it for any
 // service ticket (RefuseAnonymousTGT).
 
-// anonymousAS answers an AS-REQ with the request-anonymous option.
+// anonymousAS answers an AS-REQ with the request-anonymous option; as
+// has checked its service name and realm.
 func (x *exchange) anonymousAS() ([]byte, error) {
 	k, body := x.k, &x.req.ReqBody
 	if k.pkinit == nil || !k.pkinit.cfg.Anonymous {
@@ -25,12 +26,6 @@ func (x *exchange) anonymousAS() ([]byte, error) {
 	}
 	if body.CName == nil || !isAnonymousName(*body.CName) {
 		return nil, errBadOption("request-anonymous needs the client name WELLKNOWN/ANONYMOUS (partly anonymous tickets are not issued)")
-	}
-	if body.SName == nil {
-		return nil, errBadOption("AS-REQ without a service name")
-	}
-	if !k.sameRealm(body.Realm) {
-		return nil, errWrongRealm(body.Realm, k.realm)
 	}
 	server, err := x.lookupServer(body.SName)
 	if err != nil {
@@ -88,9 +83,7 @@ func (x *exchange) anonymousAS() ([]byte, error) {
 	return x.reply(krb5.MsgASRep, t, pk.key, kcrypto.UsageASRepEncPart, append(pk.padata, krb5.PAData{Type: krb5.PAPKINITKX, Value: kx}))
 }
 
-func isAnonymousName(n krb5.PrincipalName) bool {
-	return len(n.NameString) == 2 && n.NameString[0] == "WELLKNOWN" && n.NameString[1] == "ANONYMOUS"
-}
+func isAnonymousName(n krb5.PrincipalName) bool { return n.Equal(anonymousName) }
 
 // RefuseAnonymousTGT is the TGS policy for anonymous TGTs: they are
 // FAST armor only, so a TGS-REQ presenting one (for a service ticket,
