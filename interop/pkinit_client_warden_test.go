@@ -18,15 +18,6 @@ import (
 // Warden's KDC does ECDH, so here the client's default P-256 is used
 // without the group-14 fallback MIT needs.
 
-// wardenIdentity writes an issued certificate and key as PEM files and
-// returns their paths.
-func wardenIdentity(t *testing.T, w *wardenPKINIT, name string, iss *pki.Issued) (cert, key string) {
-	t.Helper()
-	id := strings.TrimPrefix(w.identity(t, name, iss), "X509_user_identity=FILE:")
-	cert, key, _ = strings.Cut(id, ",")
-	return cert, key
-}
-
 func TestPKINITClientWarden(t *testing.T) {
 	w := newWardenPKINIT(t, nil)
 	ctx := context.Background()
@@ -34,7 +25,7 @@ func TestPKINITClientWarden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	certFile, keyFile := wardenIdentity(t, w, "alice", iss)
+	certFile, keyFile := w.identityFiles(t, "alice", iss)
 	cache := filepath.Join(w.c.Dir, "ours.ccache")
 	t.Setenv("KRB5_CONFIG", w.c.Conf)
 	t.Setenv("KRB5CCNAME", "FILE:"+cache)
@@ -89,7 +80,7 @@ func TestPKINITClientWarden(t *testing.T) {
 	}
 
 	// A certificate login armored with an anonymous TGT.
-	certFile, keyFile = wardenIdentity(t, w, "alice2", iss)
+	certFile, keyFile = w.identityFiles(t, "alice2", iss)
 	mustWardenCLI(t, "kinit", "--armor", "anonymous", "--cert", certFile, "--key", keyFile, kdcPKUser)
 	res = w.results.take()
 	last = res[len(res)-1]
@@ -107,7 +98,7 @@ func TestPKINITClientWarden(t *testing.T) {
 	if _, err := w.ca.Revoke(t.Context(), revoked.Record.Serial, pki.ReasonKeyCompromise); err != nil {
 		t.Fatal(err)
 	}
-	certFile, keyFile = wardenIdentity(t, w, "revoked", revoked)
+	certFile, keyFile = w.identityFiles(t, "revoked", revoked)
 	code, _, errOut = wardenCLI(t, "kinit", "--cert", certFile, "--key", keyFile, kdcPKUser)
 	if code != 1 || !strings.Contains(errOut, "KDC_ERR_REVOKED_CERTIFICATE") || !strings.Contains(errOut, "was revoked at") ||
 		!strings.Contains(errOut, "warden: hint: your certificate") {

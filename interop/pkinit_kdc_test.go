@@ -3,7 +3,6 @@ package interop
 import (
 	"context"
 	"crypto/x509"
-	"encoding/pem"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -78,7 +77,7 @@ func newWardenPKINIT(t *testing.T, mod func(*kdc.PKINITConfig, *pki.Authority)) 
 	k := testkit.StartKDC(t, r, kdc.Config{PKINIT: pc}, kdc.ServeConfig{OnResult: res.add})
 	c := testkit.NewClient(t, wardenRealm, k.Addr, true)
 	anchor := filepath.Join(c.Dir, "ca.pem")
-	writePEM(t, anchor, "CERTIFICATE", ca.CA().Raw)
+	testkit.WritePEM(t, anchor, "CERTIFICATE", ca.CA().Raw, 0o600)
 	conf, err := os.ReadFile(c.Conf)
 	if err != nil {
 		t.Fatal(err)
@@ -90,25 +89,26 @@ func newWardenPKINIT(t *testing.T, mod func(*kdc.PKINITConfig, *pki.Authority)) 
 	return &wardenPKINIT{r: r, ca: ca, k: k, c: c, results: res}
 }
 
-func writePEM(t *testing.T, path, typ string, der []byte) {
+// identityFiles writes an issued certificate and its key as PEM files
+// and returns their paths.
+func (w *wardenPKINIT) identityFiles(t *testing.T, name string, iss *pki.Issued) (cert, key string) {
 	t.Helper()
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
+	cert = filepath.Join(w.c.Dir, name+".crt")
+	key = filepath.Join(w.c.Dir, name+".key")
+	testkit.WritePEM(t, cert, "CERTIFICATE", iss.Cert.Raw, 0o600)
+	kb, err := x509.MarshalPKCS8PrivateKey(iss.Key)
+	if err != nil {
 		t.Fatal(err)
 	}
+	testkit.WritePEM(t, key, "PRIVATE KEY", kb, 0o600)
+	return cert, key
 }
 
 // identity writes an issued certificate and its key as PEM files and
 // returns MIT's X509_user_identity for them.
 func (w *wardenPKINIT) identity(t *testing.T, name string, iss *pki.Issued) string {
 	t.Helper()
-	cert := filepath.Join(w.c.Dir, name+".crt")
-	key := filepath.Join(w.c.Dir, name+".key")
-	writePEM(t, cert, "CERTIFICATE", iss.Cert.Raw)
-	kb, err := x509.MarshalPKCS8PrivateKey(iss.Key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writePEM(t, key, "PRIVATE KEY", kb)
+	cert, key := w.identityFiles(t, name, iss)
 	return "X509_user_identity=FILE:" + cert + "," + key
 }
 

@@ -74,7 +74,7 @@ func NewPKICA(t testing.TB, name string) *PKICA {
 		t.Fatal(err)
 	}
 	ca.CAFile = filepath.Join(ca.dir, "ca.pem")
-	writePEM(t, ca.CAFile, "CERTIFICATE", der, 0o644)
+	WritePEM(t, ca.CAFile, "CERTIFICATE", der, 0o644)
 	return ca
 }
 
@@ -171,8 +171,8 @@ func (ca *PKICA) issue(t testing.TB, file, realm string, name []string, nameType
 	n := tmpl.SerialNumber // this certificate's: another issue may run meanwhile
 	c.CertFile = filepath.Join(ca.dir, fmt.Sprintf("%s-%d.pem", file, n))
 	c.KeyFile = filepath.Join(ca.dir, fmt.Sprintf("%s-%d.key", file, n))
-	writePEM(t, c.CertFile, "CERTIFICATE", der, 0o644)
-	writePEM(t, c.KeyFile, "PRIVATE KEY", kb, 0o600)
+	WritePEM(t, c.CertFile, "CERTIFICATE", der, 0o644)
+	WritePEM(t, c.KeyFile, "PRIVATE KEY", kb, 0o600)
 	return c
 }
 
@@ -196,7 +196,8 @@ func PKINITSAN(realm string, nameType int64, name ...string) ([]byte, error) {
 	return b.Bytes()
 }
 
-func writePEM(t testing.TB, path, typ string, der []byte, mode os.FileMode) {
+// WritePEM writes der as one PEM block of type typ.
+func WritePEM(t testing.TB, path, typ string, der []byte, mode os.FileMode) {
 	t.Helper()
 	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), mode); err != nil {
 		t.Fatal(err)
