@@ -142,8 +142,10 @@ func (p *principal) ticketKey() (*principalKey, bool) {
 	return &p.keys[0], true
 }
 
-func (p *principal) keyETypes() []krb5.EncType {
-	var out []krb5.EncType
+// keyETypes lists the enctypes the account has keys of, each once.
+func (p *principal) keyETypes() []krb5.EncType { return p.appendKeyETypes(nil) }
+
+func (p *principal) appendKeyETypes(out []krb5.EncType) []krb5.EncType {
 	for i := range p.keys {
 		if e := p.keys[i].etype; !slices.Contains(out, e) {
 			out = append(out, e)
@@ -198,11 +200,7 @@ func newPrincipal(a *store.Account, groups []uint32, opt kcrypto.Options) (*prin
 			}
 		}
 	} else {
-		for i := range p.keys {
-			if e := p.keys[i].etype; !slices.Contains(p.etypes, e) {
-				p.etypes = append(p.etypes, e)
-			}
-		}
+		p.etypes = p.appendKeyETypes(p.etypes)
 	}
 	p.kvno = a.KVNO()
 	// The secrets now live in keys, and the enctypes in etypes; drop
