@@ -2,7 +2,6 @@ package interop
 
 import (
 	"context"
-	"encoding/hex"
 	"strings"
 	"testing"
 
@@ -47,19 +46,7 @@ func TestMITAcceptsWardenClaims(t *testing.T) {
 	if _, authenticated := logonInfoFromMIT(t, res); !authenticated {
 		t.Fatal("MIT did not verify the PAC")
 	}
-	// MIT names buffer 13 urn:mspac:client-claims, or by number where
-	// its table lacks the name (Debian's 1.20).
-	a, ok := res.Attrs["urn:mspac:client-claims"]
-	if !ok {
-		a, ok = res.Attrs["urn:mspac:13"]
-	}
-	if !ok || len(a.Values) != 1 || !a.Authenticated {
-		t.Fatalf("MIT exposes no authenticated urn:mspac:client-claims: %+v", res.Attrs)
-	}
-	b, err := hex.DecodeString(a.Values[0])
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := mitPACBuffer(t, res, "client-claims", 13)
 	cs, err := pac.DecodeClaims(b)
 	if err != nil {
 		t.Fatal(err)

@@ -146,7 +146,7 @@ func TestCompoundIdentityWithPeers(t *testing.T) {
 		!slices.ContainsFunc(di.AccountGroupIDs, func(g pac.GroupMembership) bool { return g.RID == e.workstationRID }) {
 		t.Errorf("PAC_DEVICE_INFO from MIT: %+v", di)
 	}
-	if got := claimStrings(t, mitPACBuffer(t, res, "device-claims", 15), "ad://ext/site"); !slices.Equal(got, []string{"Paris"}) {
+	if got := testkit.ClaimStrings(t, mitPACBuffer(t, res, "device-claims", 15), "ad://ext/site"); !slices.Equal(got, []string{"Paris"}) {
 		t.Errorf("PAC_DEVICE_CLAIMS_INFO from MIT: site %v", got)
 	}
 	li, _ := logonInfoFromMIT(t, res)
@@ -200,22 +200,6 @@ func mitPACBuffer(t *testing.T, res mspacResult, name string, n int) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-func claimStrings(t *testing.T, buf []byte, id string) []string {
-	t.Helper()
-	cs, err := pac.DecodeClaims(buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, a := range cs.Arrays {
-		for _, c := range a.Claims {
-			if c.ID == id {
-				return c.Strings
-			}
-		}
-	}
-	return nil
 }
 
 // ndrdumpTicketPAC decrypts the cache's ticket for spn with the service
