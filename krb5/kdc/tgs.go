@@ -195,7 +195,11 @@ func (x *exchange) verifyTGSReq() (*tgsAuth, error) {
 	if len(a.auth.AuthorizationData) > 0 {
 		// AD-fx-fast-armor marks a ticket for armor use only (RFC 6113
 		// 5.4.1.1); an authenticator carrying it is not a TGS request.
-		if found, err := krb5.FindAD(a.auth.AuthorizationData, krb5.ADFXFastArmor); err != nil || len(found) > 0 {
+		found, err := krb5.FindAD(a.auth.AuthorizationData, krb5.ADFXFastArmor)
+		if err != nil {
+			return nil, &krb5.Error{Code: krb5.KDCErrPolicy, Reason: "the PA-TGS-REQ authenticator's authorization-data is malformed", Err: err}
+		}
+		if len(found) > 0 {
 			return nil, &krb5.Error{Code: krb5.KDCErrPolicy, Reason: "the PA-TGS-REQ authenticator carries AD-fx-fast-armor: an armor-only authenticator cannot ask for tickets"}
 		}
 	}
