@@ -60,6 +60,7 @@ type demoRealm struct {
 	client *client.Client
 	svcKT  *keytab.Keytab
 	srv    *server.Server
+	admin  *admin.Admin
 }
 
 const (
@@ -118,7 +119,7 @@ func runDemo(c context.Context, out io.Writer, dir string) error {
 	if err != nil {
 		return err
 	}
-	d := &demoRealm{dir: dir, realm: cfg.Realm, client: cl, svcKT: kt, srv: srv}
+	d := &demoRealm{dir: dir, realm: cfg.Realm, client: cl, svcKT: kt, srv: srv, admin: a}
 
 	var rows []demoRow
 	for _, s := range []struct {

@@ -80,11 +80,7 @@ func (d *demoRealm) compoundUserArmor(c context.Context) (string, error) {
 // acceptAs runs the server side: a GSS acceptor with spn's keytab
 // accepts an AP-REQ made from the service ticket st.
 func (d *demoRealm) acceptAs(c context.Context, spn string, st *client.Credentials) (*auth.Identity, error) {
-	a, err := admin.New(c, admin.Config{Store: d.srv.Store()})
-	if err != nil {
-		return nil, err
-	}
-	kt, _, err := a.Keytab(c, spn, false)
+	kt, _, err := d.admin.Keytab(c, spn, false)
 	if err != nil {
 		return nil, err
 	}

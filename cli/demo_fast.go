@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/warden-auth/warden/admin"
 	"github.com/warden-auth/warden/krb5"
 	"github.com/warden-auth/warden/krb5/client"
 	"github.com/warden-auth/warden/krb5/kcrypto"
@@ -19,11 +18,7 @@ const demoComputer = "WS01"
 // computerTGT logs the workstation in with its keytab (its key is
 // random, so it needs no armor of its own).
 func (d *demoRealm) computerTGT(c context.Context) (*client.Credentials, error) {
-	a, err := admin.New(c, admin.Config{Store: d.srv.Store()})
-	if err != nil {
-		return nil, err
-	}
-	kt, _, err := a.Keytab(c, demoComputer+"$", false)
+	kt, _, err := d.admin.Keytab(c, demoComputer+"$", false)
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +61,7 @@ func (d *demoRealm) fast(c context.Context) (string, error) {
 	var claims []string
 	for _, arr := range cs.Arrays {
 		for _, e := range arr.Claims {
-			claims = append(claims, e.ID+"="+strings.Join(e.Strings, ","))
+			claims = append(claims, e.ID+"="+strings.Join(e.Values(), ","))
 		}
 	}
 	return fmt.Sprintf("%s@%s (%d groups, claims %s); AS and TGS armored with %s$'s TGT",
