@@ -249,7 +249,7 @@ func kinitArmor(cmd *cobra.Command, c *client.Client, o kinitOptions, realm, cac
 		princ := o.armorPrincipal
 		if princ == "" {
 			if len(kt.Entries) == 0 {
-				return nil, fmt.Errorf("the armor keytab %s is empty", o.armorKeytab)
+				return nil, withHint(fmt.Errorf("the armor keytab %s is empty", o.armorKeytab), "write the computer's keys into it: warden keytab export NAME$ -o "+o.armorKeytab)
 			}
 			princ = kt.Entries[0].PrincipalString()
 		}
