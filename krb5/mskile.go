@@ -2,7 +2,6 @@ package krb5
 
 import (
 	"encoding/binary"
-	"fmt"
 	"strconv"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -482,16 +481,8 @@ func (c *ChangePasswdData) Marshal() ([]byte, error) { return marshal(c, len(c.N
 // Unmarshal decodes DER.
 func (c *ChangePasswdData) Unmarshal(b []byte) error { return unmarshal(b, c, "ChangePasswdData") }
 
-// Marshal returns the PA-SUPPORTED-ENCTYPES padata-value: the bits as a
-// 4-byte little-endian integer, not DER (MS-KILE 2.2.8).
-func (s SupportedEnctypes) Marshal() []byte {
-	return binary.LittleEndian.AppendUint32(nil, uint32(s))
-}
+// Marshal is EncodeSupportedEnctypes(s).
+func (s SupportedEnctypes) Marshal() []byte { return EncodeSupportedEnctypes(s) }
 
-// ParseSupportedEnctypes decodes a PA-SUPPORTED-ENCTYPES padata-value.
-func ParseSupportedEnctypes(b []byte) (SupportedEnctypes, error) {
-	if len(b) != 4 {
-		return 0, fmt.Errorf("krb5: PA-SUPPORTED-ENCTYPES is %d bytes, want 4", len(b))
-	}
-	return SupportedEnctypes(binary.LittleEndian.Uint32(b)), nil
-}
+// ParseSupportedEnctypes is DecodeSupportedEnctypes.
+func ParseSupportedEnctypes(b []byte) (SupportedEnctypes, error) { return DecodeSupportedEnctypes(b) }
