@@ -188,8 +188,9 @@ type Key struct {
 	// derive): a KDC caches one Key per principal it has seen, and a
 	// schedule nobody uses again would be half a kilobyte and one more
 	// object per principal for the garbage collector.
-	baseMu sync.Mutex
-	base   cipher.Block
+	baseMu      sync.Mutex
+	base        cipher.Block
+	baseDropped bool // base was dropped: later derivations make their own
 }
 
 // baseBlock returns the AES schedule of the key, made when not kept.
@@ -198,10 +199,14 @@ type Key struct {
 func (k *Key) baseBlock() cipher.Block {
 	k.baseMu.Lock()
 	defer k.baseMu.Unlock()
-	if k.base == nil {
-		k.base, _ = aes.NewCipher(k.key.bytes())
+	if k.base != nil {
+		return k.base
 	}
-	return k.base
+	b, _ := aes.NewCipher(k.key.bytes())
+	if !k.baseDropped {
+		k.base = b
+	}
+	return b
 }
 
 func newKey(e krb5.EncType, key []byte) *Key {
@@ -249,7 +254,7 @@ func (k *Key) derive(u Usage) *derived {
 		// The usages a key serves are all known by now (see
 		// inlineUsages); a later one makes the schedule again.
 		k.baseMu.Lock()
-		k.base = nil
+		k.base, k.baseDropped = nil, true
 		k.baseMu.Unlock()
 	}
 	return got

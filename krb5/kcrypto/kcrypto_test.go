@@ -335,6 +335,12 @@ func TestBaseScheduleDropped(t *testing.T) {
 			t.Errorf("usage %d: checksum key derived after the drop differs", u)
 		}
 	}
+	if _, err := k.PRFPlus("pepper", 32); err != nil {
+		t.Fatal(err)
+	}
+	if k.base != nil {
+		t.Error("a derivation after the drop kept the schedule again")
+	}
 }
 
 // A key used for more usages than it holds inline spills the rest into
