@@ -480,9 +480,3 @@ func (c *ChangePasswdData) Marshal() ([]byte, error) { return marshal(c, len(c.N
 
 // Unmarshal decodes DER.
 func (c *ChangePasswdData) Unmarshal(b []byte) error { return unmarshal(b, c, "ChangePasswdData") }
-
-// Marshal is EncodeSupportedEnctypes(s).
-func (s SupportedEnctypes) Marshal() []byte { return EncodeSupportedEnctypes(s) }
-
-// ParseSupportedEnctypes is DecodeSupportedEnctypes.
-func ParseSupportedEnctypes(b []byte) (SupportedEnctypes, error) { return DecodeSupportedEnctypes(b) }

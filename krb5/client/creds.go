@@ -63,7 +63,7 @@ func credsFromReply(rep *krb5.KDCRep, part *krb5.EncKDCRepPart) *Credentials {
 	}
 	// The encrypted padata is as authentic as the reply key.
 	if pa, ok := part.EncryptedPAData.Find(krb5.PASupportedEnctypes); ok && cr.IsTGT() {
-		if bits, err := krb5.ParseSupportedEnctypes(pa.Value); err == nil {
+		if bits, err := krb5.DecodeSupportedEnctypes(pa.Value); err == nil {
 			cr.Compound = bits&krb5.SETCompoundIdentity != 0
 		}
 	}

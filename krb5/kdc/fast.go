@@ -440,7 +440,7 @@ func supportedEnctypes(krbtgt *principal) krb5.PAData {
 	for _, e := range krbtgt.etypes {
 		bits |= enctypeBit(e)
 	}
-	return krb5.PAData{Type: krb5.PASupportedEnctypes, Value: bits.Marshal()}
+	return krb5.PAData{Type: krb5.PASupportedEnctypes, Value: krb5.EncodeSupportedEnctypes(bits)}
 }
 
 // enctypeBit is an enctype's msDS-SupportedEncryptionTypes bit (MS-KILE
