@@ -14,6 +14,21 @@ import (
 // PA-FX-FAST-REPLY. The crypto (armor key, checksums, encryption) lives in
 // krb5/kcrypto and krb5/kdc; these types only carry bytes.
 
+// KRB-FX-CF2 peppers (RFC 6113 5.1, 5.4.1.1, 5.4.3, 5.4.6; MS-KILE
+// 3.3.5.7.4): the strings that make the armor, strengthen, reply and
+// challenge keys, the same on the client and the KDC.
+const (
+	PepperSubkeyArmor     = "subkeyarmor"
+	PepperTicketArmor     = "ticketarmor"
+	PepperExplicitArmor   = "explicitarmor"
+	PepperTGSArmor        = "tgsarmor"
+	PepperStrengthenKey   = "strengthenkey"
+	PepperReplyKey        = "replykey"
+	PepperClientChallenge = "clientchallengearmor"
+	PepperKDCChallenge    = "kdcchallengearmor"
+	PepperChallengeLT     = "challengelongterm"
+)
+
 // KrbFastArmor is KrbFastArmor: the armor that yields the armor key. With
 // ArmorType ArmorAPRequest (1), ArmorValue is the DER of an AP-REQ.
 type KrbFastArmor struct {

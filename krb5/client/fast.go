@@ -15,19 +15,6 @@ import (
 // and TGS exchanges (fastas.go, tgs.go) decide when to armor; this file
 // only knows the tunnel.
 
-// CF2 peppers (RFC 6113 5.1, 5.4.1.1, 5.4.3, 5.4.6; MS-KILE 3.3.5.7.4).
-const (
-	pepperSubkeyArmor     = "subkeyarmor"
-	pepperTicketArmor     = "ticketarmor"
-	pepperExplicitArmor   = "explicitarmor"
-	pepperTGSArmor        = "tgsarmor"
-	pepperStrengthenKey   = "strengthenkey"
-	pepperReplyKey        = "replykey"
-	pepperClientChallenge = "clientchallengearmor"
-	pepperKDCChallenge    = "kdcchallengearmor"
-	pepperChallengeLT     = "challengelongterm"
-)
-
 // ErrFASTDowngrade is wrapped by the error returned when the KDC answers
 // an armored request without valid FAST protection. The answer is not
 // used: a KDC that supports FAST always protects its answer, so a bare
@@ -80,7 +67,7 @@ func (c *Client) apArmor(tgt *Credentials, realm string) (*armor, error) {
 	if err != nil {
 		return nil, err
 	}
-	key, err := kcrypto.CF2(sub, sess, pepperSubkeyArmor, pepperTicketArmor)
+	key, err := kcrypto.CF2(sub, sess, krb5.PepperSubkeyArmor, krb5.PepperTicketArmor)
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +97,7 @@ func apReq(rand io.Reader, tgt *Credentials, sess *kcrypto.Key, usage kcrypto.Us
 // (RFC 6113 5.4.1.1): KRB-FX-CF2(authenticator subkey, TGT session key,
 // "subkeyarmor", "ticketarmor").
 func implicitArmor(subkey, tgtSession *kcrypto.Key) (*armor, error) {
-	key, err := kcrypto.CF2(subkey, tgtSession, pepperSubkeyArmor, pepperTicketArmor)
+	key, err := kcrypto.CF2(subkey, tgtSession, krb5.PepperSubkeyArmor, krb5.PepperTicketArmor)
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +109,7 @@ func implicitArmor(subkey, tgtSession *kcrypto.Key) (*armor, error) {
 // tgsSubkey: KRB-FX-CF2(armor key, tgsSubkey, "explicitarmor",
 // "tgsarmor") (MS-KILE 3.3.5.7.4, as MIT's krb5int_fast_tgs_armor).
 func explicitTGSArmor(a *armor, tgsSubkey *kcrypto.Key) (*armor, error) {
-	key, err := kcrypto.CF2(a.key, tgsSubkey, pepperExplicitArmor, pepperTGSArmor)
+	key, err := kcrypto.CF2(a.key, tgsSubkey, krb5.PepperExplicitArmor, krb5.PepperTGSArmor)
 	if err != nil {
 		return nil, err
 	}
@@ -261,7 +248,7 @@ func strengthen(resp *krb5.KrbFastResponse, reply *kcrypto.Key, opt kcrypto.Opti
 	if err != nil {
 		return nil, fastModified("its strengthen key is unusable", err)
 	}
-	return kcrypto.CF2(sk, reply, pepperStrengthenKey, pepperReplyKey)
+	return kcrypto.CF2(sk, reply, krb5.PepperStrengthenKey, krb5.PepperReplyKey)
 }
 
 // encChallenge builds the client's PA-ENCRYPTED-CHALLENGE (RFC 6113
@@ -269,7 +256,7 @@ func strengthen(resp *krb5.KrbFastResponse, reply *kcrypto.Key, opt kcrypto.Opti
 // the client challenge key KRB-FX-CF2(armor key, long-term key,
 // "clientchallengearmor", "challengelongterm").
 func encChallenge(a *armor, longTerm *kcrypto.Key, now time.Time, rand io.Reader) (krb5.PAData, error) {
-	ck, err := kcrypto.CF2(a.key, longTerm, pepperClientChallenge, pepperChallengeLT)
+	ck, err := kcrypto.CF2(a.key, longTerm, krb5.PepperClientChallenge, krb5.PepperChallengeLT)
 	if err != nil {
 		return krb5.PAData{}, err
 	}
@@ -295,7 +282,7 @@ func checkKDCChallenge(a *armor, longTerm *kcrypto.Key, md krb5.MethodData, now 
 	if err != nil {
 		return fastModified("its encrypted challenge does not decode", err)
 	}
-	kk, err := kcrypto.CF2(a.key, longTerm, pepperKDCChallenge, pepperChallengeLT)
+	kk, err := kcrypto.CF2(a.key, longTerm, krb5.PepperKDCChallenge, krb5.PepperChallengeLT)
 	if err != nil {
 		return err
 	}

@@ -45,19 +45,6 @@ type fastState struct {
 	replyHalf []byte
 }
 
-// Peppers of KRB-FX-CF2 (RFC 6113 5.4.1.1, 5.4.3, 5.4.6; MS-KILE 3.3.5.7.4).
-const (
-	pepperSubkeyArmor     = "subkeyarmor"
-	pepperTicketArmor     = "ticketarmor"
-	pepperExplicitArmor   = "explicitarmor"
-	pepperTGSArmor        = "tgsarmor"
-	pepperClientChallenge = "clientchallengearmor"
-	pepperKDCChallenge    = "kdcchallengearmor"
-	pepperLongTerm        = "challengelongterm"
-	pepperStrengthen      = "strengthenkey"
-	pepperReplyKey        = "replykey"
-)
-
 // fastOuterEText is the e-text of the unprotected KRB-ERROR around a FAST
 // error: the reason itself travels only inside the tunnel, where a
 // man in the middle can neither read nor change it.
@@ -238,7 +225,7 @@ func (x *exchange) openArmor(a *krb5.KrbFastArmor) (*armor, error) {
 		}
 		ar.account = p
 	}
-	if ar.key, err = kcrypto.CF2(sub, sess, pepperSubkeyArmor, pepperTicketArmor); err != nil {
+	if ar.key, err = kcrypto.CF2(sub, sess, krb5.PepperSubkeyArmor, krb5.PepperTicketArmor); err != nil {
 		return nil, err
 	}
 	ar.client = client
@@ -276,13 +263,13 @@ func (x *exchange) unwrapTGS(fr *krb5.FastArmoredReq, a *tgsAuth, apReq []byte) 
 	var device *armor
 	var err error
 	if fr.Armor == nil {
-		key, err = kcrypto.CF2(a.subkey, a.sessKey, pepperSubkeyArmor, pepperTicketArmor)
+		key, err = kcrypto.CF2(a.subkey, a.sessKey, krb5.PepperSubkeyArmor, krb5.PepperTicketArmor)
 	} else {
 		if device, err = x.openArmor(fr.Armor); err != nil {
 			return err
 		}
 		x.res.ArmorClient = device.client
-		key, err = kcrypto.CF2(device.key, a.subkey, pepperExplicitArmor, pepperTGSArmor)
+		key, err = kcrypto.CF2(device.key, a.subkey, krb5.PepperExplicitArmor, krb5.PepperTGSArmor)
 	}
 	if err != nil {
 		return err
@@ -343,9 +330,9 @@ func (x *exchange) armorReply(ticketDER []byte, crealm string, cname krb5.Princi
 	}
 	var strengthened *kcrypto.Key
 	if fs.replyHalf != nil {
-		strengthened, err = cf2Half(sk, pepperStrengthen, fs.replyHalf, k.cfg.Crypto)
+		strengthened, err = cf2Half(sk, krb5.PepperStrengthenKey, fs.replyHalf, k.cfg.Crypto)
 	} else {
-		strengthened, err = kcrypto.CF2(sk, replyKey, pepperStrengthen, pepperReplyKey)
+		strengthened, err = kcrypto.CF2(sk, replyKey, krb5.PepperStrengthenKey, krb5.PepperReplyKey)
 	}
 	if err != nil {
 		return nil, nil, err

@@ -34,11 +34,11 @@ func (k *principalKey) halves() (*fxHalves, error) {
 		return h, nil
 	}
 	kk := k.key()
-	c, err := kk.PRFPlus(pepperLongTerm, maxCF2Half)
+	c, err := kk.PRFPlus(krb5.PepperChallengeLT, maxCF2Half)
 	if err != nil {
 		return nil, err
 	}
-	r, err := kk.PRFPlus(pepperReplyKey, maxCF2Half)
+	r, err := kk.PRFPlus(krb5.PepperReplyKey, maxCF2Half)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +89,7 @@ func (x *exchange) verifyEncChallenge(client *principal, value []byte) (*princip
 			Reason: "PA-ENCRYPTED-CHALLENGE is encrypted with " + ed.EType.String() + ", but the armor key (and so the challenge key) is " + fs.armorKey.EType().String()}
 	}
 	n := kcrypto.KeySize(fs.armorKey.EType())
-	armorHalf, err := fs.armorKey.PRFPlus(pepperClientChallenge, n)
+	armorHalf, err := fs.armorKey.PRFPlus(krb5.PepperClientChallenge, n)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +140,7 @@ func (x *exchange) verifyEncChallenge(client *principal, value []byte) (*princip
 	if err := x.checkSkew(ts.Time(), ""); err != nil {
 		return nil, err
 	}
-	if fs.kdcChallenge, err = cf2Half(fs.armorKey, pepperKDCChallenge, h.challenge, k.cfg.Crypto); err != nil {
+	if fs.kdcChallenge, err = cf2Half(fs.armorKey, krb5.PepperKDCChallenge, h.challenge, k.cfg.Crypto); err != nil {
 		return nil, err
 	}
 	return used, nil
