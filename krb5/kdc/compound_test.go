@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/warden-auth/warden/admin"
+	"github.com/warden-auth/warden/internal/testkit"
 	"github.com/warden-auth/warden/krb5"
 	"github.com/warden-auth/warden/krb5/kcrypto"
 	"github.com/warden-auth/warden/krb5/pac"
@@ -69,22 +70,6 @@ func hasSID(l []pac.SIDAndAttributes, s pac.SID) bool {
 	return slices.ContainsFunc(l, func(x pac.SIDAndAttributes) bool { return x.SID == s })
 }
 
-func claimValue(t *testing.T, buf []byte, id string) []string {
-	t.Helper()
-	cs, err := pac.DecodeClaims(buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, a := range cs.Arrays {
-		for _, c := range a.Claims {
-			if c.ID == id {
-				return c.Strings
-			}
-		}
-	}
-	return nil
-}
-
 // MS-KILE 3.3.5.7.4: a flagged service's ticket carries PAC_DEVICE_INFO
 // (the computer's RID, primary group, domain, groups) and
 // PAC_DEVICE_CLAIMS_INFO (its claims), and COMPOUNDED_AUTHENTICATION among
@@ -109,13 +94,13 @@ func TestCompoundIdentity(t *testing.T) {
 	if !hasSID(di.ExtraSIDs, pac.SIDClaimsValid) {
 		t.Errorf("device extra SIDs %v lack CLAIMS_VALID", di.ExtraSIDs)
 	}
-	if got := claimValue(t, p.DeviceClaims, "ad://ext/site"); !slices.Equal(got, []string{"Paris"}) {
+	if got := testkit.ClaimStrings(t, p.DeviceClaims, "ad://ext/site"); !slices.Equal(got, []string{"Paris"}) {
 		t.Errorf("device claim site = %v", got)
 	}
 	if !hasSID(p.LogonInfo.ExtraSIDs, pac.SIDCompoundedAuthentication) || !hasSID(p.LogonInfo.ExtraSIDs, pac.SIDClaimsValid) {
 		t.Errorf("user extra SIDs %v: want COMPOUNDED_AUTHENTICATION and CLAIMS_VALID", p.LogonInfo.ExtraSIDs)
 	}
-	if got := claimValue(t, p.ClientClaims, "ad://ext/department"); !slices.Equal(got, []string{"Sales"}) {
+	if got := testkit.ClaimStrings(t, p.ClientClaims, "ad://ext/department"); !slices.Equal(got, []string{"Sales"}) {
 		t.Errorf("user claims with compound identity: %v", got)
 	}
 	if p.LogonInfo.UserID != e.rid("alice") {
@@ -182,7 +167,7 @@ func TestCompoundAfterRenewal(t *testing.T) {
 	if p.DeviceInfo == nil || !slices.ContainsFunc(p.DeviceInfo.AccountGroupIDs, func(g pac.GroupMembership) bool { return g.RID == ridWS }) {
 		t.Fatalf("after renewal: device info %+v", p.DeviceInfo)
 	}
-	if got := claimValue(t, p.DeviceClaims, "ad://ext/site"); !slices.Equal(got, []string{"Paris"}) {
+	if got := testkit.ClaimStrings(t, p.DeviceClaims, "ad://ext/site"); !slices.Equal(got, []string{"Paris"}) {
 		t.Errorf("device claims after renewal: %v", got)
 	}
 }

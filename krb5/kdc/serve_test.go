@@ -29,21 +29,11 @@ func serving(t *testing.T, scfg kdc.ServeConfig) (*testkit.KDC, *env) {
 // askUDP sends one datagram and waits for one reply.
 func askUDP(t *testing.T, addr string, req []byte) []byte {
 	t.Helper()
-	c, err := net.Dial("udp", addr)
+	rep, err := testkit.AskUDP(addr, req, 3*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(3 * time.Second))
-	if _, err := c.Write(req); err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, 65536)
-	n, err := c.Read(buf)
-	if err != nil {
-		t.Fatalf("no UDP reply: %v", err)
-	}
-	return buf[:n]
+	return rep
 }
 
 func frame(b []byte) []byte {
