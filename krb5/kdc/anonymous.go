@@ -54,7 +54,7 @@ func (x *exchange) anonymousAS() ([]byte, error) {
 	// The KDF binds the anonymous principal WELLKNOWN/ANONYMOUS@
 	// WELLKNOWN:ANONYMOUS, the client of the reply (as MIT's KDC and
 	// client do), not the request's realm.
-	pk, err := x.answerPKINIT(req, server.etypes, pkinit.KRB5PrincipalName{Realm: anonymousRealm, Name: anonymousName})
+	pk, err := x.answerPKINIT(req, server.etypes(), pkinit.KRB5PrincipalName{Realm: anonymousRealm, Name: anonymousName})
 	if err != nil {
 		return nil, err
 	}

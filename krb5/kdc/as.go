@@ -120,7 +120,7 @@ func (x *exchange) as() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	sessETypes := server.etypes
+	sessETypes := server.etypes()
 	sessEType, ok := firstCommon(body.EType, sessETypes)
 	if !ok {
 		return nil, errNoCommonEType(body.EType, "service "+body.SName.String(), sessETypes)
@@ -135,7 +135,7 @@ func (x *exchange) as() ([]byte, error) {
 		return nil, err
 	}
 	if client.acct.Flags&store.FlagPasswordNeverExpires == 0 {
-		t.keyExpiration = truncTime(client.acct.PasswordExpires)
+		t.keyExpiration = truncTime(client.acct.PasswordExpires())
 	}
 	if body.KDCOptions.Has(krb5.KDCOptCanonicalize) {
 		t.crealm, t.srealm = k.realm, k.realm
@@ -163,7 +163,7 @@ func (x *exchange) as() ([]byte, error) {
 	}
 	var padata krb5.MethodData
 	if preauth {
-		padata = krb5.MethodData{krb5.ETypeInfo2{etypeInfo(replyKey)}.PAData()}
+		padata = krb5.MethodData{krb5.ETypeInfo2{client.etypeInfo(replyKey)}.PAData()}
 	}
 	return x.reply(krb5.MsgASRep, t, replyKey.key(), kcrypto.UsageASRepEncPart, padata)
 }
@@ -190,10 +190,6 @@ func firstCommon(client, other []krb5.EncType) (krb5.EncType, bool) {
 	return 0, false
 }
 
-func etypeInfo(k *principalKey) krb5.ETypeInfo2Entry {
-	return krb5.ETypeInfo2Entry{EType: k.etype, Salt: k.salt, HasSalt: k.salt != "", S2KParams: k.s2kparams}
-}
-
 // preauthHints is the METHOD-DATA of KDC_ERR_PREAUTH_REQUIRED: how to
 // derive each key the client could use, and which methods we accept.
 // Unarmored: PA-ENC-TIMESTAMP, and PA-FX-FAST to say that FAST is
@@ -203,7 +199,7 @@ func (x *exchange) preauthHints(client *principal) (krb5.MethodData, error) {
 	var info krb5.ETypeInfo2
 	for _, e := range x.req.ReqBody.EType {
 		if k, ok := client.key(e, 0); ok {
-			info = append(info, etypeInfo(k))
+			info = append(info, client.etypeInfo(k))
 		}
 	}
 	if x.fast == nil {
@@ -263,7 +259,7 @@ func (x *exchange) recordFailure(client *principal) {
 
 // checkClientState refuses disabled, locked and expired accounts.
 func (x *exchange) checkClientState(client *principal, sname *krb5.PrincipalName) error {
-	a := client.acct
+	a := &client.acct
 	name := x.res.Client
 	if a.Flags&store.FlagDisabled != 0 {
 		return errDisabled(name)
@@ -271,14 +267,14 @@ func (x *exchange) checkClientState(client *principal, sname *krb5.PrincipalName
 	if lo := client.lockout.Load(); lo.Locked(x.now) {
 		return errLocked(name, lo.LockedUntil)
 	}
-	if !a.AccountExpires.IsZero() && !x.now.Before(a.AccountExpires) {
-		return errAccountExpired(name, a.AccountExpires)
+	if !a.AccountExpires().IsZero() && !x.now.Before(a.AccountExpires()) {
+		return errAccountExpired(name, a.AccountExpires())
 	}
-	if !a.PasswordExpires.IsZero() && !x.now.Before(a.PasswordExpires) && a.Flags&store.FlagPasswordNeverExpires == 0 {
+	if !a.PasswordExpires().IsZero() && !x.now.Before(a.PasswordExpires()) && a.Flags&store.FlagPasswordNeverExpires == 0 {
 		// Only the password-changing service may be reached with an
 		// expired password.
 		if !isChangepw(*sname) {
-			return errPasswordExpired(name, a.PasswordExpires)
+			return errPasswordExpired(name, a.PasswordExpires())
 		}
 	}
 	return nil

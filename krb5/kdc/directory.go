@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -20,25 +21,16 @@ import (
 // is made on first use and then kept across requests.
 //
 // A KDC with 100,000 principals holds 100,000 of these, and the garbage
-// collector visits every pointer-bearing object on each cycle, which at
-// that scale cost more than the requests themselves. So one principal is
-// one allocation for the record and up to inlineKeys keys, the lockout
-// pointer is shared while the account has no failures, and only the keys
-// actually used get a kcrypto.Key.
+// collector marks every pointer in them on each cycle, which at that
+// scale cost more than the requests themselves. So a principal is one
+// allocation of under 512 bytes (the collector scans small objects a
+// span at a time) holding the record and up to inlineKeys keys; its
+// strings (name, UPN, display name, salts, s2kparams) are slices of one
+// text; the pointers it has are few and first (the collector scans an
+// object only up to its last pointer); the lockout pointer is shared
+// while the account has no failures; and only the keys actually used get
+// a kcrypto.Key.
 type principal struct {
-	acct *store.Account // points at account
-	keys []principalKey // in keyPreference order; inside inline when it fits
-	// etypes the account accepts for session keys and tickets
-	etypes []krb5.EncType
-	kvno   uint32 // newest key version
-	// groups are the RIDs of every group the account is in, directly or
-	// through nested groups, ascending: what its PAC lists. Loaded with
-	// the account, so that issuing a PAC costs no SQL; a membership
-	// change bumps the store generation, which drops the cache.
-	groups []uint32
-	// claims is the account's PAC_CLIENT_CLAIMS_INFO buffer, encoded
-	// when the account is loaded; nil without claims.
-	claims []byte
 	// tgtPAC is the account's TGT PAC encoding, made at its first logon
 	// (pactemplate.go).
 	tgtPAC atomic.Pointer[pacTemplate]
@@ -47,12 +39,64 @@ type principal struct {
 	// lockout is updated in place by the KDC after a failure or success,
 	// so this node sees it before the next poll.
 	lockout atomic.Pointer[store.Lockout]
+	// text holds the account's name, UPN, display name and its keys'
+	// salts and s2kparams, one after the other; acct.Name is its start.
+	text string
+	// groups are the RIDs of every group the account is in, directly or
+	// through nested groups, ascending: what its PAC lists. Loaded with
+	// the account, so that issuing a PAC costs no SQL; a membership
+	// change bumps the store generation, which drops the cache.
+	groups []uint32
+	// claims is the account's PAC_CLIENT_CLAIMS_INFO buffer, encoded
+	// when the account is loaded; nil without claims.
+	claims []byte
+	// moreKeys holds the keys when there are more than inlineKeys.
+	moreKeys []principalKey
+	acct     accountInfo
+	inline   [inlineKeys]principalKey
 
-	account store.Account
-	inline  [inlineKeys]principalKey
-	// inlineETypes holds etypes when they fit (keyPreference lists 5).
-	inlineETypes [5]krb5.EncType
+	nKeys uint8
+	// etypes the account accepts for session keys and tickets (etypes()).
+	nETypes      uint8
+	upnLen       uint16          // the UPN follows the name in text
+	displayLen   uint16          // the display name follows the UPN
+	kvno         uint32          // newest key version
+	inlineETypes [5]krb5.EncType // keyPreference lists 5
 }
+
+// accountInfo is what the KDC reads of a store.Account: not its secrets
+// (they are in the keys), SPNs or record timestamps, and no pointers but
+// the name and kind. Times are Unix nanoseconds, 0 for none.
+type accountInfo struct {
+	Name                                             string
+	Kind                                             store.Kind
+	Flags                                            store.Flags
+	RID                                              uint32
+	passwordLastSet, passwordExpires, accountExpires int64
+}
+
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromUnixNano(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+// PasswordLastSet, PasswordExpires and AccountExpires are as in store.Account.
+func (a *accountInfo) PasswordLastSet() time.Time { return fromUnixNano(a.passwordLastSet) }
+func (a *accountInfo) PasswordExpires() time.Time { return fromUnixNano(a.passwordExpires) }
+func (a *accountInfo) AccountExpires() time.Time  { return fromUnixNano(a.accountExpires) }
+
+// kinds are the account kinds as constants, so that a cached principal
+// does not keep the string read from the store.
+var kinds = []store.Kind{store.KindUser, store.KindComputer, store.KindService}
 
 // inlineKeys covers the four AES keys of one kvno, the usual case.
 const inlineKeys = 4
@@ -65,18 +109,18 @@ const maxKeyLen = 32
 var noLockout = &store.Lockout{}
 
 type principalKey struct {
+	kk atomic.Pointer[kcrypto.Key]
+	// fx holds the key's PRF+ outputs for FAST (fastchallenge.go), made
+	// on the key's first armored logon.
+	fx    atomic.Pointer[fxHalves]
 	etype krb5.EncType
 	kvno  uint32
 	// value is the key, sealed at rest, here in clear for the key's
 	// lifetime; held by value so that it is not an object of its own.
-	value     [maxKeyLen]byte
-	valueLen  uint8
-	salt      string
-	s2kparams []byte
-	kk        atomic.Pointer[kcrypto.Key]
-	// fx holds the key's PRF+ outputs for FAST (fastchallenge.go), made
-	// on the key's first armored logon.
-	fx atomic.Pointer[fxHalves]
+	value    [maxKeyLen]byte
+	valueLen uint8
+	// salt and s2kparams, as offsets into the principal's text.
+	saltAt, saltLen, s2kAt, s2kLen uint16
 }
 
 // key returns the kcrypto form, making it on first use. The value was
@@ -112,11 +156,45 @@ func rank(e krb5.EncType) int {
 	return len(keyPreference)
 }
 
+// keys returns the principal's keys in keyPreference order, newest kvno
+// first.
+func (p *principal) keys() []principalKey {
+	if p.moreKeys != nil {
+		return p.moreKeys
+	}
+	return p.inline[:p.nKeys]
+}
+
+// etypes returns the enctypes the account accepts for session keys and
+// tickets.
+func (p *principal) etypes() []krb5.EncType { return p.inlineETypes[:p.nETypes] }
+
+// upn and displayName are the account's, "" when unset.
+func (p *principal) upn() string {
+	at := len(p.acct.Name)
+	return p.text[at : at+int(p.upnLen)]
+}
+
+func (p *principal) displayName() string {
+	at := len(p.acct.Name) + int(p.upnLen)
+	return p.text[at : at+int(p.displayLen)]
+}
+
+// etypeInfo is how a client derives key k from its password.
+func (p *principal) etypeInfo(k *principalKey) krb5.ETypeInfo2Entry {
+	e := krb5.ETypeInfo2Entry{EType: k.etype, Salt: p.text[k.saltAt : k.saltAt+k.saltLen], HasSalt: k.saltLen > 0}
+	if k.s2kLen > 0 {
+		e.S2KParams = []byte(p.text[k.s2kAt : k.s2kAt+k.s2kLen])
+	}
+	return e
+}
+
 // key returns the newest key of etype e, or of kvno when kvno != 0.
 func (p *principal) key(e krb5.EncType, kvno uint32) (*principalKey, bool) {
 	var best *principalKey
-	for i := range p.keys {
-		k := &p.keys[i]
+	keys := p.keys()
+	for i := range keys {
+		k := &keys[i]
 		if k.etype != e || (kvno != 0 && k.kvno != kvno) {
 			continue
 		}
@@ -130,24 +208,26 @@ func (p *principal) key(e krb5.EncType, kvno uint32) (*principalKey, bool) {
 // ticketKey is the key a ticket for this principal is encrypted with:
 // the newest kvno, preferred enctype.
 func (p *principal) ticketKey() (*principalKey, bool) {
-	if len(p.keys) == 0 {
+	keys := p.keys()
+	if len(keys) == 0 {
 		return nil, false
 	}
 	top := p.kvno
-	for i := range p.keys {
-		if p.keys[i].kvno == top {
-			return &p.keys[i], true
+	for i := range keys {
+		if keys[i].kvno == top {
+			return &keys[i], true
 		}
 	}
-	return &p.keys[0], true
+	return &keys[0], true
 }
 
 // keyETypes lists the enctypes the account has keys of, each once.
 func (p *principal) keyETypes() []krb5.EncType { return p.appendKeyETypes(nil) }
 
 func (p *principal) appendKeyETypes(out []krb5.EncType) []krb5.EncType {
-	for i := range p.keys {
-		if e := p.keys[i].etype; !slices.Contains(out, e) {
+	keys := p.keys()
+	for i := range keys {
+		if e := keys[i].etype; !slices.Contains(out, e) {
 			out = append(out, e)
 		}
 	}
@@ -155,14 +235,20 @@ func (p *principal) appendKeyETypes(out []krb5.EncType) []krb5.EncType {
 }
 
 func newPrincipal(a *store.Account, groups []uint32, opt kcrypto.Options) (*principal, error) {
-	p := &principal{account: *a, groups: groups}
-	p.acct = &p.account
+	p := &principal{groups: groups}
 	if a.Lockout == (store.Lockout{}) {
 		p.lockout.Store(noLockout)
 	} else {
 		lo := a.Lockout
 		p.lockout.Store(&lo)
 	}
+	kind := a.Kind
+	if i := slices.Index(kinds, kind); i >= 0 {
+		kind = kinds[i]
+	}
+	p.acct = accountInfo{Kind: kind, Flags: a.Flags, RID: a.RID,
+		passwordLastSet: unixNano(a.PasswordLastSet), passwordExpires: unixNano(a.PasswordExpires),
+		accountExpires: unixNano(a.AccountExpires)}
 	// Sort the usable keys before placing them: principalKey holds an
 	// atomic and must not be copied once in place.
 	var usable []store.Key
@@ -182,63 +268,64 @@ func newPrincipal(a *store.Account, groups []uint32, opt kcrypto.Options) (*prin
 		}
 		return rank(krb5.EncType(x.EType)) - rank(krb5.EncType(y.EType))
 	})
-	if len(usable) <= inlineKeys {
-		p.keys = p.inline[:len(usable)]
-	} else {
-		p.keys = make([]principalKey, len(usable))
+	// The text: name, UPN, display name, then each distinct salt and
+	// s2kparams once (every key of a password shares its salt).
+	var text strings.Builder
+	text.WriteString(a.Name)
+	text.WriteString(a.UPN)
+	text.WriteString(a.DisplayName)
+	if len(a.UPN) > math.MaxUint16 || len(a.DisplayName) > math.MaxUint16 {
+		return nil, fmt.Errorf("account %s: UPN or display name longer than %d bytes", a.Name, math.MaxUint16)
 	}
+	p.upnLen, p.displayLen = uint16(len(a.UPN)), uint16(len(a.DisplayName))
+	place := func(v string) (at, n uint16, err error) {
+		if v == "" {
+			return 0, 0, nil
+		}
+		if i := strings.Index(text.String(), v); i >= 0 && i+len(v) <= math.MaxUint16 {
+			return uint16(i), uint16(len(v)), nil
+		}
+		if text.Len()+len(v) > math.MaxUint16 {
+			return 0, 0, fmt.Errorf("account %s: salts and names longer than %d bytes", a.Name, math.MaxUint16)
+		}
+		at = uint16(text.Len())
+		text.WriteString(v)
+		return at, uint16(len(v)), nil
+	}
+	if len(usable) > inlineKeys {
+		p.moreKeys = make([]principalKey, len(usable))
+	}
+	p.nKeys = uint8(min(len(usable), inlineKeys))
+	keys := p.keys()
 	for i, k := range usable {
-		pk := &p.keys[i]
-		pk.etype, pk.kvno, pk.salt, pk.s2kparams = krb5.EncType(k.EType), k.KVNO, k.Salt, k.S2KParams
+		pk := &keys[i]
+		pk.etype, pk.kvno = krb5.EncType(k.EType), k.KVNO
 		pk.valueLen = uint8(copy(pk.value[:], k.Value))
+		var err error
+		if pk.saltAt, pk.saltLen, err = place(k.Salt); err != nil {
+			return nil, err
+		}
+		if pk.s2kAt, pk.s2kLen, err = place(string(k.S2KParams)); err != nil {
+			return nil, err
+		}
 	}
-	p.etypes = p.inlineETypes[:0]
+	p.text = text.String()
+	p.acct.Name = p.text[:len(a.Name)]
+	var ets []krb5.EncType
 	if len(a.SupportedEnctypes) > 0 {
 		for _, e := range a.SupportedEnctypes {
-			if kcrypto.Supported(krb5.EncType(e)) && (krb5.EncType(e) != krb5.ETypeRC4HMAC || opt.AllowRC4) {
-				p.etypes = append(p.etypes, krb5.EncType(e))
+			e := krb5.EncType(e)
+			if kcrypto.Supported(e) && (e != krb5.ETypeRC4HMAC || opt.AllowRC4) && !slices.Contains(ets, e) {
+				ets = append(ets, e)
 			}
 		}
 	} else {
-		p.etypes = p.appendKeyETypes(p.etypes)
+		ets = p.keyETypes()
 	}
+	// Each supported enctype at most once: they fit.
+	p.nETypes = uint8(copy(p.inlineETypes[:], ets))
 	p.kvno = a.KVNO()
-	// The secrets now live in keys, and the enctypes in etypes; drop
-	// the clear copies, and an object per principal, from the cached
-	// record.
-	p.account.Secrets = store.Secrets{}
-	p.account.SupportedEnctypes = nil
-	strs := []*string{&p.account.Name, &p.account.UPN, &p.account.DisplayName}
-	for i := range p.account.SPNs {
-		strs = append(strs, &p.account.SPNs[i])
-	}
-	for i := range p.keys {
-		strs = append(strs, &p.keys[i].salt)
-	}
-	shareOneString(strs)
 	return p, nil
-}
-
-// shareOneString makes the strings slices of one string with their
-// content, one heap object instead of one each (a cached principal's
-// name, UPN and salts were four of its objects for the garbage collector
-// to mark). Equal neighbours (a salt shared by every key) are stored
-// once.
-func shareOneString(strs []*string) {
-	var b strings.Builder
-	for i, s := range strs {
-		if i == 0 || *s != *strs[i-1] {
-			b.WriteString(*s)
-		}
-	}
-	all, off := b.String(), 0
-	for i, s := range strs {
-		if i > 0 && *s == *strs[i-1] {
-			*s = *strs[i-1]
-			continue
-		}
-		*s, off = all[off:off+len(*s)], off+len(*s)
-	}
 }
 
 // directory is a read-through cache of principals over the store. It
@@ -354,8 +441,8 @@ func (d *directory) lookup(ctx context.Context, name string) (*principal, error)
 	if p.claims, err = d.claimsBuffer(ctx, a.Name); err != nil {
 		return nil, err
 	}
-	if key == p.account.Name {
-		key = p.account.Name // one string object for both
+	if key == p.acct.Name {
+		key = p.acct.Name // one string object for both
 	}
 	d.mu.Lock()
 	// A refresh in between means a may already be stale: serve it for

@@ -1,41 +1,86 @@
 package kdc
 
 import (
+	"bytes"
+	"slices"
 	"testing"
+	"time"
 	"unsafe"
+
+	"github.com/warden-auth/warden/krb5"
+	"github.com/warden-auth/warden/krb5/kcrypto"
+	"github.com/warden-auth/warden/store"
 )
 
-// shareOneString keeps every string's content and puts them all in one
-// backing array; equal neighbours share one copy.
-func TestShareOneString(t *testing.T) {
-	for _, in := range [][]string{
-		{"alice", "alice@EXAMPLE.TEST", "", "EXAMPLE.TESTalice", "EXAMPLE.TESTalice"},
-		{"HTTP-web", "", "Web", "HTTP/web.example.test", "host/web", "salt1", "salt2", "salt1"},
-		{""},
-		{"a", "a", "a"},
+// A cached principal must stay a small object (the collector scans those
+// a span at a time) and give back what the store said.
+func TestPrincipalCompact(t *testing.T) {
+	if n := unsafe.Sizeof(principal{}); n > 512 {
+		t.Errorf("principal is %d bytes, over 512", n)
+	}
+	key := func(e krb5.EncType, kvno uint32, salt string, s2k []byte) store.Key {
+		return store.Key{EType: int32(e), KVNO: kvno, Value: bytes.Repeat([]byte{byte(kvno)}, kcrypto.KeySize(e)), Salt: salt, S2KParams: s2k}
+	}
+	expires := time.Date(2031, 2, 3, 4, 5, 6, 7, time.FixedZone("X", 3600))
+	for _, tc := range []struct {
+		name string
+		a    store.Account
+		want []krb5.EncType // key order
+	}{
+		{"user", store.Account{Kind: store.Kind(string([]byte("user"))), Name: "alice", UPN: "alice@EXAMPLE.TEST", DisplayName: "Alice A.",
+			PasswordExpires: expires, Secrets: store.Secrets{Keys: []store.Key{
+				key(krb5.ETypeAES128CTSHMACSHA196, 2, "EXAMPLE.TESTalice", nil),
+				key(krb5.ETypeAES256CTSHMACSHA196, 2, "EXAMPLE.TESTalice", nil),
+				key(krb5.ETypeAES256CTSHMACSHA384, 2, "EXAMPLE.TESTalice", []byte{0, 0, 0x80, 0}),
+			}}},
+			[]krb5.EncType{krb5.ETypeAES256CTSHMACSHA196, krb5.ETypeAES256CTSHMACSHA384, krb5.ETypeAES128CTSHMACSHA196}},
+		{"six keys over two kvnos", store.Account{Kind: store.KindService, Name: "HTTP-web", SupportedEnctypes: []int32{18, 18, 17},
+			Secrets: store.Secrets{Keys: []store.Key{
+				key(krb5.ETypeAES256CTSHMACSHA196, 1, "old", nil), key(krb5.ETypeAES128CTSHMACSHA196, 1, "old", nil),
+				key(krb5.ETypeAES128CTSHMACSHA196, 2, "new", nil), key(krb5.ETypeAES256CTSHMACSHA196, 2, "new", nil),
+				key(krb5.ETypeAES256CTSHMACSHA384, 2, "new", nil), key(krb5.ETypeAES128CTSHMACSHA256, 2, "new", nil),
+			}}},
+			[]krb5.EncType{18, 20, 19, 17, 18, 17}},
+		{"no keys", store.Account{Kind: store.KindUser, Name: "nokeys"}, nil},
 	} {
-		strs := make([]*string, len(in))
-		for i := range in {
-			s := string([]byte(in[i])) // its own allocation
-			strs[i] = &s
-		}
-		shareOneString(strs)
-		var base, end uintptr
-		for i, s := range strs {
-			if *s != in[i] {
-				t.Fatalf("%q: string %d became %q", in, i, *s)
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := newPrincipal(&tc.a, nil, kcrypto.Options{})
+			if err != nil {
+				t.Fatal(err)
 			}
-			if len(*s) == 0 {
-				continue
+			if p.acct.Name != tc.a.Name || p.upn() != tc.a.UPN || p.displayName() != tc.a.DisplayName || p.acct.Kind != tc.a.Kind {
+				t.Errorf("name %q upn %q display %q kind %q", p.acct.Name, p.upn(), p.displayName(), p.acct.Kind)
 			}
-			p := uintptr(unsafe.Pointer(unsafe.StringData(*s)))
-			if base == 0 {
-				base, end = p, p
+			if p.acct.Kind == store.KindUser && unsafe.StringData(string(p.acct.Kind)) != unsafe.StringData(string(store.KindUser)) {
+				t.Error("the kind is not the package constant")
 			}
-			if p < base || p > end {
-				t.Errorf("%q: string %d is not in the shared array", in, i)
+			if !p.acct.PasswordExpires().Equal(tc.a.PasswordExpires) || !p.acct.AccountExpires().IsZero() || !p.acct.PasswordLastSet().IsZero() {
+				t.Errorf("times %v %v %v", p.acct.PasswordExpires(), p.acct.AccountExpires(), p.acct.PasswordLastSet())
 			}
-			end = max(end, p+uintptr(len(*s)))
-		}
+			var got []krb5.EncType
+			for i := range p.keys() {
+				k := &p.keys()[i]
+				got = append(got, k.etype)
+				src := slices.IndexFunc(tc.a.Secrets.Keys, func(s store.Key) bool { return krb5.EncType(s.EType) == k.etype && s.KVNO == k.kvno })
+				s := tc.a.Secrets.Keys[src]
+				info := p.etypeInfo(k)
+				if info.Salt != s.Salt || !bytes.Equal(info.S2KParams, s.S2KParams) || !bytes.Equal(k.value[:k.valueLen], s.Value) {
+					t.Errorf("key %v kvno %d: salt %q s2k %x", k.etype, k.kvno, info.Salt, info.S2KParams)
+				}
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("keys %v, want %v", got, tc.want)
+			}
+			wantETypes := tc.a.SupportedEnctypes
+			if wantETypes == nil {
+				for _, e := range p.keyETypes() {
+					wantETypes = append(wantETypes, int32(e))
+				}
+			}
+			wantETypes = slices.Compact(wantETypes)
+			if len(p.etypes()) != len(wantETypes) {
+				t.Errorf("etypes %v, want %v", p.etypes(), wantETypes)
+			}
+		})
 	}
 }

@@ -424,7 +424,7 @@ func (x *exchange) encPARep(part *krb5.EncKDCRepPart, replyKey *kcrypto.Key) err
 // carry a device's armor.
 func supportedEnctypes(krbtgt *principal) krb5.PAData {
 	bits := krb5.SETFASTSupported | krb5.SETCompoundIdentity | krb5.SETClaimsSupported
-	for _, e := range krbtgt.etypes {
+	for _, e := range krbtgt.etypes() {
 		bits |= enctypeBit(e)
 	}
 	return krb5.PAData{Type: krb5.PASupportedEnctypes, Value: krb5.EncodeSupportedEnctypes(bits)}

@@ -119,8 +119,8 @@ func (x *exchange) verifyEncChallenge(client *principal, value []byte) (*princip
 			used = first
 		}
 	}
-	for i := 0; used == nil && i < len(client.keys); i++ {
-		pk := &client.keys[i]
+	for i := 0; used == nil && i < len(client.keys()); i++ {
+		pk := &client.keys()[i]
 		if pk == first || pk.kvno != client.kvno {
 			continue
 		}

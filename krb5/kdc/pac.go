@@ -117,7 +117,7 @@ func isChangepw(sname krb5.PrincipalName) bool {
 
 // userAccountControl maps the account's kind and flags to the SAM USER_*
 // bits of KERB_VALIDATION_INFO (MS-SAMR 2.2.1.12).
-func userAccountControl(a *store.Account, now time.Time) pac.UserAccountControl {
+func userAccountControl(a *accountInfo, now time.Time) pac.UserAccountControl {
 	u := pac.UserNormalAccount
 	if a.Kind == store.KindComputer {
 		u = pac.UserWorkstationTrustAccount
@@ -139,7 +139,7 @@ func userAccountControl(a *store.Account, now time.Time) pac.UserAccountControl 
 	if a.Flags&store.FlagPreauthRequired == 0 {
 		u |= pac.UserDontRequirePreauth
 	}
-	if pe := a.PasswordExpires; !pe.IsZero() && !now.Before(pe) && a.Flags&store.FlagPasswordNeverExpires == 0 {
+	if pe := a.PasswordExpires(); !pe.IsZero() && !now.Before(pe) && a.Flags&store.FlagPasswordNeverExpires == 0 {
 		u |= pac.UserPasswordExpired
 	}
 	return u
@@ -150,7 +150,7 @@ func userAccountControl(a *store.Account, now time.Time) pac.UserAccountControl 
 // the attributes (attrs) and the requestor. reply signs it.
 func (x *exchange) newPAC(client *principal, cname krb5.PrincipalName, authTime time.Time, attrs uint32, tgt bool) *pac.PAC {
 	d := x.k.dir.domain.Load()
-	a := client.acct
+	a := &client.acct
 	primary := pac.RIDDomainUsers
 	if a.Kind == store.KindComputer {
 		primary = pac.RIDDomainComputers
@@ -171,18 +171,18 @@ func (x *exchange) newPAC(client *principal, cname krb5.PrincipalName, authTime 
 	}
 	mustChange := pac.Never
 	if a.Flags&store.FlagPasswordNeverExpires == 0 {
-		mustChange = never(a.PasswordExpires)
+		mustChange = never(a.PasswordExpires())
 	}
 	authFT := pac.NewFileTime(authTime)
 	li := &pac.LogonInfo{
 		LogonTime:          authFT,
-		LogoffTime:         never(a.AccountExpires),
-		KickOffTime:        never(a.AccountExpires),
-		PasswordLastSet:    pac.NewFileTime(a.PasswordLastSet),
-		PasswordCanChange:  pac.NewFileTime(a.PasswordLastSet), // no minimum password age
+		LogoffTime:         never(a.AccountExpires()),
+		KickOffTime:        never(a.AccountExpires()),
+		PasswordLastSet:    pac.NewFileTime(a.PasswordLastSet()),
+		PasswordCanChange:  pac.NewFileTime(a.PasswordLastSet()), // no minimum password age
 		PasswordMustChange: mustChange,
 		EffectiveName:      a.Name,
-		FullName:           a.DisplayName,
+		FullName:           client.displayName(),
 		UserID:             a.RID,
 		PrimaryGroupID:     primary,
 		GroupIDs:           groups,
@@ -194,7 +194,7 @@ func (x *exchange) newPAC(client *principal, cname krb5.PrincipalName, authTime 
 		ExtraSIDs:          assertedIdentity,
 	}
 	user := d.sidOf(a.RID)
-	upn, flags := a.UPN, pac.UPNDNSFlags(0)
+	upn, flags := client.upn(), pac.UPNDNSFlags(0)
 	if upn == "" {
 		upn, flags = a.Name+"@"+strings.ToLower(d.dns), pac.UPNConstructed
 	}
@@ -470,8 +470,8 @@ func verifyKDCKeyed(krbtgt *principal, prefer *principalKey, sig *pac.SignatureD
 	if prefer != nil && try(prefer) {
 		return nil
 	}
-	for i := range krbtgt.keys {
-		if k := &krbtgt.keys[i]; k != prefer && try(k) {
+	for i := range krbtgt.keys() {
+		if k := &krbtgt.keys()[i]; k != prefer && try(k) {
 			return nil
 		}
 	}

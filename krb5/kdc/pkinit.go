@@ -132,7 +132,7 @@ func (x *exchange) verifyPKINIT(client *principal, value []byte) (*pkReply, erro
 			Hint:   "log in as the account the certificate was issued to, or issue one for this account (warden cert issue --account NAME)"}
 	}
 	x.res.Detail = ce.detail
-	return x.answerPKINIT(req, client.etypes, pkinit.KRB5PrincipalName{Realm: x.req.ReqBody.Realm, Name: *x.req.ReqBody.CName})
+	return x.answerPKINIT(req, client.etypes(), pkinit.KRB5PrincipalName{Realm: x.req.ReqBody.Realm, Name: *x.req.ReqBody.CName})
 }
 
 // acceptCertificate checks the signer's chain (trust anchor, validity,
@@ -248,7 +248,7 @@ func (x *exchange) answerPKINIT(req *pkinit.Request, etypes []krb5.EncType, kdfC
 }
 
 // enabledETypes are the enctypes a PKINIT reply key may have when the
-// account names none (principal.etypes holds only enabled ones).
+// account names none (principal.etypes() holds only enabled ones).
 func enabledETypes(k *KDC) []krb5.EncType {
 	es := []krb5.EncType{krb5.ETypeAES256CTSHMACSHA196, krb5.ETypeAES128CTSHMACSHA196, krb5.ETypeAES256CTSHMACSHA384, krb5.ETypeAES128CTSHMACSHA256}
 	if k.cfg.Crypto.AllowRC4 {

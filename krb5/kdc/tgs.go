@@ -67,7 +67,7 @@ func (x *exchange) tgs() ([]byte, error) {
 		if client.acct.Flags&store.FlagDisabled != 0 {
 			return nil, errDisabled(x.res.Client)
 		}
-		if e := client.acct.AccountExpires; !e.IsZero() && !x.now.Before(e) {
+		if e := client.acct.AccountExpires(); !e.IsZero() && !x.now.Before(e) {
 			return nil, errAccountExpired(x.res.Client, e)
 		}
 		if x.fast == nil && k.fastRequired(client) {
@@ -91,9 +91,9 @@ func (x *exchange) tgs() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	sessEType, ok := firstCommon(body.EType, server.etypes)
+	sessEType, ok := firstCommon(body.EType, server.etypes())
 	if !ok {
-		return nil, errNoCommonEType(body.EType, "service "+body.SName.String(), server.etypes)
+		return nil, errNoCommonEType(body.EType, "service "+body.SName.String(), server.etypes())
 	}
 	// The TGT's PAC is re-signed for the new ticket by reply (or left
 	// out); the copy in the TGT's authorization-data goes.

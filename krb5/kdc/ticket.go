@@ -36,7 +36,7 @@ func (x *exchange) lookupServer(sname *krb5.PrincipalName) (*principal, error) {
 	if p.acct.Flags&store.FlagDisabled != 0 {
 		return nil, errServiceDisabled(name)
 	}
-	if len(p.keys) == 0 {
+	if len(p.keys()) == 0 {
 		return nil, &krb5.Error{Code: krb5.KDCErrNullKey, Reason: "service " + name + " has no keys",
 			Hint: "set a password or random keys for the account"}
 	}
