@@ -1,6 +1,7 @@
 package krb5
 
 import (
+	"slices"
 	"time"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -206,7 +207,17 @@ func (r *KDCRep) decode(s *cryptobyte.String) error {
 
 // Marshal returns the DER encoding.
 func (r *KDCRep) Marshal() ([]byte, error) {
-	return marshal(r, len(r.Ticket.EncPart.Cipher)+len(r.Ticket.Raw)+len(r.EncPart.Cipher)+256), nil
+	return marshal(r, r.sizeHint()), nil
+}
+
+// AppendMarshal appends the encoding to dst: a server that reuses its
+// reply buffers encodes straight into them.
+func (r *KDCRep) AppendMarshal(dst []byte) []byte {
+	return appendMarshal(slices.Grow(dst, r.sizeHint()), r)
+}
+
+func (r *KDCRep) sizeHint() int {
+	return len(r.Ticket.EncPart.Cipher) + len(r.Ticket.Raw) + len(r.EncPart.Cipher) + 256
 }
 
 // Unmarshal decodes an AS-REP or TGS-REP.

@@ -157,17 +157,25 @@ func (k *KDC) realmParams() (maxLife, maxRenew time.Duration, policy store.Passw
 // a KRB-ERROR) or nil when the input is not worth answering (not a
 // Kerberos request at all), and a Result for the log.
 func (k *KDC) Handle(ctx context.Context, req []byte) ([]byte, Result) {
+	return k.AppendHandle(ctx, nil, req)
+}
+
+// AppendHandle is Handle appending the reply to dst, so that a server
+// reusing its buffers makes no garbage of the replies: most of what a
+// request allocates otherwise, and what sets how often the collector
+// runs. With nothing to answer it returns dst unchanged.
+func (k *KDC) AppendHandle(ctx context.Context, dst, req []byte) ([]byte, Result) {
 	now := k.cfg.Time()
 	t, ok := krb5.MessageType(req)
 	if !ok || (t != krb5.MsgASReq && t != krb5.MsgTGSReq) {
-		return nil, Result{Op: "?", Code: krb5.KRBErrGeneric, Reason: "not a KDC request"}
+		return dst, Result{Op: "?", Code: krb5.KRBErrGeneric, Reason: "not a KDC request"}
 	}
 	var r krb5.KDCReq
 	if err := r.Unmarshal(req); err != nil {
 		res := Result{Op: opName(t), Code: krb5.KRBErrGeneric, Reason: "malformed request", Detail: err.Error()}
-		return k.errorReply(now, &krb5.Error{Code: krb5.KRBErrGeneric, Reason: "malformed request"}, nil, k.tgsName()), res
+		return append(dst, k.errorReply(now, &krb5.Error{Code: krb5.KRBErrGeneric, Reason: "malformed request"}, nil, k.tgsName())...), res
 	}
-	x := &exchange{k: k, ctx: ctx, now: now, req: &r}
+	x := &exchange{k: k, ctx: ctx, now: now, req: &r, out: dst}
 	x.res.Op = opName(t)
 	x.nameInResult()
 	var reply []byte
@@ -191,7 +199,7 @@ func (k *KDC) Handle(ctx context.Context, req []byte) ([]byte, Result) {
 			sname = *x.req.ReqBody.SName
 		}
 		if x.fast != nil {
-			return x.fastErrorReply(ke, sname), x.res
+			return append(dst, x.fastErrorReply(ke, sname)...), x.res
 		}
 		edata := x.typedData
 		if x.hints != nil {
@@ -199,7 +207,10 @@ func (k *KDC) Handle(ctx context.Context, req []byte) ([]byte, Result) {
 			hints := x.hints
 			edata, _ = hints.Marshal()
 		}
-		return k.errorReplyData(now, ke, x.errCName(), sname, edata), x.res
+		return append(dst, k.errorReplyData(now, ke, x.errCName(), sname, edata)...), x.res
+	}
+	if !x.appended {
+		reply = append(dst, reply...)
 	}
 	return reply, x.res
 }
@@ -267,6 +278,10 @@ type exchange struct {
 	// rather than on the ticket, which they would push into a larger
 	// allocation size class.
 	tgtPACAttrs uint32
+	// out is where reply appends the KDC-REP (AppendHandle's dst), and
+	// appended says it did.
+	out      []byte
+	appended bool
 }
 
 func (x *exchange) errCName() *krb5.PrincipalName {

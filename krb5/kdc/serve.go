@@ -159,6 +159,8 @@ func (k *KDC) Serve(ctx context.Context, udp *net.UDPConn, tcp net.Listener, cfg
 
 func (k *KDC) serveUDP(ctx context.Context, conn *net.UDPConn, la *lookaside, cfg *ServeConfig) error {
 	buf := make([]byte, maxUDP)
+	// The reply buffer is reused: the lookaside keeps its own copy.
+	var out []byte
 	for {
 		n, addr, err := conn.ReadFromUDPAddrPort(buf)
 		if err != nil {
@@ -170,16 +172,20 @@ func (k *KDC) serveUDP(ctx context.Context, conn *net.UDPConn, la *lookaside, cf
 		if n == 0 {
 			continue
 		}
-		reply := k.answer(ctx, buf[:n], addr, "udp", la, cfg)
-		if reply == nil {
+		var ok bool
+		if out, ok = k.answer(ctx, out[:0], buf[:n], addr, "udp", la, cfg); !ok {
 			continue
 		}
+		reply := out
 		if len(reply) > cfg.MaxUDPReply {
 			// Ask the client to use TCP (RFC 4120 7.2.1).
 			reply = k.errorReply(k.cfg.Time(), &krb5.Error{Code: krb5.KRBErrResponseTooBig,
 				Reason: fmt.Sprintf("reply of %d bytes is too big for UDP (limit %d); retry over TCP", len(reply), cfg.MaxUDPReply)}, nil, k.tgsName())
 		}
 		_, _ = conn.WriteToUDPAddrPort(reply, addr)
+		if cap(out) > maxKeptBuf {
+			out = nil
+		}
 	}
 }
 
@@ -204,7 +210,9 @@ func (k *KDC) serveTCPConn(ctx context.Context, c net.Conn, la *lookaside, cfg *
 			// Too long (or the reserved high bit): say so and hang up
 			// without reading (or allocating) the announced length.
 			rep := k.errorReply(k.cfg.Time(), &krb5.Error{Code: krb5.KRBErrFieldTooLong, Reason: "request longer than the KDC accepts over TCP"}, nil, k.tgsName())
-			_, _ = writeFrame(c, nil, rep, cfg.Clock().Add(cfg.TCPReadTimeout))
+			frame = binary.BigEndian.AppendUint32(nil, uint32(len(rep)))
+			_ = c.SetWriteDeadline(cfg.Clock().Add(cfg.TCPReadTimeout))
+			_, _ = c.Write(append(frame, rep...))
 			return
 		}
 		if cap(reqBuf) < int(n) {
@@ -214,121 +222,139 @@ func (k *KDC) serveTCPConn(ctx context.Context, c net.Conn, la *lookaside, cfg *
 		if _, err := io.ReadFull(c, req); err != nil {
 			return
 		}
-		reply := k.answer(ctx, req, remote, "tcp", la, cfg)
-		if reply == nil {
+		// The reply goes straight into the frame, after its length.
+		var ok bool
+		if frame, ok = k.answer(ctx, append(frame[:0], 0, 0, 0, 0), req, remote, "tcp", la, cfg); !ok {
 			return
 		}
-		var err error
-		if frame, err = writeFrame(c, frame, reply, cfg.Clock().Add(cfg.TCPReadTimeout)); err != nil {
+		binary.BigEndian.PutUint32(frame, uint32(len(frame)-4))
+		_ = c.SetWriteDeadline(cfg.Clock().Add(cfg.TCPReadTimeout))
+		if _, err := c.Write(frame); err != nil {
 			return
 		}
-		if cap(reqBuf) > maxKeptTCPBuf {
+		if cap(reqBuf) > maxKeptBuf {
 			reqBuf = nil // a rare big request does not pin its buffer
 		}
-		if cap(frame) > maxKeptTCPBuf {
+		if cap(frame) > maxKeptBuf {
 			frame = nil
 		}
 	}
 }
 
-// maxKeptTCPBuf bounds the buffers a TCP connection keeps between
+// maxKeptBuf bounds the buffers a connection or UDP reader keeps between
 // requests; a PAC with a thousand groups still fits.
-const maxKeptTCPBuf = 64 << 10
+const maxKeptBuf = 64 << 10
 
-// writeFrame writes b with its length prefix in one write, building the
-// frame in buf (reused by the caller), and returns the buffer.
-func writeFrame(c net.Conn, buf, b []byte, deadline time.Time) ([]byte, error) {
-	_ = c.SetWriteDeadline(deadline)
-	buf = binary.BigEndian.AppendUint32(buf[:0], uint32(len(b)))
-	buf = append(buf, b...)
-	_, err := c.Write(buf)
-	return buf, err
-}
-
-// answer serves req from the lookaside cache or the handler.
-func (k *KDC) answer(ctx context.Context, req []byte, remote netip.AddrPort, proto string, la *lookaside, cfg *ServeConfig) []byte {
+// answer appends to dst the reply to req, from the lookaside cache or the
+// handler; ok is false when req is not worth answering.
+func (k *KDC) answer(ctx context.Context, dst, req []byte, remote netip.AddrPort, proto string, la *lookaside, cfg *ServeConfig) (out []byte, ok bool) {
 	// Protocol time (the lookaside TTL) comes from the protocol clock;
 	// cfg.Clock only measures how long the request took.
 	start := cfg.Clock()
 	now := k.cfg.Time()
 	key := la.key(req)
-	if rep, ok := la.get(key, now); ok {
-		return rep
+	if out, ok := la.get(dst, key, now); ok {
+		return out, true
 	}
-	rep, res := k.safeHandle(ctx, req)
-	if rep != nil {
-		la.put(key, rep, now)
+	out, res := k.safeHandle(ctx, dst, req)
+	ok = len(out) > len(dst)
+	if ok {
+		la.put(key, out[len(dst):], now)
 	}
 	if cfg.OnResult != nil {
 		cfg.OnResult(remote, proto, res, cfg.Clock().Sub(start))
 	}
-	return rep
+	return out, ok
 }
 
 // safeHandle turns a panic in the engine into a generic error reply: one
 // bad request must not take the KDC down for everyone else.
-func (k *KDC) safeHandle(ctx context.Context, req []byte) (rep []byte, res Result) {
+func (k *KDC) safeHandle(ctx context.Context, dst, req []byte) (rep []byte, res Result) {
 	defer func() {
 		if p := recover(); p != nil {
-			rep = k.errorReply(k.cfg.Time(), &krb5.Error{Code: krb5.KRBErrGeneric, Reason: "internal error"}, nil, k.tgsName())
+			rep = append(dst, k.errorReply(k.cfg.Time(), &krb5.Error{Code: krb5.KRBErrGeneric, Reason: "internal error"}, nil, k.tgsName())...)
 			res = Result{Op: "?", Code: krb5.KRBErrGeneric, Reason: "internal error", Detail: "panic while handling the request"}
 		}
 	}()
-	return k.Handle(ctx, req)
+	return k.AppendHandle(ctx, dst, req)
 }
 
 // lookaside remembers recent replies by request bytes.
 //
 // It is keyed by a 128-bit keyed hash of the request rather than by the
 // request itself: every answered request goes in, and a copy of each
-// (one more allocation per request, and more for the garbage collector
-// to mark) would only serve the comparison. With random seeds a
-// collision is not something a peer can aim for, and one would hand a
-// client a reply to another request, which it cannot decrypt and
-// refuses by its nonce.
+// would only serve the comparison. With random seeds a collision is not
+// something a peer can aim for, and one would hand a client a reply to
+// another request, which it cannot decrypt and refuses by its nonce.
+//
+// The replies are copied into one ring of bytes, and the map holds where
+// each is: neither has pointers, so the garbage collector does not visit
+// the cache's thousands of entries on every cycle, and the server's reply
+// buffers are reused instead of kept. A reply the ring has since written
+// over is gone, as an expired one is.
 type lookaside struct {
 	mu      sync.Mutex
 	ttl     time.Duration
 	max     int
 	seeds   [2]maphash.Seed
-	entries map[lookasideKey]lookasideEntry
+	entries map[lookasideKey]lookasideSlot
+	ring    []byte // made on first use
+	size    int    // of ring
+	pos     uint64 // bytes written to the ring so far, over all laps
 }
 
 type lookasideKey [2]uint64
 
-type lookasideEntry struct {
-	reply   []byte
-	expires time.Time
+type lookasideSlot struct {
+	at      uint64 // where the reply starts, in pos terms
+	n       uint32
+	expires int64 // Unix nanoseconds
 }
+
+// lookasideBytesPerEntry sizes the ring: an AS-REP with a PAC of a few
+// groups is about 1.5 KiB.
+const lookasideBytesPerEntry = 2 << 10
 
 func newLookaside(max int, ttl time.Duration) *lookaside {
 	return &lookaside{ttl: ttl, max: max, seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
-		entries: make(map[lookasideKey]lookasideEntry)}
+		entries: make(map[lookasideKey]lookasideSlot), size: max * lookasideBytesPerEntry}
 }
 
 func (l *lookaside) key(req []byte) lookasideKey {
 	return lookasideKey{maphash.Bytes(l.seeds[0], req), maphash.Bytes(l.seeds[1], req)}
 }
 
-func (l *lookaside) get(key lookasideKey, now time.Time) ([]byte, bool) {
-	l.mu.Lock()
-	e, ok := l.entries[key]
-	l.mu.Unlock()
-	if !ok || now.After(e.expires) {
-		return nil, false
-	}
-	return e.reply, true
+// live reports whether s is unexpired at now and still in the ring.
+func (l *lookaside) live(s lookasideSlot, now int64) bool {
+	return now <= s.expires && l.pos <= s.at+uint64(l.size)
 }
 
-func (l *lookaside) put(key lookasideKey, reply []byte, now time.Time) {
+// get appends the reply remembered for key to dst.
+func (l *lookaside) get(dst []byte, key lookasideKey, now time.Time) ([]byte, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	s, ok := l.entries[key]
+	if !ok || !l.live(s, now.UnixNano()) {
+		return dst, false
+	}
+	at := s.at % uint64(l.size)
+	return append(dst, l.ring[at:at+uint64(s.n)]...), true
+}
+
+// put remembers a copy of reply for key.
+func (l *lookaside) put(key lookasideKey, reply []byte, now time.Time) {
+	if len(reply) > l.size/8 {
+		return // would push out too many others; retransmits of it are rare
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	t := now.UnixNano()
 	if len(l.entries) >= l.max {
-		// Sweep expired entries; if the cache is still full, start over.
-		// Fresh requests are never found in it anyway; only retransmits
-		// within the TTL are, and those are recent.
-		for key, e := range l.entries {
-			if now.After(e.expires) {
+		// Sweep expired and overwritten entries; if the cache is still
+		// full, start over. Fresh requests are never found in it anyway;
+		// only retransmits within the TTL are, and those are recent.
+		for key, s := range l.entries {
+			if !l.live(s, t) {
 				delete(l.entries, key)
 			}
 		}
@@ -336,5 +362,16 @@ func (l *lookaside) put(key lookasideKey, reply []byte, now time.Time) {
 			clear(l.entries)
 		}
 	}
-	l.entries[key] = lookasideEntry{reply: reply, expires: now.Add(l.ttl)}
+	if l.ring == nil {
+		l.ring = make([]byte, l.size)
+	}
+	// A reply is never split across the end of the ring.
+	at := l.pos % uint64(l.size)
+	if at+uint64(len(reply)) > uint64(l.size) {
+		l.pos += uint64(l.size) - at
+		at = 0
+	}
+	copy(l.ring[at:], reply)
+	l.entries[key] = lookasideSlot{at: l.pos, n: uint32(len(reply)), expires: now.Add(l.ttl).UnixNano()}
+	l.pos += uint64(len(reply))
 }

@@ -1,6 +1,7 @@
 package kdc_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"io"
@@ -263,5 +264,37 @@ func TestServeClockTimesRequests(t *testing.T) {
 	askUDP(t, k.Addr, e.asReq("alice").withTimestamp(t, alicePW, time.Now()).bytes())
 	if d := <-took; d != 7*time.Millisecond {
 		t.Errorf("request took %v by ServeConfig.Clock, want 7ms", d)
+	}
+}
+
+// AppendHandle puts the reply after what dst holds, replies and errors
+// alike, and leaves dst as it was when there is nothing to answer.
+func TestAppendHandleKeepsPrefix(t *testing.T) {
+	e := newEnv(t)
+	prefix := []byte("frame")
+	for _, tc := range []struct {
+		name string
+		req  []byte
+		want krb5.MsgType
+	}{
+		{"AS-REP", e.asReq("alice").withTimestamp(t, alicePW, e.clock.Now()).bytes(), krb5.MsgASRep},
+		{"refusal", e.asReq("nobody").bytes(), krb5.MsgKRBError},
+		{"malformed", []byte{0x6a, 0x03, 0x30, 0x01, 0x00}, krb5.MsgKRBError},
+		{"not Kerberos", []byte("GET / HTTP/1.1\r\n"), 0},
+	} {
+		dst := append(make([]byte, 0, 16), prefix...)
+		out, _ := e.k.AppendHandle(context.Background(), dst, tc.req)
+		if !bytes.HasPrefix(out, prefix) {
+			t.Fatalf("%s: the prefix is gone: %q", tc.name, out[:min(len(out), 8)])
+		}
+		if tc.want == 0 {
+			if len(out) != len(prefix) {
+				t.Errorf("%s: %d bytes appended, want none", tc.name, len(out)-len(prefix))
+			}
+			continue
+		}
+		if mt, _ := krb5.MessageType(out[len(prefix):]); mt != tc.want {
+			t.Errorf("%s: message type %v, want %v", tc.name, mt, tc.want)
+		}
 	}
 }

@@ -294,7 +294,8 @@ func (x *exchange) reply(mt krb5.MsgType, t *ticket, replyKey *kcrypto.Key, usag
 		Ticket:  tkt,
 		EncPart: encPart,
 	}
-	return rep.Marshal()
+	x.appended = true
+	return rep.AppendMarshal(x.out), nil
 }
 
 // replyBufs holds the working buffers of reply; maxReplyBuf bounds what
