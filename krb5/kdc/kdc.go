@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/warden-auth/warden/krb5"
@@ -170,12 +171,14 @@ func (k *KDC) AppendHandle(ctx context.Context, dst, req []byte) ([]byte, Result
 	if !ok || (t != krb5.MsgASReq && t != krb5.MsgTGSReq) {
 		return dst, Result{Op: "?", Code: krb5.KRBErrGeneric, Reason: "not a KDC request"}
 	}
-	var r krb5.KDCReq
+	m := exchangeMems.Get().(*exchangeMem)
+	defer m.release()
+	r := &m.req
 	if err := r.Unmarshal(req); err != nil {
 		res := Result{Op: opName(t), Code: krb5.KRBErrGeneric, Reason: "malformed request", Detail: err.Error()}
 		return append(dst, k.errorReply(now, &krb5.Error{Code: krb5.KRBErrGeneric, Reason: "malformed request"}, nil, k.tgsName())...), res
 	}
-	x := &exchange{k: k, ctx: ctx, now: now, req: &r, out: dst}
+	x := &exchange{k: k, ctx: ctx, now: now, req: r, out: dst, mem: m}
 	x.res.Op = opName(t)
 	x.nameInResult()
 	var reply []byte
@@ -282,6 +285,54 @@ type exchange struct {
 	// appended says it did.
 	out      []byte
 	appended bool
+	// mem holds the request's, ticket's and reply's structures.
+	mem *exchangeMem
+}
+
+// exchangeMem is the memory of the structures every exchange fills: the
+// decoded request, the ticket and the reply's two parts. The codec's
+// interface calls move them to the heap, and at about 1.2 KB they were
+// nearly half of what a request allocated, so they are pooled. Nothing
+// outlives the exchange that points into them: what the KDC keeps
+// across requests (PAC templates, verified PACs, lookaside replies) is
+// copied or freshly decoded. release zeroes the memory before it goes
+// back, so that no request ever sees another's data.
+type exchangeMem struct {
+	req  krb5.KDCReq
+	tkt  ticket
+	part krb5.EncKDCRepPart
+	rep  krb5.KDCRep
+	// lastReq backs part.LastReq.
+	lastReq [1]krb5.LastReqEntry
+	// tktUsed and partUsed say the ticket and the reply parts are
+	// taken; an exchange that needs a second gets its own.
+	tktUsed, partUsed bool
+}
+
+var exchangeMems = sync.Pool{New: func() any { return new(exchangeMem) }}
+
+func (m *exchangeMem) release() {
+	*m = exchangeMem{}
+	exchangeMems.Put(m)
+}
+
+// ticketMem returns zeroed memory for the exchange's ticket.
+func (x *exchange) ticketMem() *ticket {
+	if x.mem == nil || x.mem.tktUsed {
+		return new(ticket)
+	}
+	x.mem.tktUsed = true
+	return &x.mem.tkt
+}
+
+// replyMem returns zeroed memory for the reply's encrypted part, the
+// KDC-REP around it and the one LastReq entry.
+func (x *exchange) replyMem() (*krb5.EncKDCRepPart, *krb5.KDCRep, []krb5.LastReqEntry) {
+	if x.mem == nil || x.mem.partUsed {
+		return new(krb5.EncKDCRepPart), new(krb5.KDCRep), make([]krb5.LastReqEntry, 1)
+	}
+	x.mem.partUsed = true
+	return &x.mem.part, &x.mem.rep, x.mem.lastReq[:]
 }
 
 func (x *exchange) errCName() *krb5.PrincipalName {

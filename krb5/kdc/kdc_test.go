@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -642,5 +643,73 @@ func TestCanonicalization(t *testing.T) {
 	_ = kr.Unmarshal(rep)
 	if kr.CRealm != realm || kr.CName.String() != "alice" || kr.CName.NameType != krb5.NameTypePrincipal {
 		t.Errorf("canonical reply names %v@%s", kr.CName, kr.CRealm)
+	}
+}
+
+// Concurrent exchanges share the pooled request and reply memory only one
+// at a time: each client gets its own name, nonce and session key back,
+// encrypted under its own key.
+func TestConcurrentExchangesKeepTheirOwnMemory(t *testing.T) {
+	e := newEnv(t)
+	users := []string{"alice", "bob", "carol", "dave"}
+	keys := map[string]*kcrypto.Key{}
+	for _, u := range users {
+		if u != "alice" {
+			e.r.AddUser(t, u, alicePW, admin.UserOptions{})
+		}
+		keys[u], _ = kcrypto.StringToKey(aes256, alicePW, realm+u, nil, kcrypto.Options{})
+	}
+	e.refresh()
+	errs := make(chan error, 64)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			u := users[g%len(users)]
+			for i := range 40 {
+				r := e.asReq(u)
+				now := e.clock.Now()
+				ts, _ := (&krb5.PAEncTSEnc{PATimestamp: now.Truncate(time.Second)}).Marshal()
+				ed, err := keys[u].EncryptData(rand.Reader, kcrypto.UsageASReqPAEncTimestamp, ts, 0, false)
+				if err != nil {
+					errs <- err
+					return
+				}
+				v, _ := ed.Marshal()
+				r.padata = krb5.MethodData{{Type: krb5.PAEncTimestamp, Value: v}}
+				r.nonce = uint32(g<<16 | i)
+				r.etypes = []krb5.EncType{aes256}
+				rep, res := e.k.Handle(context.Background(), r.bytes())
+				if !res.OK() {
+					errs <- fmt.Errorf("%s: %v", u, res)
+					return
+				}
+				var kr krb5.KDCRep
+				if err := kr.Unmarshal(rep); err != nil {
+					errs <- err
+					return
+				}
+				plain, err := keys[u].DecryptData(kcrypto.UsageASRepEncPart, kr.EncPart)
+				if err != nil {
+					errs <- fmt.Errorf("%s: enc-part not under its key: %v", u, err)
+					return
+				}
+				var part krb5.EncKDCRepPart
+				if err := part.Unmarshal(plain); err != nil {
+					errs <- err
+					return
+				}
+				if kr.CName.String() != u || part.Nonce != r.nonce {
+					errs <- fmt.Errorf("%s nonce %d got a reply for %s nonce %d", u, r.nonce, kr.CName.String(), part.Nonce)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }

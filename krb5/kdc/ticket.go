@@ -165,7 +165,8 @@ func (x *exchange) newTicket(s ticketSpec) (*ticket, error) {
 	if crealm == "" {
 		crealm = x.k.realm
 	}
-	t := &ticket{
+	t := x.ticketMem()
+	*t = ticket{
 		enc: krb5.EncTicketPart{
 			Flags:             flags,
 			Key:               sk,
@@ -249,10 +250,12 @@ func (x *exchange) reply(mt krb5.MsgType, t *ticket, replyKey *kcrypto.Key, usag
 			crealm, cname = anonymousRealm, anonymousName
 		}
 	}
-	part := krb5.EncKDCRepPart{
+	part, rep, lastReq := x.replyMem()
+	lastReq[0] = krb5.LastReqEntry{Type: 0, Value: t.enc.AuthTime}
+	*part = krb5.EncKDCRepPart{
 		Tag:       krb5.MsgEncASRepPart,
 		Key:       t.enc.Key,
-		LastReq:   []krb5.LastReqEntry{{Type: 0, Value: t.enc.AuthTime}},
+		LastReq:   lastReq,
 		Nonce:     x.req.ReqBody.Nonce,
 		Flags:     t.enc.Flags,
 		AuthTime:  t.enc.AuthTime,
@@ -271,7 +274,7 @@ func (x *exchange) reply(mt krb5.MsgType, t *ticket, replyKey *kcrypto.Key, usag
 		}
 		_, encPARep := x.req.PAData.Find(krb5.PAReqEncPARep)
 		if encPARep {
-			if err := x.encPARep(&part, replyKey); err != nil {
+			if err := x.encPARep(part, replyKey); err != nil {
 				return nil, err
 			}
 		}
@@ -286,7 +289,7 @@ func (x *exchange) reply(mt krb5.MsgType, t *ticket, replyKey *kcrypto.Key, usag
 		return nil, err
 	}
 	encPart := krb5.EncryptedData{EType: replyKey.EType(), Cipher: buf[plainEnd:]}
-	rep := krb5.KDCRep{
+	*rep = krb5.KDCRep{
 		MsgType: mt,
 		PAData:  padata,
 		CRealm:  crealm,
