@@ -267,14 +267,14 @@ func (x *exchange) checkClientState(client *principal, sname *krb5.PrincipalName
 	if lo := client.lockout.Load(); lo.Locked(x.now) {
 		return errLocked(name, lo.LockedUntil)
 	}
-	if !a.AccountExpires().IsZero() && !x.now.Before(a.AccountExpires()) {
-		return errAccountExpired(name, a.AccountExpires())
+	if e := a.AccountExpires(); !e.IsZero() && !x.now.Before(e) {
+		return errAccountExpired(name, e)
 	}
-	if !a.PasswordExpires().IsZero() && !x.now.Before(a.PasswordExpires()) && a.Flags&store.FlagPasswordNeverExpires == 0 {
+	if pe := a.PasswordExpires(); !pe.IsZero() && !x.now.Before(pe) && a.Flags&store.FlagPasswordNeverExpires == 0 {
 		// Only the password-changing service may be reached with an
 		// expired password.
 		if !isChangepw(*sname) {
-			return errPasswordExpired(name, a.PasswordExpires())
+			return errPasswordExpired(name, pe)
 		}
 	}
 	return nil

@@ -26,10 +26,9 @@ import (
 // allocation of under 512 bytes (the collector scans small objects a
 // span at a time) holding the record and up to inlineKeys keys; its
 // strings (name, UPN, display name, salts, s2kparams) are slices of one
-// text; the pointers it has are few and first (the collector scans an
-// object only up to its last pointer); the lockout pointer is shared
-// while the account has no failures; and only the keys actually used get
-// a kcrypto.Key.
+// text, so that it has few pointers for the collector to follow; the
+// lockout pointer is shared while the account has no failures; and only
+// the keys actually used get a kcrypto.Key.
 type principal struct {
 	// tgtPAC is the account's TGT PAC encoding, made at its first logon
 	// (pactemplate.go).
@@ -222,9 +221,8 @@ func (p *principal) ticketKey() (*principalKey, bool) {
 }
 
 // keyETypes lists the enctypes the account has keys of, each once.
-func (p *principal) keyETypes() []krb5.EncType { return p.appendKeyETypes(nil) }
-
-func (p *principal) appendKeyETypes(out []krb5.EncType) []krb5.EncType {
+func (p *principal) keyETypes() []krb5.EncType {
+	var out []krb5.EncType
 	keys := p.keys()
 	for i := range keys {
 		if e := keys[i].etype; !slices.Contains(out, e) {
@@ -275,7 +273,8 @@ func newPrincipal(a *store.Account, groups []uint32, opt kcrypto.Options) (*prin
 	text.WriteString(a.UPN)
 	text.WriteString(a.DisplayName)
 	if len(a.UPN) > math.MaxUint16 || len(a.DisplayName) > math.MaxUint16 {
-		return nil, fmt.Errorf("account %s: UPN or display name longer than %d bytes", a.Name, math.MaxUint16)
+		return nil, fmt.Errorf("account %s: its UPN (%d bytes) or display name (%d bytes) is longer than the KDC holds (%d); recreate the account with a shorter --upn or --display-name",
+			a.Name, len(a.UPN), len(a.DisplayName), math.MaxUint16)
 	}
 	p.upnLen, p.displayLen = uint16(len(a.UPN)), uint16(len(a.DisplayName))
 	place := func(v string) (at, n uint16, err error) {
@@ -286,7 +285,8 @@ func newPrincipal(a *store.Account, groups []uint32, opt kcrypto.Options) (*prin
 			return uint16(i), uint16(len(v)), nil
 		}
 		if text.Len()+len(v) > math.MaxUint16 {
-			return 0, 0, fmt.Errorf("account %s: salts and names longer than %d bytes", a.Name, math.MaxUint16)
+			return 0, 0, fmt.Errorf("account %s: its names, salts and s2kparams together are longer than the KDC holds (%d bytes); set its password again (warden user passwd), which gives every key the default salt",
+				a.Name, math.MaxUint16)
 		}
 		at = uint16(text.Len())
 		text.WriteString(v)

@@ -119,8 +119,9 @@ func (x *exchange) verifyEncChallenge(client *principal, value []byte) (*princip
 			used = first
 		}
 	}
-	for i := 0; used == nil && i < len(client.keys()); i++ {
-		pk := &client.keys()[i]
+	keys := client.keys()
+	for i := 0; used == nil && i < len(keys); i++ {
+		pk := &keys[i]
 		if pk == first || pk.kvno != client.kvno {
 			continue
 		}

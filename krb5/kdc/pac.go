@@ -174,12 +174,13 @@ func (x *exchange) newPAC(client *principal, cname krb5.PrincipalName, authTime 
 		mustChange = never(a.PasswordExpires())
 	}
 	authFT := pac.NewFileTime(authTime)
+	logoff, pwdSet := never(a.AccountExpires()), pac.NewFileTime(a.PasswordLastSet())
 	li := &pac.LogonInfo{
 		LogonTime:          authFT,
-		LogoffTime:         never(a.AccountExpires()),
-		KickOffTime:        never(a.AccountExpires()),
-		PasswordLastSet:    pac.NewFileTime(a.PasswordLastSet()),
-		PasswordCanChange:  pac.NewFileTime(a.PasswordLastSet()), // no minimum password age
+		LogoffTime:         logoff,
+		KickOffTime:        logoff,
+		PasswordLastSet:    pwdSet,
+		PasswordCanChange:  pwdSet, // no minimum password age
 		PasswordMustChange: mustChange,
 		EffectiveName:      a.Name,
 		FullName:           client.displayName(),
@@ -470,8 +471,9 @@ func verifyKDCKeyed(krbtgt *principal, prefer *principalKey, sig *pac.SignatureD
 	if prefer != nil && try(prefer) {
 		return nil
 	}
-	for i := range krbtgt.keys() {
-		if k := &krbtgt.keys()[i]; k != prefer && try(k) {
+	keys := krbtgt.keys()
+	for i := range keys {
+		if k := &keys[i]; k != prefer && try(k) {
 			return nil
 		}
 	}
