@@ -318,7 +318,7 @@ func (m *exchangeMem) release() {
 
 // ticketMem returns zeroed memory for the exchange's ticket.
 func (x *exchange) ticketMem() *ticket {
-	if x.mem == nil || x.mem.tktUsed {
+	if x.mem.tktUsed {
 		return new(ticket)
 	}
 	x.mem.tktUsed = true
@@ -328,7 +328,7 @@ func (x *exchange) ticketMem() *ticket {
 // replyMem returns zeroed memory for the reply's encrypted part, the
 // KDC-REP around it and the one LastReq entry.
 func (x *exchange) replyMem() (*krb5.EncKDCRepPart, *krb5.KDCRep, []krb5.LastReqEntry) {
-	if x.mem == nil || x.mem.partUsed {
+	if x.mem.partUsed {
 		return new(krb5.EncKDCRepPart), new(krb5.KDCRep), make([]krb5.LastReqEntry, 1)
 	}
 	x.mem.partUsed = true

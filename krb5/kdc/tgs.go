@@ -315,7 +315,8 @@ func (x *exchange) renew(a *tgsAuth) ([]byte, error) {
 	if enc.AuthorizationData, err = pac.WithoutPAC(enc.AuthorizationData); err != nil {
 		return nil, errTGTPAC(err)
 	}
-	t := &ticket{enc: enc, sname: *x.req.ReqBody.SName, crealm: a.tgt.CRealm, srealm: x.req.ReqBody.Realm, server: server}
+	t := x.ticketMem()
+	*t = ticket{enc: enc, sname: *x.req.ReqBody.SName, crealm: a.tgt.CRealm, srealm: x.req.ReqBody.Realm, server: server}
 	if err := pacForTicket(t, a.pac, server, x.claimsFor(server)); err != nil {
 		return nil, err
 	}
