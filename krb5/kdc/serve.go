@@ -210,9 +210,7 @@ func (k *KDC) serveTCPConn(ctx context.Context, c net.Conn, la *lookaside, cfg *
 			// Too long (or the reserved high bit): say so and hang up
 			// without reading (or allocating) the announced length.
 			rep := k.errorReply(k.cfg.Time(), &krb5.Error{Code: krb5.KRBErrFieldTooLong, Reason: "request longer than the KDC accepts over TCP"}, nil, k.tgsName())
-			frame = binary.BigEndian.AppendUint32(nil, uint32(len(rep)))
-			_ = c.SetWriteDeadline(cfg.Clock().Add(cfg.TCPReadTimeout))
-			_, _ = c.Write(append(frame, rep...))
+			_ = writeFrame(c, append(newFrame(frame), rep...), cfg.Clock().Add(cfg.TCPReadTimeout))
 			return
 		}
 		if cap(reqBuf) < int(n) {
@@ -224,12 +222,10 @@ func (k *KDC) serveTCPConn(ctx context.Context, c net.Conn, la *lookaside, cfg *
 		}
 		// The reply goes straight into the frame, after its length.
 		var ok bool
-		if frame, ok = k.answer(ctx, append(frame[:0], 0, 0, 0, 0), req, remote, "tcp", la, cfg); !ok {
+		if frame, ok = k.answer(ctx, newFrame(frame), req, remote, "tcp", la, cfg); !ok {
 			return
 		}
-		binary.BigEndian.PutUint32(frame, uint32(len(frame)-4))
-		_ = c.SetWriteDeadline(cfg.Clock().Add(cfg.TCPReadTimeout))
-		if _, err := c.Write(frame); err != nil {
+		if err := writeFrame(c, frame, cfg.Clock().Add(cfg.TCPReadTimeout)); err != nil {
 			return
 		}
 		if cap(reqBuf) > maxKeptBuf {
@@ -239,6 +235,19 @@ func (k *KDC) serveTCPConn(ctx context.Context, c net.Conn, la *lookaside, cfg *
 			frame = nil
 		}
 	}
+}
+
+// newFrame starts a TCP frame in buf (reused): room for the length
+// prefix, which writeFrame fills in once the reply follows it.
+func newFrame(buf []byte) []byte { return append(buf[:0], 0, 0, 0, 0) }
+
+// writeFrame sets the length prefix of frame, made by newFrame and the
+// reply appended to it, and writes it in one write.
+func writeFrame(c net.Conn, frame []byte, deadline time.Time) error {
+	binary.BigEndian.PutUint32(frame, uint32(len(frame)-4))
+	_ = c.SetWriteDeadline(deadline)
+	_, err := c.Write(frame)
+	return err
 }
 
 // maxKeptBuf bounds the buffers a connection or UDP reader keeps between
