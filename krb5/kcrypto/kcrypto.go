@@ -797,13 +797,9 @@ func RandomEncryptionKey(e krb5.EncType, rand io.Reader, opt Options) (krb5.Encr
 
 // RandomKey makes a fresh key of enctype e from rand.
 func RandomKey(e krb5.EncType, rand io.Reader, opt Options) (*Key, error) {
-	if err := checkEType(e, opt); err != nil {
+	ek, err := RandomEncryptionKey(e, rand, opt)
+	if err != nil {
 		return nil, err
 	}
-	k := newKey(e, nil)
-	k.key.n = uint8(KeySize(e))
-	if _, err := io.ReadFull(rand, k.key.bytes()); err != nil {
-		return nil, fmt.Errorf("kcrypto: reading random key: %w", err)
-	}
-	return k, nil
+	return newKey(e, ek.KeyValue), nil
 }
