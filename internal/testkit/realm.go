@@ -30,15 +30,7 @@ func NewRealm(t testing.TB, name string) *Realm {
 	if _, err := rand.Read(mk); err != nil {
 		t.Fatal(err)
 	}
-	sealer, err := store.NewSealer(mk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := sqlite.Open(filepath.Join(dir, "accounts.db"), sealer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := OpenStore(t, dir, mk)
 	ctx := context.Background()
 	if _, err := admin.InitRealm(ctx, st, name, nil, time.Now()); err != nil {
 		t.Fatal(err)
@@ -48,6 +40,22 @@ func NewRealm(t testing.TB, name string) *Realm {
 		t.Fatal(err)
 	}
 	return &Realm{Name: name, Dir: dir, Store: st, Admin: a}
+}
+
+// OpenStore opens, creating it if need be, the SQLite account DB in dir
+// sealed under the master key mk; it is closed with the test.
+func OpenStore(t testing.TB, dir string, mk []byte) *sqlite.DB {
+	t.Helper()
+	sealer, err := store.NewSealer(mk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(filepath.Join(dir, "accounts.db"), sealer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
 
 // AddUser creates a user with a password.

@@ -14,11 +14,11 @@ import (
 	"time"
 
 	"github.com/warden-auth/warden/admin"
+	"github.com/warden-auth/warden/internal/testkit"
 	"github.com/warden-auth/warden/krb5"
 	"github.com/warden-auth/warden/krb5/kcrypto"
 	"github.com/warden-auth/warden/krb5/kdc"
 	"github.com/warden-auth/warden/store"
-	"github.com/warden-auth/warden/store/sqlite"
 )
 
 // BenchmarkASPrincipals measures AS exchanges spread evenly over a
@@ -133,7 +133,7 @@ func keptRealm(b *testing.B, dir string, n int) (*kdc.KDC, [][]byte) {
 		if err := json.Unmarshal(raw, &k); err != nil {
 			b.Fatal(err)
 		}
-		return scaleKDC(b, openScaleStore(b, dir, k.Master), k.Now), k.Reqs
+		return scaleKDC(b, testkit.OpenStore(b, dir, k.Master), k.Now), k.Reqs
 	}
 	os.RemoveAll(dir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -153,22 +153,6 @@ func keptRealm(b *testing.B, dir string, n int) (*kdc.KDC, [][]byte) {
 	return scaleKDC(b, st, now), reqs
 }
 
-// openScaleStore opens (creating it if need be) the store in dir sealed
-// under mk, closed when b ends.
-func openScaleStore(b *testing.B, dir string, mk []byte) *sqlite.DB {
-	b.Helper()
-	sealer, err := store.NewSealer(mk)
-	if err != nil {
-		b.Fatal(err)
-	}
-	st, err := sqlite.Open(filepath.Join(dir, "accounts.db"), sealer)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
-	return st
-}
-
 func scaleKDC(b *testing.B, st store.Store, now time.Time) *kdc.KDC {
 	b.Helper()
 	k, err := kdc.New(kdc.Config{Store: st, Time: func() time.Time { return now }, PollInterval: time.Hour})
@@ -183,7 +167,7 @@ func scaleKDC(b *testing.B, st store.Store, now time.Time) *kdc.KDC {
 // user, in a shuffled order.
 func buildScaleRealm(b *testing.B, dir string, mk []byte, n int) (store.Store, [][]byte, time.Time) {
 	b.Helper()
-	st := openScaleStore(b, dir, mk)
+	st := testkit.OpenStore(b, dir, mk)
 	ctx := context.Background()
 	now := time.Now()
 	if _, err := admin.InitRealm(ctx, st, realm, rand.Reader, now); err != nil {
