@@ -106,15 +106,24 @@ func (r *asReq) withTimestamp(t testing.TB, pw string, at time.Time) *asReq {
 	if err != nil {
 		t.Fatal(err)
 	}
+	pa, err := encTimestamp(key, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.padata = append(r.padata, pa)
+	return r
+}
+
+// encTimestamp is PA-ENC-TIMESTAMP for time at under key.
+func encTimestamp(key *kcrypto.Key, at time.Time) (krb5.PAData, error) {
 	ts := krb5.PAEncTSEnc{PATimestamp: at.Truncate(time.Second), PAUSec: int32(at.Nanosecond() / 1000), HasUSec: true}
 	plain, _ := ts.Marshal()
 	ed, err := key.EncryptData(rand.Reader, kcrypto.UsageASReqPAEncTimestamp, plain, 0, false)
 	if err != nil {
-		t.Fatal(err)
+		return krb5.PAData{}, err
 	}
 	v, _ := ed.Marshal()
-	r.padata = append(r.padata, krb5.PAData{Type: krb5.PAEncTimestamp, Value: v})
-	return r
+	return krb5.PAData{Type: krb5.PAEncTimestamp, Value: v}, nil
 }
 
 // handle sends a request and decodes the KRB-ERROR, or returns nil for a
@@ -660,48 +669,44 @@ func TestConcurrentExchangesKeepTheirOwnMemory(t *testing.T) {
 		keys[u], _ = kcrypto.StringToKey(aes256, alicePW, realm+u, nil, kcrypto.Options{})
 	}
 	e.refresh()
-	errs := make(chan error, 64)
+	// login runs one AS exchange for u and checks that the reply is u's.
+	login := func(u string, nonce uint32) error {
+		pa, err := encTimestamp(keys[u], e.clock.Now())
+		if err != nil {
+			return err
+		}
+		r := e.asReq(u)
+		r.padata, r.nonce, r.etypes = krb5.MethodData{pa}, nonce, []krb5.EncType{aes256}
+		rep, res := e.k.Handle(context.Background(), r.bytes())
+		if !res.OK() {
+			return fmt.Errorf("%s: %v", u, res)
+		}
+		var kr krb5.KDCRep
+		if err := kr.Unmarshal(rep); err != nil {
+			return err
+		}
+		plain, err := keys[u].DecryptData(kcrypto.UsageASRepEncPart, kr.EncPart)
+		if err != nil {
+			return fmt.Errorf("%s: enc-part not under its key: %v", u, err)
+		}
+		var part krb5.EncKDCRepPart
+		if err := part.Unmarshal(plain); err != nil {
+			return err
+		}
+		if kr.CName.String() != u || part.Nonce != nonce {
+			return fmt.Errorf("%s nonce %d got a reply for %s nonce %d", u, nonce, kr.CName.String(), part.Nonce)
+		}
+		return nil
+	}
+	errs := make(chan error, 8)
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			u := users[g%len(users)]
 			for i := range 40 {
-				r := e.asReq(u)
-				now := e.clock.Now()
-				ts, _ := (&krb5.PAEncTSEnc{PATimestamp: now.Truncate(time.Second)}).Marshal()
-				ed, err := keys[u].EncryptData(rand.Reader, kcrypto.UsageASReqPAEncTimestamp, ts, 0, false)
-				if err != nil {
+				if err := login(users[g%len(users)], uint32(g<<16|i)); err != nil {
 					errs <- err
-					return
-				}
-				v, _ := ed.Marshal()
-				r.padata = krb5.MethodData{{Type: krb5.PAEncTimestamp, Value: v}}
-				r.nonce = uint32(g<<16 | i)
-				r.etypes = []krb5.EncType{aes256}
-				rep, res := e.k.Handle(context.Background(), r.bytes())
-				if !res.OK() {
-					errs <- fmt.Errorf("%s: %v", u, res)
-					return
-				}
-				var kr krb5.KDCRep
-				if err := kr.Unmarshal(rep); err != nil {
-					errs <- err
-					return
-				}
-				plain, err := keys[u].DecryptData(kcrypto.UsageASRepEncPart, kr.EncPart)
-				if err != nil {
-					errs <- fmt.Errorf("%s: enc-part not under its key: %v", u, err)
-					return
-				}
-				var part krb5.EncKDCRepPart
-				if err := part.Unmarshal(plain); err != nil {
-					errs <- err
-					return
-				}
-				if kr.CName.String() != u || part.Nonce != r.nonce {
-					errs <- fmt.Errorf("%s nonce %d got a reply for %s nonce %d", u, r.nonce, kr.CName.String(), part.Nonce)
 					return
 				}
 			}
