@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	mathrand "math/rand/v2"
 	"net"
 	"slices"
 	"sync"
@@ -107,9 +108,24 @@ func (c *Config) defaults() error {
 }
 
 // user is a principal with its long-term key, derived once.
+//
+// The key is kept as bytes and given its kcrypto form (derived keys, AES
+// schedules: over a kilobyte) for each request: with 100,000 users those
+// forms would fill the CPU cache the generator shares with a KDC on the
+// same machine, and the KDC measured with many users would be slowed by
+// its load generator's memory rather than its own.
 type user struct {
 	name krb5.PrincipalName
-	key  *kcrypto.Key
+	key  krb5.EncryptionKey
+}
+
+// kcryptoKey is u's key in kcrypto form. It was checked by StringToKey.
+func (u *user) kcryptoKey() *kcrypto.Key {
+	k, err := kcrypto.NewKey(u.key, kcrypto.Options{})
+	if err != nil {
+		panic("bench: a derived key became invalid: " + err.Error())
+	}
+	return k
 }
 
 // conn sends one request and reads one reply over UDP or TCP.
@@ -237,7 +253,7 @@ func deriveUser(c *conn, cfg *Config, name string) (user, error) {
 	if err != nil {
 		return user{}, err
 	}
-	return user{name: pn, key: key}, nil
+	return user{name: pn, key: key.EncryptionKey()}, nil
 }
 
 func asReq(cfg *Config, cname krb5.PrincipalName, padata krb5.MethodData, nonce uint32) []byte {
@@ -257,12 +273,12 @@ func asReq(cfg *Config, cname krb5.PrincipalName, padata krb5.MethodData, nonce 
 	return b
 }
 
-// loginRequest is a fresh AS-REQ with PA-ENC-TIMESTAMP.
-func loginRequest(cfg *Config, u user, nonce uint32) ([]byte, error) {
+// loginRequest is a fresh AS-REQ with PA-ENC-TIMESTAMP for u, whose key is k.
+func loginRequest(cfg *Config, u *user, k *kcrypto.Key, nonce uint32) ([]byte, error) {
 	now := time.Now()
 	ts := krb5.PAEncTSEnc{PATimestamp: now.UTC().Truncate(time.Second), PAUSec: int32(now.Nanosecond() / 1000), HasUSec: true}
 	plain, _ := ts.Marshal()
-	ed, err := u.key.EncryptData(rand.Reader, kcrypto.UsageASReqPAEncTimestamp, plain, 0, false)
+	ed, err := k.EncryptData(rand.Reader, kcrypto.UsageASReqPAEncTimestamp, plain, 0, false)
 	if err != nil {
 		return nil, err
 	}
@@ -366,9 +382,10 @@ func Run(ctx context.Context, op string, cfg Config) (Report, error) {
 		}
 		mu.Unlock()
 	}
-	var b [4]byte
+	var b [12]byte
 	_, _ = rand.Read(b[:])
 	nonceCtr.Store(binary.BigEndian.Uint32(b[:]))
+	seed := binary.BigEndian.Uint64(b[4:])
 
 	for w := range cfg.Workers {
 		wg.Add(1)
@@ -379,7 +396,7 @@ func Run(ctx context.Context, op string, cfg Config) (Report, error) {
 				noteErr(err)
 				return
 			}
-			defer c.close()
+			defer func() { c.close() }() // c is replaced after a failed round trip
 			var local []time.Duration
 			defer func() {
 				mu.Lock()
@@ -389,10 +406,11 @@ func Run(ctx context.Context, op string, cfg Config) (Report, error) {
 			// TGS workers log in once and reuse the TGT.
 			var tgt krb5.Ticket
 			var tgtKey *kcrypto.Key
-			u := users[w%len(users)]
+			u := &users[w%len(users)]
+			uk := u.kcryptoKey()
 			if op == "tgs" {
 				n := nonceCtr.Add(1) & 0x7fffffff
-				req, err := loginRequest(&cfg, u, n)
+				req, err := loginRequest(&cfg, u, uk, n)
 				if err != nil {
 					noteErr(err)
 					return
@@ -402,7 +420,7 @@ func Run(ctx context.Context, op string, cfg Config) (Report, error) {
 					noteErr(err)
 					return
 				}
-				kr, part, err := checkReply(rep, u.key, kcrypto.UsageASRepEncPart, n)
+				kr, part, err := checkReply(rep, uk, kcrypto.UsageASRepEncPart, n)
 				if err != nil {
 					noteErr(err)
 					return
@@ -411,8 +429,11 @@ func Run(ctx context.Context, op string, cfg Config) (Report, error) {
 				tgt.Raw = append([]byte(nil), tgt.Raw...)
 				tgtKey, _ = kcrypto.NewKey(part.Key, kcrypto.Options{})
 			}
+			// AS workers log in as users picked at random: clients do
+			// not come back in the order the KDC first saw them.
+			rng := mathrand.New(mathrand.NewPCG(seed, uint64(w)))
 			next := begin.Add(interval * time.Duration(w) / time.Duration(cfg.Workers))
-			for i := w; !stop.Load() && ctx.Err() == nil; i += cfg.Workers {
+			for !stop.Load() && ctx.Err() == nil {
 				if interval > 0 {
 					if d := time.Until(next); d > 0 {
 						time.Sleep(d)
@@ -425,8 +446,9 @@ func Run(ctx context.Context, op string, cfg Config) (Report, error) {
 				if op == "tgs" {
 					req, err = tgsRequest(&cfg, tgt, u.name, tgtKey, sname, n)
 				} else {
-					u = users[i%len(users)]
-					req, err = loginRequest(&cfg, u, n)
+					u = &users[rng.IntN(len(users))]
+					uk = u.kcryptoKey()
+					req, err = loginRequest(&cfg, u, uk, n)
 				}
 				if err != nil {
 					noteErr(err)
@@ -436,12 +458,13 @@ func Run(ctx context.Context, op string, cfg Config) (Report, error) {
 				rep, err := c.roundTrip(req, cfg.Timeout)
 				took := time.Since(start)
 				if err != nil {
+					// A new socket: a late UDP reply left in the old
+					// one would otherwise be read as the answer to the
+					// next request, and a TCP stream is out of step.
 					noteErr(err)
-					if !c.tcp {
-						continue
-					}
 					c.close()
 					if c, err = dial(&cfg); err != nil {
+						noteErr(err)
 						return
 					}
 					continue
@@ -449,7 +472,7 @@ func Run(ctx context.Context, op string, cfg Config) (Report, error) {
 				if op == "tgs" {
 					_, _, err = checkReply(rep, tgtKey, kcrypto.UsageTGSRepEncPartSessionKey, n)
 				} else {
-					_, _, err = checkReply(rep, u.key, kcrypto.UsageASRepEncPart, n)
+					_, _, err = checkReply(rep, uk, kcrypto.UsageASRepEncPart, n)
 				}
 				if err != nil {
 					noteErr(err)
