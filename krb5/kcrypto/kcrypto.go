@@ -215,15 +215,32 @@ func newKey(e krb5.EncType, key []byte) *Key {
 
 // NewKey wraps k. The key bytes are copied.
 func NewKey(k krb5.EncryptionKey, opt Options) (*Key, error) {
-	if err := checkEType(k.KeyType, opt); err != nil {
+	kk := new(Key)
+	if err := InitKey(kk, k, opt); err != nil {
 		return nil, err
+	}
+	return kk, nil
+}
+
+// InitKey makes dst, a zero Key, the key k, as NewKey does, for a caller
+// that keeps many long-lived keys in one allocation of its own (the KDC's
+// principal cache: one object per key would be one more object per
+// account for the garbage collector to visit). dst must not be shared
+// before InitKey returns, and is not changed when it fails.
+func InitKey(dst *Key, k krb5.EncryptionKey, opt Options) error {
+	if err := checkEType(k.KeyType, opt); err != nil {
+		return err
 	}
 	want := KeySize(k.KeyType)
 	if len(k.KeyValue) != want {
-		return nil, &krb5.Error{Code: krb5.KRBAPErrBadIntegrity,
+		return &krb5.Error{Code: krb5.KRBAPErrBadIntegrity,
 			Reason: fmt.Sprintf("%v key must be %d bytes, got %d", k.KeyType, want, len(k.KeyValue))}
 	}
-	return newKey(k.KeyType, k.KeyValue), nil
+	if dst.etype != 0 || dst.key.n != 0 {
+		panic("kcrypto: InitKey on a Key in use")
+	}
+	dst.etype, dst.key, dst.p = k.KeyType, newKeyBytes(k.KeyValue), profiles[k.KeyType]
+	return nil
 }
 
 // EType returns the key's enctype.

@@ -516,3 +516,38 @@ func TestHMACSum(t *testing.T) {
 		}
 	}
 }
+
+func TestInitKey(t *testing.T) {
+	ek := krb5.EncryptionKey{KeyType: krb5.ETypeAES256CTSHMACSHA196, KeyValue: bytes.Repeat([]byte{7}, 32)}
+	var k Key
+	if err := InitKey(&k, ek, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	ref, _ := NewKey(ek, Options{})
+	conf := bytes.Repeat([]byte{1}, 16)
+	a, _ := k.EncryptWithConfounder(UsageTicket, []byte("ticket"), conf)
+	b, _ := ref.EncryptWithConfounder(UsageTicket, []byte("ticket"), conf)
+	if !bytes.Equal(a, b) {
+		t.Error("a key made by InitKey encrypts differently from one made by NewKey")
+	}
+
+	var bad Key
+	for _, ek := range []krb5.EncryptionKey{
+		{KeyType: krb5.ETypeAES256CTSHMACSHA196, KeyValue: make([]byte, 16)},
+		{KeyType: krb5.ETypeRC4HMAC, KeyValue: make([]byte, 16)},
+	} {
+		if err := InitKey(&bad, ek, Options{}); err == nil {
+			t.Errorf("InitKey(%v, %d bytes) succeeded", ek.KeyType, len(ek.KeyValue))
+		}
+	}
+	if bad.etype != 0 || bad.key.n != 0 || bad.p != nil {
+		t.Error("a failed InitKey changed its Key")
+	}
+
+	defer func() {
+		if recover() == nil {
+			t.Error("InitKey on a Key in use did not panic")
+		}
+	}()
+	_ = InitKey(&k, ek, Options{})
+}

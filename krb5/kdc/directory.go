@@ -23,12 +23,12 @@ import (
 // A KDC with 100,000 principals holds 100,000 of these, and the garbage
 // collector marks every pointer in them on each cycle, which at that
 // scale cost more than the requests themselves. So a principal is one
-// allocation of under 512 bytes (the collector scans small objects a
-// span at a time) holding the record and up to inlineKeys keys; its
-// strings (name, UPN, display name, salts, s2kparams) are slices of one
-// text, so that it has few pointers for the collector to follow; the
-// lockout pointer is shared while the account has no failures; and only
-// the keys actually used get a kcrypto.Key.
+// value of under 512 bytes, carved from a slab (slab.go) with its
+// neighbours, holding the record and up to inlineKeys keys; its strings
+// (name, UPN, display name, salts, s2kparams) are slices of one text, so
+// that it has few pointers for the collector to follow; the lockout
+// pointer is shared while the account has no failures; and only the keys
+// actually used get a kcrypto.Key, also from a slab.
 type principal struct {
 	// tgtPAC is the account's TGT PAC encoding, made at its first logon
 	// (pactemplate.go).
@@ -123,13 +123,15 @@ type principalKey struct {
 }
 
 // key returns the kcrypto form, making it on first use. The value was
-// checked when the principal was loaded, so NewKey cannot fail here.
+// checked when the principal was loaded, so InitKey cannot fail here.
 func (k *principalKey) key() *kcrypto.Key {
 	if kk := k.kk.Load(); kk != nil {
 		return kk
 	}
-	kk, err := kcrypto.NewKey(krb5.EncryptionKey{KeyType: k.etype, KeyValue: k.value[:k.valueLen]}, kcrypto.Options{AllowRC4: true})
-	if err != nil {
+	// From a slab: made once per key and kept as long as the principal.
+	// Two requests racing here each take a slot; one is wasted.
+	kk := cachedKeys.alloc()
+	if err := kcrypto.InitKey(kk, krb5.EncryptionKey{KeyType: k.etype, KeyValue: k.value[:k.valueLen]}, kcrypto.Options{AllowRC4: true}); err != nil {
 		panic("kdc: cached key became invalid: " + err.Error())
 	}
 	if k.kk.CompareAndSwap(nil, kk) {
@@ -137,6 +139,15 @@ func (k *principalKey) key() *kcrypto.Key {
 	}
 	return k.kk.Load()
 }
+
+// The principal cache's long-lived values come from slabs (slab.go):
+// every cached principal, the kcrypto form of each key it has used and
+// its first TGT PAC template.
+var (
+	cachedPrincipals   slab[principal]
+	cachedKeys         slab[kcrypto.Key]
+	cachedPACTemplates slab[pacTemplate]
+)
 
 // keyPreference orders the keys the KDC encrypts tickets with: the widely
 // deployed aes256-sha1 first, then the RFC 8009 families.
@@ -233,7 +244,8 @@ func (p *principal) keyETypes() []krb5.EncType {
 }
 
 func newPrincipal(a *store.Account, groups []uint32, opt kcrypto.Options) (*principal, error) {
-	p := &principal{groups: groups}
+	p := cachedPrincipals.alloc()
+	p.groups = groups
 	if a.Lockout == (store.Lockout{}) {
 		p.lockout.Store(noLockout)
 	} else {

@@ -83,7 +83,14 @@ func (x *exchange) setTGTPAC(t *ticket, client, krbtgt *principal, attrs uint32)
 			return err
 		}
 		ad := pac.ADEntry(raw)
-		if tp = newPACTemplate(p, name, ad.Data); tp != nil {
+		// The first template of a principal comes from a slab; one that
+		// replaces it (the client spelled its name differently) from the
+		// heap, so that replacements do not pin slots.
+		alloc := cachedPACTemplates.alloc
+		if tp != nil {
+			alloc = func() *pacTemplate { return new(pacTemplate) }
+		}
+		if tp = newPACTemplate(alloc, p, name, ad.Data); tp != nil {
 			client.tgtPAC.Store(tp)
 		}
 		t.enc.AuthorizationData = krb5.AuthorizationData{ad}
@@ -132,9 +139,10 @@ func (tp *pacTemplate) fill(encTkt []byte, key *kcrypto.Key, authTime time.Time,
 
 // newPACTemplate turns a TGT PAC signed by pac.Sign (p, with its Raw and
 // Layout) and the AD-IF-RELEVANT content that carries it into a template,
-// or returns nil if the layout is not the expected one (the caller then
-// signs every PAC in full).
-func newPACTemplate(p *pac.PAC, name string, adData []byte) *pacTemplate {
+// made in a zero pacTemplate from alloc only once the layout is found to
+// be the expected one. Otherwise it returns nil (the caller then signs
+// every PAC in full).
+func newPACTemplate(alloc func() *pacTemplate, p *pac.PAC, name string, adData []byte) *pacTemplate {
 	// The PAC is the content of the innermost OCTET STRING, which ends
 	// the encoding.
 	base := len(adData) - len(p.Raw)
@@ -145,25 +153,20 @@ func newPACTemplate(p *pac.PAC, name string, adData []byte) *pacTemplate {
 	if ss.Type != ks.Type || len(ss.Signature) != len(ks.Signature) {
 		return nil // not one key for both
 	}
-	tp := &pacTemplate{name: name, pac: base, sumType: ss.Type, sigLen: len(ss.Signature)}
-	if len(adData) <= len(tp.inline) {
-		tp.adData = tp.inline[:copy(tp.inline[:], adData):len(adData)]
-	} else {
-		tp.adData = bytes.Clone(adData)
-	}
+	l := pacTemplate{name: name, pac: base, sumType: ss.Type, sigLen: len(ss.Signature)}
 	found := 0
 	for _, bi := range p.Layout {
 		switch bi.Type {
 		case pac.TypeLogonInfo:
-			tp.logonTime, found = bi.Offset+logonTimeOffset, found+1
+			l.logonTime, found = bi.Offset+logonTimeOffset, found+1
 		case pac.TypeClientInfo:
-			tp.clientID, found = bi.Offset, found+1
+			l.clientID, found = bi.Offset, found+1
 		case pac.TypeAttributesInfo:
-			tp.attrFlags, found = bi.Offset+4, found+1
+			l.attrFlags, found = bi.Offset+4, found+1
 		case pac.TypeServerChecksum:
-			tp.serverSig, found = bi.Offset+4, found+1
+			l.serverSig, found = bi.Offset+4, found+1
 		case pac.TypeKDCChecksum:
-			tp.kdcSig, found = bi.Offset+4, found+1
+			l.kdcSig, found = bi.Offset+4, found+1
 		case pac.TypeTicketChecksum, pac.TypeFullChecksum:
 			return nil
 		}
@@ -172,12 +175,21 @@ func newPACTemplate(p *pac.PAC, name string, adData []byte) *pacTemplate {
 		return nil
 	}
 	// Check the offsets against what was encoded there.
-	b := tp.adData[base:]
+	b := p.Raw
 	le64 := func(off int) uint64 { return binary.LittleEndian.Uint64(b[off:]) }
-	if le64(tp.logonTime) != uint64(p.LogonInfo.LogonTime) || le64(tp.clientID) != uint64(p.ClientInfo.ClientID) ||
-		binary.LittleEndian.Uint32(b[tp.attrFlags:]) != p.Attributes.Flags {
+	if le64(l.logonTime) != uint64(p.LogonInfo.LogonTime) || le64(l.clientID) != uint64(p.ClientInfo.ClientID) ||
+		binary.LittleEndian.Uint32(b[l.attrFlags:]) != p.Attributes.Flags {
 		return nil
 	}
+	tp := alloc()
+	tp.name, tp.pac, tp.sumType, tp.sigLen = l.name, l.pac, l.sumType, l.sigLen
+	tp.logonTime, tp.clientID, tp.attrFlags, tp.serverSig, tp.kdcSig = l.logonTime, l.clientID, l.attrFlags, l.serverSig, l.kdcSig
+	if len(adData) <= len(tp.inline) {
+		tp.adData = tp.inline[:copy(tp.inline[:], adData):len(adData)]
+	} else {
+		tp.adData = bytes.Clone(adData)
+	}
+	b = tp.adData[base:]
 	clear(b[tp.serverSig : tp.serverSig+tp.sigLen])
 	clear(b[tp.kdcSig : tp.kdcSig+tp.sigLen])
 	return tp
