@@ -3,7 +3,7 @@ package kdc
 import "testing"
 
 func TestSlab(t *testing.T) {
-	type big struct{ b [slabChunkBytes + 1]byte }
+	type big [slabChunkBytes + 1]byte
 	t.Run("small values share chunks", func(t *testing.T) {
 		var s slab[[4]uint64]
 		per := slabChunkBytes / 32
