@@ -11,9 +11,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	mathrand "math/rand/v2"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -109,19 +111,33 @@ func (c *Config) defaults() error {
 
 // user is a principal with its long-term key, derived once.
 //
-// The key is kept as bytes and given its kcrypto form (derived keys, AES
-// schedules: over a kilobyte) for each request: with 100,000 users those
-// forms would fill the CPU cache the generator shares with a KDC on the
-// same machine, and the KDC measured with many users would be slowed by
-// its load generator's memory rather than its own.
+// It holds no pointers: its name is a slice of the run's one string of
+// names (userNames), its key is bytes, given their kcrypto form (derived
+// keys, AES schedules: over a kilobyte) for each request. The generator
+// shares the machine's memory with the KDC it measures, and with 100,000
+// users a Key or a few strings each would be hundreds of thousands of
+// objects, cold in the CPU caches, that the generator's own garbage
+// collector chases several times a second: the KDC measured with many
+// users would be slowed by its load generator's memory rather than its
+// own.
 type user struct {
-	name krb5.PrincipalName
-	key  krb5.EncryptionKey
+	nameAt  uint32
+	nameLen uint16
+	keyLen  uint8
+	etype   krb5.EncType
+	key     [32]byte
+}
+
+// userNames holds the names of a run's users, one after the other.
+type userNames string
+
+func (ns userNames) principal(u *user) krb5.PrincipalName {
+	return krb5.NewPrincipalName(krb5.NameTypePrincipal, string(ns[u.nameAt:u.nameAt+uint32(u.nameLen)]))
 }
 
 // kcryptoKey is u's key in kcrypto form. It was checked by StringToKey.
 func (u *user) kcryptoKey() *kcrypto.Key {
-	k, err := kcrypto.NewKey(u.key, kcrypto.Options{})
+	k, err := kcrypto.NewKey(krb5.EncryptionKey{KeyType: u.etype, KeyValue: u.key[:u.keyLen]}, kcrypto.Options{})
 	if err != nil {
 		panic("bench: a derived key became invalid: " + err.Error())
 	}
@@ -253,7 +269,9 @@ func deriveUser(c *conn, cfg *Config, name string) (user, error) {
 	if err != nil {
 		return user{}, err
 	}
-	return user{name: pn, key: key.EncryptionKey()}, nil
+	k := user{etype: key.EType()}
+	k.keyLen = uint8(copy(k.key[:], key.Bytes()))
+	return k, nil
 }
 
 func asReq(cfg *Config, cname krb5.PrincipalName, padata krb5.MethodData, nonce uint32) []byte {
@@ -273,8 +291,8 @@ func asReq(cfg *Config, cname krb5.PrincipalName, padata krb5.MethodData, nonce 
 	return b
 }
 
-// loginRequest is a fresh AS-REQ with PA-ENC-TIMESTAMP for u, whose key is k.
-func loginRequest(cfg *Config, u *user, k *kcrypto.Key, nonce uint32) ([]byte, error) {
+// loginRequest is a fresh AS-REQ with PA-ENC-TIMESTAMP for cname, whose key is k.
+func loginRequest(cfg *Config, cname krb5.PrincipalName, k *kcrypto.Key, nonce uint32) ([]byte, error) {
 	now := time.Now()
 	ts := krb5.PAEncTSEnc{PATimestamp: now.UTC().Truncate(time.Second), PAUSec: int32(now.Nanosecond() / 1000), HasUSec: true}
 	plain, _ := ts.Marshal()
@@ -283,7 +301,7 @@ func loginRequest(cfg *Config, u *user, k *kcrypto.Key, nonce uint32) ([]byte, e
 		return nil, err
 	}
 	v, _ := ed.Marshal()
-	return asReq(cfg, u.name, krb5.MethodData{{Type: krb5.PAEncTimestamp, Value: v}}, nonce), nil
+	return asReq(cfg, cname, krb5.MethodData{{Type: krb5.PAEncTimestamp, Value: v}}, nonce), nil
 }
 
 // checkReply decrypts a KDC-REP and checks its nonce.
@@ -347,6 +365,16 @@ func Run(ctx context.Context, op string, cfg Config) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
+	var nb strings.Builder
+	for i, name := range cfg.Users {
+		if nb.Len() > math.MaxUint32-len(name) || len(name) > math.MaxUint16 {
+			return Report{}, errors.New("bench: the users' names are too long")
+		}
+		users[i].nameAt, users[i].nameLen = uint32(nb.Len()), uint16(len(name))
+		nb.WriteString(name)
+	}
+	names := userNames(nb.String())
+	cfg.Users = nil // one string per user, which the collector would visit
 	var sname krb5.PrincipalName
 	if op == "tgs" {
 		sname = krb5.NewPrincipalName(krb5.NameTypeSrvInst, cfg.Service)
@@ -407,10 +435,10 @@ func Run(ctx context.Context, op string, cfg Config) (Report, error) {
 			var tgt krb5.Ticket
 			var tgtKey *kcrypto.Key
 			u := &users[w%len(users)]
-			uk := u.kcryptoKey()
+			uk, cname := u.kcryptoKey(), names.principal(u)
 			if op == "tgs" {
 				n := nonceCtr.Add(1) & 0x7fffffff
-				req, err := loginRequest(&cfg, u, uk, n)
+				req, err := loginRequest(&cfg, cname, uk, n)
 				if err != nil {
 					noteErr(err)
 					return
@@ -444,11 +472,11 @@ func Run(ctx context.Context, op string, cfg Config) (Report, error) {
 				var req []byte
 				var err error
 				if op == "tgs" {
-					req, err = tgsRequest(&cfg, tgt, u.name, tgtKey, sname, n)
+					req, err = tgsRequest(&cfg, tgt, cname, tgtKey, sname, n)
 				} else {
 					u = &users[rng.IntN(len(users))]
 					uk = u.kcryptoKey()
-					req, err = loginRequest(&cfg, u, uk, n)
+					req, err = loginRequest(&cfg, names.principal(u), uk, n)
 				}
 				if err != nil {
 					noteErr(err)
