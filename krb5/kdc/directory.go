@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/warden-auth/warden/krb5"
 	"github.com/warden-auth/warden/krb5/kcrypto"
@@ -23,24 +24,45 @@ import (
 // A KDC with 100,000 principals holds 100,000 of these, and the garbage
 // collector marks every pointer in them on each cycle, which at that
 // scale cost more than the requests themselves. So a principal is one
-// value of under 512 bytes, carved from a slab (slab.go) with its
+// value of about 600 bytes, carved from a slab (slab.go) with its
 // neighbours, holding the record and up to inlineKeys keys; its strings
 // (name, UPN, display name, salts, s2kparams) are slices of one text, so
 // that it has few pointers for the collector to follow; the lockout
 // pointer is shared while the account has no failures; and only the keys
 // actually used get a kcrypto.Key, also from a slab.
 type principal struct {
+	// The fields an AS exchange reads come first, so that they share as
+	// few cache lines as they can: with many accounts, the principal a
+	// request names is seldom in the CPU caches.
+
 	// tgtPAC is the account's TGT PAC encoding, made at its first logon
 	// (pactemplate.go).
 	tgtPAC atomic.Pointer[pacTemplate]
-	// tgtPACSeen is the last TGT PAC of this account the TGS verified.
-	tgtPACSeen atomic.Pointer[verifiedPAC]
 	// lockout is updated in place by the KDC after a failure or success,
 	// so this node sees it before the next poll.
 	lockout atomic.Pointer[store.Lockout]
 	// text holds the account's name, UPN, display name and its keys'
 	// salts and s2kparams, one after the other; acct.Name is its start.
+	// It lies in textBuf when it fits, as it does for most accounts: the
+	// cache's map key is the name, so a lookup then reads the key from
+	// the principal it finds, and the text is not one more object for
+	// the garbage collector.
 	text string
+	// moreKeys holds the keys when there are more than inlineKeys.
+	moreKeys []principalKey
+	nKeys    uint8
+	// etypes the account accepts for session keys and tickets (etypes()).
+	nETypes      uint8
+	upnLen       uint16          // the UPN follows the name in text
+	displayLen   uint16          // the display name follows the UPN
+	kvno         uint32          // newest key version
+	inlineETypes [5]krb5.EncType // keyPreference lists 5
+	textBuf      [inlineText]byte
+	acct         accountInfo
+	inline       [inlineKeys]principalKey
+
+	// tgtPACSeen is the last TGT PAC of this account the TGS verified.
+	tgtPACSeen atomic.Pointer[verifiedPAC]
 	// groups are the RIDs of every group the account is in, directly or
 	// through nested groups, ascending: what its PAC lists. Loaded with
 	// the account, so that issuing a PAC costs no SQL; a membership
@@ -49,18 +71,6 @@ type principal struct {
 	// claims is the account's PAC_CLIENT_CLAIMS_INFO buffer, encoded
 	// when the account is loaded; nil without claims.
 	claims []byte
-	// moreKeys holds the keys when there are more than inlineKeys.
-	moreKeys []principalKey
-	acct     accountInfo
-	inline   [inlineKeys]principalKey
-
-	nKeys uint8
-	// etypes the account accepts for session keys and tickets (etypes()).
-	nETypes      uint8
-	upnLen       uint16          // the UPN follows the name in text
-	displayLen   uint16          // the display name follows the UPN
-	kvno         uint32          // newest key version
-	inlineETypes [5]krb5.EncType // keyPreference lists 5
 }
 
 // accountInfo is what the KDC reads of a store.Account: not its secrets
@@ -99,6 +109,11 @@ var kinds = []store.Kind{store.KindUser, store.KindComputer, store.KindService}
 
 // inlineKeys covers the four AES keys of one kvno, the usual case.
 const inlineKeys = 4
+
+// inlineText is room for a name, UPN, display name and salt of usual
+// lengths ("alice.smith", "alice.smith@corp.example.com", "Alice Smith",
+// "CORP.EXAMPLE.COMalice.smith").
+const inlineText = 96
 
 // maxKeyLen is the longest key of a supported enctype (AES-256).
 const maxKeyLen = 32
@@ -321,7 +336,15 @@ func newPrincipal(a *store.Account, groups []uint32, opt kcrypto.Options) (*prin
 			return nil, err
 		}
 	}
-	p.text = text.String()
+	if text.Len() <= len(p.textBuf) {
+		// The principal is never copied or moved (it comes from a slab
+		// and holds atomics), and textBuf is not written again: a string
+		// over it is as immutable as any other.
+		n := copy(p.textBuf[:], text.String())
+		p.text = unsafe.String(&p.textBuf[0], n)
+	} else {
+		p.text = text.String()
+	}
 	p.acct.Name = p.text[:len(a.Name)]
 	var ets []krb5.EncType
 	if len(a.SupportedEnctypes) > 0 {

@@ -3,6 +3,7 @@ package kdc
 import (
 	"bytes"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 	"unsafe"
@@ -16,8 +17,8 @@ import (
 // the CPU caches reads fewer lines of memory) and give back what the
 // store said.
 func TestPrincipalCompact(t *testing.T) {
-	if n := unsafe.Sizeof(principal{}); n > 512 {
-		t.Errorf("principal is %d bytes, over 512", n)
+	if n := unsafe.Sizeof(principal{}); n > 640 {
+		t.Errorf("principal is %d bytes, over 640", n)
 	}
 	key := func(e krb5.EncType, kvno uint32, salt string, s2k []byte) store.Key {
 		return store.Key{EType: int32(e), KVNO: kvno, Value: bytes.Repeat([]byte{byte(kvno)}, kcrypto.KeySize(e)), Salt: salt, S2KParams: s2k}
@@ -43,6 +44,9 @@ func TestPrincipalCompact(t *testing.T) {
 			}}},
 			[]krb5.EncType{18, 20, 19, 17, 18, 17}},
 		{"no keys", store.Account{Kind: store.KindUser, Name: "nokeys"}, nil},
+		{"text longer than the principal holds", store.Account{Kind: store.KindUser, Name: "bob", UPN: "bob@" + strings.Repeat("sub.", 30) + "example.test",
+			DisplayName: "Bob B.", Secrets: store.Secrets{Keys: []store.Key{key(krb5.ETypeAES256CTSHMACSHA196, 1, "EXAMPLE.TESTbob", nil)}}},
+			[]krb5.EncType{krb5.ETypeAES256CTSHMACSHA196}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := newPrincipal(&tc.a, nil, kcrypto.Options{})
@@ -51,6 +55,10 @@ func TestPrincipalCompact(t *testing.T) {
 			}
 			if p.acct.Name != tc.a.Name || p.upn() != tc.a.UPN || p.displayName() != tc.a.DisplayName || p.acct.Kind != tc.a.Kind {
 				t.Errorf("name %q upn %q display %q kind %q", p.acct.Name, p.upn(), p.displayName(), p.acct.Kind)
+			}
+			inBuf := unsafe.StringData(p.text) == &p.textBuf[0]
+			if fits := len(p.text) <= inlineText; inBuf != fits {
+				t.Errorf("text of %d bytes: in the principal %v, want %v", len(p.text), inBuf, fits)
 			}
 			if p.acct.Kind == store.KindUser && unsafe.StringData(string(p.acct.Kind)) != unsafe.StringData(string(store.KindUser)) {
 				t.Error("the kind is not the package constant")
