@@ -14,7 +14,7 @@
 PW='bench password 1'
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill -CONT $(jobs -p) 2>/dev/null; kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 cpu_client=1
 [ "$(nproc)" -ge 2 ] || cpu_client=0
 
@@ -40,9 +40,10 @@ realm() { # $1 = users; makes a realm in $DATA and prints the import summary
   "$W" service add "$SERVICE" --data "$DATA" >/dev/null
 }
 
-# scrape prints the server's CPU seconds and requests answered so far.
+# scrape prints the server's CPU seconds and requests answered so far;
+# $1 is its metrics port (default $HTTPS).
 scrape() {
-  curl -sk https://127.0.0.1:"$HTTPS"/metrics | awk '/^process_cpu_seconds_total/ {c=$2}
+  curl -sk https://127.0.0.1:"${1:-$HTTPS}"/metrics | awk '/^process_cpu_seconds_total/ {c=$2}
     /^warden_kdc_requests_total/ {n+=$2} END {print c, n}'
 }
 

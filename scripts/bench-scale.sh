@@ -5,27 +5,32 @@
 #   2. p50/p99 at 80% of each peak (rate-limited load, 8 clients: with
 #      more, the load generator's own scheduling on its single core shows
 #      up in the tail);
-#   3. AS peak rate with a realm of LARGE users, load spread over all of
-#      them so that every request finds its principal cold in the CPU
-#      caches (after a warm-up of 20 s, in both realms, that has every
-#      user log on at least once: a first logon costs more), against the
-#      SMALL realm's, in ROUNDS interleaved pairs: this VM's speed drifts
-#      by more than 10% over minutes, so each pair is compared on its
-#      own, and the median pair ratio is the figure.
-# For each peak run the script also reads the server's own CPU time and
-# request count from its /metrics and prints the server CPU per request:
-# with many users the generator (which decrypts every reply on one core)
-# can become the bottleneck, and CPU per request is what compares the
-# server across realm sizes.
+#   3. the AS rate with a realm of LARGE users against the SMALL realm's,
+#      load spread at random over all users, so that a request finds its
+#      principal cold in the CPU caches. This VM's speed drifts by more
+#      than 10% over minutes, so the two realms are served side by side
+#      (both servers pinned to CPU 0, each with its own load generator
+#      pinned to CPU 1) and the generators take turns (SIGSTOP/SIGCONT) in
+#      ROUNDS pairs of SEGMENT-second segments; a segment's rate and the
+#      server's CPU per request are read from that server's /metrics.
+#      Each realm first gets a warm-up of 20 s alone, in which nearly
+#      every user logs on (a first logon costs more: the principal is
+#      loaded from the DB). The figures are the two realms' totals over
+#      all their segments and the median of the pairs' ratios.
+# Steps 1 and 2 also read the server's own CPU per request from its
+# /metrics: the generator decrypts every reply on one core and can
+# become the bottleneck, and CPU per request compares the server alone.
 # Server pinned to CPU 0, load generator to CPU 1, as in bench-vs-mit.sh.
 #
-# Usage: scripts/bench-scale.sh [SMALL] [LARGE] [DURATION] [ROUNDS]  (defaults 1000 100000 10s 3)
+# Usage: scripts/bench-scale.sh [SMALL] [LARGE] [DURATION] [ROUNDS] [SEGMENT]
+#        (defaults 1000 100000 10s 10 5)
 set -euo pipefail
 
 SMALL=${1:-1000}
 LARGE=${2:-100000}
 DURATION=${3:-10s}
-ROUNDS=${4:-3}
+ROUNDS=${4:-10}
+SEGMENT=${5:-5}
 REALM=SCALE.TEST
 PORT=18090
 HTTPS=18443
@@ -46,23 +51,76 @@ echo "TGS at 80% ($((tpeak * 8 / 10))/s): $(load "$SMALL" tgs "--workers 8 --rat
 
 DATA=$work/large
 echo "== realm of $LARGE users: $(realm "$LARGE")"
-# Steady state: every user logs on at least once before the measurement
-# in both realms (the first sweep over the large realm's users takes
-# about 10 s on this VM).
-WARMUP=20
-ratios=()
-for r in $(seq "$ROUNDS"); do
-  DATA=$work/small
-  small=$(load "$SMALL" as "")
-  DATA=$work/large
-  large=$(load "$LARGE" as "")
-  echo "round $r: $SMALL users: $small"
-  echo "round $r: $LARGE users: $large"
-  read -r rs cs <<<"$(figures "$small")"
-  read -r rl cl <<<"$(figures "$large")"
-  ratios+=("$(awk -v rs="$rs" -v rl="$rl" 'BEGIN { printf "%.1f", 100*rl/rs }')")
-  awk -v r="$r" -v S="$SMALL" -v L="$LARGE" -v rs="$rs" -v cs="$cs" -v rl="$rl" -v cl="$cl" 'BEGIN {
-    printf "round %d: with %d users, %.1f%% of the rate and %.1f%% of the server CPU per request with %d users\n", r, L, 100*rl/rs, 100*cl/cs, S }'
+
+# Both realms served at once; index 0 is the small one, 1 the large one.
+users=("$SMALL" "$LARGE")
+data=("$work/small" "$work/large")
+srv=() gen=()
+for i in 0 1; do
+  taskset -c 0 "$W" serve --data "${data[$i]}" --kdc-addr 127.0.0.1:$((PORT + i)) \
+    --https-addr 127.0.0.1:$((HTTPS + i)) 2>/dev/null &
+  srv[i]=$!
 done
-printf '%s\n' "${ratios[@]}" | sort -n | awk -v L="$LARGE" -v S="$SMALL" '{ v[NR] = $1 } END {
-  printf "median over %d rounds: with %d users, %s%% of the rate with %d users\n", NR, L, v[int((NR + 1) / 2)], S }'
+sleep 1
+for i in 0 1; do
+  "$W" bench as --service "$SERVICE" --kdc 127.0.0.1:$((PORT + i)) --realm "$REALM" --users "${users[$i]}" \
+    --password-file "$work/pw" --duration 24h --warmup 0s >"$work/gen$i.out" 2>&1 &
+  gen[i]=$!
+done
+# A generator first derives its users' keys (unpinned); it is pinned and
+# stopped once its load reaches the server.
+for i in 0 1; do
+  prev=0
+  while :; do
+    sleep 1
+    n=$(scrape $((HTTPS + i)) | awk '{print int($2)}')
+    [ $((n - prev)) -gt 3000 ] && break
+    prev=$n
+  done
+  taskset -a -p -c "$cpu_client" "${gen[$i]}" >/dev/null
+  kill -STOP "${gen[$i]}"
+done
+for i in 0 1; do
+  kill -CONT "${gen[$i]}"
+  sleep 20
+  kill -STOP "${gen[$i]}"
+done
+
+: >"$work/segments"
+for r in $(seq "$ROUNDS"); do
+  for i in 0 1; do
+    kill -CONT "${gen[$i]}"
+    sleep 1 # the generator's timed-out requests are retried
+    a="$(scrape $((HTTPS + i))) $(cputicks "${gen[$i]}") $(date +%s.%N)"
+    sleep "$SEGMENT"
+    b="$(scrape $((HTTPS + i))) $(cputicks "${gen[$i]}") $(date +%s.%N)"
+    kill -STOP "${gen[$i]}"
+    echo "$r $i $a $b" >>"$work/segments"
+  done
+done
+kill -CONT "${gen[0]}" "${gen[1]}"
+kill "${gen[0]}" "${gen[1]}" "${srv[0]}" "${srv[1]}" 2>/dev/null || true
+wait "${gen[0]}" "${gen[1]}" "${srv[0]}" "${srv[1]}" 2>/dev/null || true
+
+# Per segment: requests per second, server µs of CPU per request,
+# generator µs of CPU per request.
+awk -v hz="$(getconf CLK_TCK)" -v S="$SMALL" -v L="$LARGE" '
+  # $1 round, $2 realm (0 small, 1 large), then at the start and the end
+  # of the segment: server CPU seconds, requests, generator ticks, time.
+  { n = $8 - $4; rate[$1, $2] = n / ($10 - $6); cpu[$1, $2] = ($7 - $3) / n * 1e6
+    gcpu[$1, $2] = ($9 - $5) / hz / n * 1e6
+    tn[$2] += n; tt[$2] += $10 - $6; tc[$2] += $7 - $3; rounds = $1 }
+  END {
+    for (r = 1; r <= rounds; r++) {
+      printf "round %d: %d users %.0f/s (server %.1f µs, generator %.1f µs per request); %d users %.0f/s (%.1f µs, %.1f µs): %.1f%%\n",
+        r, S, rate[r, 0], cpu[r, 0], gcpu[r, 0], L, rate[r, 1], cpu[r, 1], gcpu[r, 1], 100 * rate[r, 1] / rate[r, 0]
+      ratio[r] = 100 * rate[r, 1] / rate[r, 0]
+    }
+    # median of the pair ratios (insertion sort; rounds is small)
+    for (i = 2; i <= rounds; i++) { v = ratio[i]; for (j = i - 1; j >= 1 && ratio[j] > v; j--) ratio[j + 1] = ratio[j]; ratio[j + 1] = v }
+    med = rounds % 2 ? ratio[(rounds + 1) / 2] : (ratio[rounds / 2] + ratio[rounds / 2 + 1]) / 2
+    printf "total: %d users %.0f/s at %.1f µs of server CPU per request; %d users %.0f/s at %.1f µs\n",
+      S, tn[0] / tt[0], tc[0] / tn[0] * 1e6, L, tn[1] / tt[1], tc[1] / tn[1] * 1e6
+    printf "with %d users: %.1f%% of the rate with %d users (median of %d pairs %.1f%%), %.1f%% of the server CPU per request\n",
+      L, 100 * (tn[1] / tt[1]) / (tn[0] / tt[0]), S, rounds, med, 100 * (tc[1] / tn[1]) / (tc[0] / tn[0])
+  }' "$work/segments"
