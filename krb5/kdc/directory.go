@@ -133,7 +133,11 @@ type principalKey struct {
 	// lifetime; held by value so that it is not an object of its own.
 	value    [maxKeyLen]byte
 	valueLen uint8
-	// salt and s2kparams, as offsets into the principal's text.
+	keyText
+}
+
+// keyText is where a key's salt and s2kparams are in its principal's text.
+type keyText struct {
 	saltAt, saltLen, s2kAt, s2kLen uint16
 }
 
@@ -259,6 +263,67 @@ func (p *principal) keyETypes() []krb5.EncType {
 }
 
 func newPrincipal(a *store.Account, groups []uint32, opt kcrypto.Options) (*principal, error) {
+	// Everything that can fail comes before the principal takes its slab
+	// slot: an account that cannot be loaded is tried again on each
+	// request for it, and must not leave a slot behind each time.
+	//
+	// Sort the usable keys before placing them: principalKey holds an
+	// atomic and must not be copied once in place.
+	var usable []store.Key
+	for _, k := range a.Secrets.Keys {
+		e := krb5.EncType(k.EType)
+		if !kcrypto.Supported(e) || (e == krb5.ETypeRC4HMAC && !opt.AllowRC4) {
+			continue
+		}
+		if len(k.Value) != kcrypto.KeySize(e) || len(k.Value) > maxKeyLen {
+			return nil, fmt.Errorf("account %s: its stored %v key (kvno %d) is %d bytes, not %d; give the account new keys (warden user passwd %s)",
+				a.Name, e, k.KVNO, len(k.Value), kcrypto.KeySize(e), a.Name)
+		}
+		usable = append(usable, k)
+	}
+	slices.SortStableFunc(usable, func(x, y store.Key) int {
+		if x.KVNO != y.KVNO {
+			return int(y.KVNO) - int(x.KVNO)
+		}
+		return rank(krb5.EncType(x.EType)) - rank(krb5.EncType(y.EType))
+	})
+	// The text: name, UPN, display name, then each distinct salt and
+	// s2kparams once (every key of a password shares its salt).
+	if len(a.UPN) > math.MaxUint16 || len(a.DisplayName) > math.MaxUint16 {
+		return nil, fmt.Errorf("account %s: its UPN (%d bytes) or display name (%d bytes) is longer than the KDC holds (%d); recreate the account with a shorter --upn or --display-name",
+			a.Name, len(a.UPN), len(a.DisplayName), math.MaxUint16)
+	}
+	var text strings.Builder
+	text.WriteString(a.Name)
+	text.WriteString(a.UPN)
+	text.WriteString(a.DisplayName)
+	place := func(v string) (at, n uint16, err error) {
+		if v == "" {
+			return 0, 0, nil
+		}
+		if i := strings.Index(text.String(), v); i >= 0 && i+len(v) <= math.MaxUint16 {
+			return uint16(i), uint16(len(v)), nil
+		}
+		if text.Len()+len(v) > math.MaxUint16 {
+			return 0, 0, fmt.Errorf("account %s: its names, salts and s2kparams together are longer than the KDC holds (%d bytes); set its password again (warden user passwd %s), which gives every key the default salt",
+				a.Name, math.MaxUint16, a.Name)
+		}
+		at = uint16(text.Len())
+		text.WriteString(v)
+		return at, uint16(len(v)), nil
+	}
+	texts := make([]keyText, len(usable))
+	for i, k := range usable {
+		t := &texts[i]
+		var err error
+		if t.saltAt, t.saltLen, err = place(k.Salt); err != nil {
+			return nil, err
+		}
+		if t.s2kAt, t.s2kLen, err = place(string(k.S2KParams)); err != nil {
+			return nil, err
+		}
+	}
+
 	p := cachedPrincipals.alloc()
 	p.groups = groups
 	if a.Lockout == (store.Lockout{}) {
@@ -274,51 +339,6 @@ func newPrincipal(a *store.Account, groups []uint32, opt kcrypto.Options) (*prin
 	p.acct = accountInfo{Kind: kind, Flags: a.Flags, RID: a.RID,
 		passwordLastSet: unixNano(a.PasswordLastSet), passwordExpires: unixNano(a.PasswordExpires),
 		accountExpires: unixNano(a.AccountExpires)}
-	// Sort the usable keys before placing them: principalKey holds an
-	// atomic and must not be copied once in place.
-	var usable []store.Key
-	for _, k := range a.Secrets.Keys {
-		e := krb5.EncType(k.EType)
-		if !kcrypto.Supported(e) || (e == krb5.ETypeRC4HMAC && !opt.AllowRC4) {
-			continue
-		}
-		if len(k.Value) != kcrypto.KeySize(e) || len(k.Value) > maxKeyLen {
-			return nil, fmt.Errorf("account %s: key %v kvno %d is %d bytes, want %d", a.Name, e, k.KVNO, len(k.Value), kcrypto.KeySize(e))
-		}
-		usable = append(usable, k)
-	}
-	slices.SortStableFunc(usable, func(x, y store.Key) int {
-		if x.KVNO != y.KVNO {
-			return int(y.KVNO) - int(x.KVNO)
-		}
-		return rank(krb5.EncType(x.EType)) - rank(krb5.EncType(y.EType))
-	})
-	// The text: name, UPN, display name, then each distinct salt and
-	// s2kparams once (every key of a password shares its salt).
-	var text strings.Builder
-	text.WriteString(a.Name)
-	text.WriteString(a.UPN)
-	text.WriteString(a.DisplayName)
-	if len(a.UPN) > math.MaxUint16 || len(a.DisplayName) > math.MaxUint16 {
-		return nil, fmt.Errorf("account %s: its UPN (%d bytes) or display name (%d bytes) is longer than the KDC holds (%d); recreate the account with a shorter --upn or --display-name",
-			a.Name, len(a.UPN), len(a.DisplayName), math.MaxUint16)
-	}
-	p.upnLen, p.displayLen = uint16(len(a.UPN)), uint16(len(a.DisplayName))
-	place := func(v string) (at, n uint16, err error) {
-		if v == "" {
-			return 0, 0, nil
-		}
-		if i := strings.Index(text.String(), v); i >= 0 && i+len(v) <= math.MaxUint16 {
-			return uint16(i), uint16(len(v)), nil
-		}
-		if text.Len()+len(v) > math.MaxUint16 {
-			return 0, 0, fmt.Errorf("account %s: its names, salts and s2kparams together are longer than the KDC holds (%d bytes); set its password again (warden user passwd), which gives every key the default salt",
-				a.Name, math.MaxUint16)
-		}
-		at = uint16(text.Len())
-		text.WriteString(v)
-		return at, uint16(len(v)), nil
-	}
 	if len(usable) > inlineKeys {
 		p.moreKeys = make([]principalKey, len(usable))
 	}
@@ -326,16 +346,10 @@ func newPrincipal(a *store.Account, groups []uint32, opt kcrypto.Options) (*prin
 	keys := p.keys()
 	for i, k := range usable {
 		pk := &keys[i]
-		pk.etype, pk.kvno = krb5.EncType(k.EType), k.KVNO
+		pk.etype, pk.kvno, pk.keyText = krb5.EncType(k.EType), k.KVNO, texts[i]
 		pk.valueLen = uint8(copy(pk.value[:], k.Value))
-		var err error
-		if pk.saltAt, pk.saltLen, err = place(k.Salt); err != nil {
-			return nil, err
-		}
-		if pk.s2kAt, pk.s2kLen, err = place(string(k.S2KParams)); err != nil {
-			return nil, err
-		}
 	}
+	p.upnLen, p.displayLen = uint16(len(a.UPN)), uint16(len(a.DisplayName))
 	if text.Len() <= len(p.textBuf) {
 		// The principal is never copied or moved (it comes from a slab
 		// and holds atomics), and textBuf is not written again: a string
@@ -469,13 +483,14 @@ func (d *directory) lookup(ctx context.Context, name string) (*principal, error)
 	if err != nil {
 		return nil, err
 	}
-	p, err = newPrincipal(a, groups, d.opt)
+	claims, err := d.claimsBuffer(ctx, a.Name)
 	if err != nil {
 		return nil, err
 	}
-	if p.claims, err = d.claimsBuffer(ctx, a.Name); err != nil {
+	if p, err = newPrincipal(a, groups, d.opt); err != nil {
 		return nil, err
 	}
+	p.claims = claims
 	if key == p.acct.Name {
 		key = p.acct.Name // one string object for both
 	}

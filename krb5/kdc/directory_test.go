@@ -93,3 +93,39 @@ func TestPrincipalCompact(t *testing.T) {
 		})
 	}
 }
+
+// An account the KDC cannot hold is refused with what to do about it, and
+// takes no slab slot: it is tried again on every request for it.
+func TestPrincipalRefused(t *testing.T) {
+	long := strings.Repeat("x", 1<<16)
+	for _, tc := range []struct {
+		name string
+		a    store.Account
+		want string
+	}{
+		{"damaged key", store.Account{Kind: store.KindUser, Name: "alice", Secrets: store.Secrets{Keys: []store.Key{
+			{EType: int32(krb5.ETypeAES256CTSHMACSHA196), KVNO: 3, Value: make([]byte, 16)}}}},
+			"its stored aes256-cts-hmac-sha1-96 key (kvno 3) is 16 bytes, not 32; give the account new keys (warden user passwd alice)"},
+		{"UPN too long", store.Account{Kind: store.KindUser, Name: "bob", UPN: long},
+			"recreate the account with a shorter --upn or --display-name"},
+		{"salt too long", store.Account{Kind: store.KindUser, Name: "carol", Secrets: store.Secrets{Keys: []store.Key{
+			{EType: int32(krb5.ETypeAES256CTSHMACSHA196), KVNO: 1, Value: make([]byte, 32), Salt: long}}}},
+			"set its password again (warden user passwd carol)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cachedPrincipals.mu.Lock()
+			before := len(cachedPrincipals.free)
+			cachedPrincipals.mu.Unlock()
+			_, err := newPrincipal(&tc.a, nil, kcrypto.Options{})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want it to say %q", err, tc.want)
+			}
+			cachedPrincipals.mu.Lock()
+			after := len(cachedPrincipals.free)
+			cachedPrincipals.mu.Unlock()
+			if after != before {
+				t.Errorf("a refused account took a slab slot (%d free before, %d after)", before, after)
+			}
+		})
+	}
+}
