@@ -123,9 +123,7 @@ func (c *Config) defaults() error {
 type user struct {
 	nameAt  uint32
 	nameLen uint16
-	keyLen  uint8
-	etype   krb5.EncType
-	key     [32]byte
+	key     [32]byte // of Config.EType, KeySize(EType) long
 }
 
 // userNames holds the names of a run's users, one after the other.
@@ -135,9 +133,10 @@ func (ns userNames) principal(u *user) krb5.PrincipalName {
 	return krb5.NewPrincipalName(krb5.NameTypePrincipal, string(ns[u.nameAt:u.nameAt+uint32(u.nameLen)]))
 }
 
-// kcryptoKey is u's key in kcrypto form. It was checked by StringToKey.
-func (u *user) kcryptoKey() *kcrypto.Key {
-	k, err := kcrypto.NewKey(krb5.EncryptionKey{KeyType: u.etype, KeyValue: u.key[:u.keyLen]}, kcrypto.Options{})
+// kcryptoKey is u's key, of enctype e, in kcrypto form. It was checked by
+// StringToKey.
+func (u *user) kcryptoKey(e krb5.EncType) *kcrypto.Key {
+	k, err := kcrypto.NewKey(krb5.EncryptionKey{KeyType: e, KeyValue: u.key[:kcrypto.KeySize(e)]}, kcrypto.Options{})
 	if err != nil {
 		panic("bench: a derived key became invalid: " + err.Error())
 	}
@@ -269,9 +268,9 @@ func deriveUser(c *conn, cfg *Config, name string) (user, error) {
 	if err != nil {
 		return user{}, err
 	}
-	k := user{etype: key.EType()}
-	k.keyLen = uint8(copy(k.key[:], key.Bytes()))
-	return k, nil
+	var u user
+	copy(u.key[:], key.Bytes())
+	return u, nil
 }
 
 func asReq(cfg *Config, cname krb5.PrincipalName, padata krb5.MethodData, nonce uint32) []byte {
@@ -434,9 +433,11 @@ func Run(ctx context.Context, op string, cfg Config) (Report, error) {
 			// TGS workers log in once and reuse the TGT.
 			var tgt krb5.Ticket
 			var tgtKey *kcrypto.Key
-			u := &users[w%len(users)]
-			uk, cname := u.kcryptoKey(), names.principal(u)
+			var cname krb5.PrincipalName
 			if op == "tgs" {
+				u := &users[w%len(users)]
+				uk := u.kcryptoKey(cfg.EType)
+				cname = names.principal(u)
 				n := nonceCtr.Add(1) & 0x7fffffff
 				req, err := loginRequest(&cfg, cname, uk, n)
 				if err != nil {
@@ -470,12 +471,13 @@ func Run(ctx context.Context, op string, cfg Config) (Report, error) {
 				}
 				n := nonceCtr.Add(1) & 0x7fffffff // MIT decodes the nonce as a signed 32-bit integer
 				var req []byte
+				var uk *kcrypto.Key // the AS client's key
 				var err error
 				if op == "tgs" {
 					req, err = tgsRequest(&cfg, tgt, cname, tgtKey, sname, n)
 				} else {
-					u = &users[rng.IntN(len(users))]
-					uk = u.kcryptoKey()
+					u := &users[rng.IntN(len(users))]
+					uk = u.kcryptoKey(cfg.EType)
 					req, err = loginRequest(&cfg, names.principal(u), uk, n)
 				}
 				if err != nil {
