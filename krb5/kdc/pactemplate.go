@@ -182,8 +182,7 @@ func newPACTemplate(alloc func() *pacTemplate, p *pac.PAC, name string, adData [
 		return nil
 	}
 	tp := alloc()
-	tp.name, tp.pac, tp.sumType, tp.sigLen = l.name, l.pac, l.sumType, l.sigLen
-	tp.logonTime, tp.clientID, tp.attrFlags, tp.serverSig, tp.kdcSig = l.logonTime, l.clientID, l.attrFlags, l.serverSig, l.kdcSig
+	*tp = l
 	if len(adData) <= len(tp.inline) {
 		tp.adData = tp.inline[:copy(tp.inline[:], adData):len(adData)]
 	} else {
