@@ -70,7 +70,9 @@ done
 # A generator first derives its users' keys (unpinned); it is pinned and
 # stopped once its load reaches the server.
 for i in 0 1; do
-  prev=0
+  # The increase, not the count: the generator's key derivation sends
+  # a request per user too, and has run meanwhile.
+  prev=$(scrape $((HTTPS + i)) | awk '{print int($2)}')
   while :; do
     sleep 1
     n=$(scrape $((HTTPS + i)) | awk '{print int($2)}')
