@@ -136,6 +136,13 @@ func (r *KDCReq) Marshal() ([]byte, error) { return marshal(r, 512), nil }
 // Unmarshal decodes an AS-REQ or TGS-REQ and keeps the input in Raw.
 func (r *KDCReq) Unmarshal(b []byte) error { return unmarshal(b, r, "KDC-REQ") }
 
+// UnmarshalAliasing is Unmarshal without copying the input: Raw and the
+// other byte slices of r are views of b, which must stay unchanged for as
+// long as r is used. Strings are copies, as with Unmarshal. A KDC that
+// answers a request before its buffer is reused saves the copy (about
+// half a kilobyte per request) this way.
+func (r *KDCReq) UnmarshalAliasing(b []byte) error { return unmarshalAliasing(b, r, "KDC-REQ") }
+
 // KDCRep is an AS-REP ([APPLICATION 11]) or TGS-REP ([APPLICATION 13]).
 type KDCRep struct {
 	MsgType MsgType // MsgASRep or MsgTGSRep

@@ -35,7 +35,13 @@ func appendMarshal(dst []byte, v codec) []byte {
 // result (whose byte slices alias that copy) never aliases the caller's
 // buffer; trailing bytes are an error.
 func unmarshal(b []byte, v codec, typ string) error {
-	s := cryptobyte.String(append([]byte(nil), b...))
+	return unmarshalAliasing(append([]byte(nil), b...), v, typ)
+}
+
+// unmarshalAliasing is unmarshal without the copy: the result's byte
+// slices alias b.
+func unmarshalAliasing(b []byte, v codec, typ string) error {
+	s := cryptobyte.String(b)
 	if err := v.decode(&s); err != nil {
 		return err
 	}

@@ -156,7 +156,8 @@ func (k *KDC) realmParams() (maxLife, maxRenew time.Duration, policy store.Passw
 
 // Handle answers one request. It returns the reply to send (a KDC-REP or
 // a KRB-ERROR) or nil when the input is not worth answering (not a
-// Kerberos request at all), and a Result for the log.
+// Kerberos request at all), and a Result for the log. req is only read,
+// and only during the call (as in AppendHandle).
 func (k *KDC) Handle(ctx context.Context, req []byte) ([]byte, Result) {
 	return k.AppendHandle(ctx, nil, req)
 }
@@ -165,6 +166,10 @@ func (k *KDC) Handle(ctx context.Context, req []byte) ([]byte, Result) {
 // reusing its buffers makes no garbage of the replies: most of what a
 // request allocates otherwise, and what sets how often the collector
 // runs. With nothing to answer it returns dst unchanged.
+//
+// The request is decoded in place: req must not change until AppendHandle
+// returns, and nothing the KDC keeps afterwards points into it (see
+// exchangeMem), so the caller may then reuse it.
 func (k *KDC) AppendHandle(ctx context.Context, dst, req []byte) ([]byte, Result) {
 	now := k.cfg.Time()
 	t, ok := krb5.MessageType(req)
@@ -174,7 +179,7 @@ func (k *KDC) AppendHandle(ctx context.Context, dst, req []byte) ([]byte, Result
 	m := exchangeMems.Get().(*exchangeMem)
 	defer m.release()
 	r := &m.req
-	if err := r.Unmarshal(req); err != nil {
+	if err := r.UnmarshalAliasing(req); err != nil {
 		res := Result{Op: opName(t), Code: krb5.KRBErrGeneric, Reason: "malformed request", Detail: err.Error()}
 		return append(dst, k.errorReply(now, &krb5.Error{Code: krb5.KRBErrGeneric, Reason: "malformed request"}, nil, k.tgsName())...), res
 	}
@@ -293,10 +298,13 @@ type exchange struct {
 // decoded request, the ticket and the reply's two parts. The codec's
 // interface calls move them to the heap, and at about 1.2 KB they were
 // nearly half of what a request allocated, so they are pooled. Nothing
-// outlives the exchange that points into them: what the KDC keeps
-// across requests (PAC templates, verified PACs, lookaside replies) is
-// copied or freshly decoded. release zeroes the memory before it goes
-// back, so that no request ever sees another's data.
+// outlives the exchange that points into them, nor into the request's
+// bytes, which the request is decoded from in place (AppendHandle): what
+// the KDC keeps across requests (PAC templates, verified PACs, cached
+// certificates' digests, lookaside replies) is copied or decoded from
+// freshly decrypted data, and decoded strings are copies. release zeroes
+// the memory before it goes back, so that no request ever sees another's
+// data.
 type exchangeMem struct {
 	req  krb5.KDCReq
 	tkt  ticket

@@ -128,8 +128,19 @@ func encTimestamp(key *kcrypto.Key, at time.Time) (krb5.PAData, error) {
 
 // handle sends a request and decodes the KRB-ERROR, or returns nil for a
 // KDC-REP (returned as rep).
+//
+// The KDC decodes a request in place and must keep nothing of it once
+// it has answered (AppendHandle): here it gets a copy that is scribbled
+// over right after, as a server's reused buffer would be, so that any
+// test whose later requests use what an earlier one left behind (PAC
+// templates, verified PACs, certificate and replay caches, FAST state)
+// sees garbage if some of it pointed into a request.
 func (e *env) handle(req []byte) (*krb5.KRBError, []byte, kdc.Result) {
-	rep, res := e.k.Handle(context.Background(), req)
+	in := bytes.Clone(req)
+	rep, res := e.k.Handle(context.Background(), in)
+	for i := range in {
+		in[i] = 0xA5
+	}
 	if rep == nil {
 		return nil, nil, res
 	}
