@@ -1,6 +1,9 @@
 package krb5
 
-import "testing"
+import (
+	"reflect"
+	"testing"
+)
 
 // Fuzz targets for the core RFC 4120 decoders, seeded from the MIT
 // reference encodings (testdata/kdcmsg_vectors.txt) and the corpus in
@@ -20,6 +23,30 @@ func kdcSeeds(f *testing.F, prefixes ...string) {
 func FuzzKDCReq(f *testing.F) {
 	kdcSeeds(f, "encode_krb5_as_req", "encode_krb5_tgs_req")
 	f.Fuzz(func(t *testing.T, b []byte) { extFuzzWire(t, b, func() extWire { return new(KDCReq) }) })
+}
+
+// FuzzKDCReqMem asserts that decoding in place into a ReqMem, one used
+// before as a KDC's is, gives what Unmarshal gives, or the same refusal.
+func FuzzKDCReqMem(f *testing.F) {
+	kdcSeeds(f, "encode_krb5_as_req", "encode_krb5_tgs_req")
+	var mem ReqMem
+	var prev []byte
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if prev != nil {
+			var r KDCReq
+			_ = r.UnmarshalMem(prev, &mem) // leave mem as another request did
+		}
+		prev = append([]byte(nil), b...)
+		var want, got KDCReq
+		werr := want.Unmarshal(b)
+		gerr := got.UnmarshalMem(b, &mem)
+		if (werr == nil) != (gerr == nil) {
+			t.Fatalf("Unmarshal: %v; UnmarshalMem: %v", werr, gerr)
+		}
+		if werr == nil && !reflect.DeepEqual(want, got) {
+			t.Fatalf("UnmarshalMem decoded\n%+v\nUnmarshal\n%+v", got, want)
+		}
+	})
 }
 
 func FuzzKDCReqBody(f *testing.F) {

@@ -114,11 +114,26 @@ func (r *KDCReq) decode(s *cryptobyte.String) error {
 	}
 	r.MsgType = t
 	r.PAData = nil
-	var pa MethodData
-	if has, err := kmsgOptField(&seq, 3, &pa, typ, "padata"); err != nil {
-		return err
-	} else if has {
-		r.PAData = pa
+	if mem := r.ReqBody.mem; mem != nil {
+		// The padata into mem, without kmsgOptField's interface call
+		// (which would move a MethodData to the heap).
+		var f, pas cryptobyte.String
+		var has bool
+		if !der.ReadOptionalExplicit(&seq, 3, &f, &has) || has && (!f.ReadASN1(&pas, der.TagSequence) || !f.Empty()) {
+			return malformed(typ, "padata")
+		}
+		if has {
+			if err := r.PAData.decodeElems(pas, mem.padata[:0]); err != nil {
+				return err
+			}
+		}
+	} else {
+		var pa MethodData
+		if has, err := kmsgOptField(&seq, 3, &pa, typ, "padata"); err != nil {
+			return err
+		} else if has {
+			r.PAData = pa
+		}
 	}
 	if err := kmsgField(&seq, 4, &r.ReqBody, typ, "req-body"); err != nil {
 		return err
@@ -136,12 +151,24 @@ func (r *KDCReq) Marshal() ([]byte, error) { return marshal(r, 512), nil }
 // Unmarshal decodes an AS-REQ or TGS-REQ and keeps the input in Raw.
 func (r *KDCReq) Unmarshal(b []byte) error { return unmarshal(b, r, "KDC-REQ") }
 
-// UnmarshalAliasing is Unmarshal without copying the input: Raw and the
-// other byte slices of r are views of b, which must stay unchanged for as
-// long as r is used. Strings are copies, as with Unmarshal. A KDC that
-// answers a request before its buffer is reused saves the copy (about
-// half a kilobyte per request) this way.
-func (r *KDCReq) UnmarshalAliasing(b []byte) error { return unmarshalAliasing(b, r, "KDC-REQ") }
+// UnmarshalMem is Unmarshal without copying the input, decoding into m:
+// Raw and the other byte slices of r are views of b, and its padata,
+// names and enctypes lie in m (strings are copies, as with Unmarshal).
+// Both must stay unchanged for as long as r is used. A KDC that answers
+// each request before reusing its buffer and m decodes a usual request
+// this way with no copy and few allocations.
+func (r *KDCReq) UnmarshalMem(b []byte, m *ReqMem) error {
+	// A direct call, not unmarshalAliasing's through the codec
+	// interface, keeps s off the heap.
+	s := cryptobyte.String(b)
+	r.ReqBody.mem = m
+	err := r.decode(&s)
+	r.ReqBody.mem = nil
+	if err != nil {
+		return err
+	}
+	return trailing(s, "KDC-REQ")
+}
 
 // KDCRep is an AS-REP ([APPLICATION 11]) or TGS-REP ([APPLICATION 13]).
 type KDCRep struct {

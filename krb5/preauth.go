@@ -54,6 +54,16 @@ func (p *PAEncTSEnc) Marshal() ([]byte, error) { return marshal(p, 32), nil }
 // Unmarshal decodes DER.
 func (p *PAEncTSEnc) Unmarshal(b []byte) error { return unmarshal(b, p, "PA-ENC-TS-ENC") }
 
+// UnmarshalAliasing is Unmarshal without copying b, which the result
+// does not point into anyway: a decrypted timestamp needs no copy.
+func (p *PAEncTSEnc) UnmarshalAliasing(b []byte) error {
+	s := cryptobyte.String(b)
+	if err := p.decode(&s); err != nil {
+		return err
+	}
+	return trailing(s, "PA-ENC-TS-ENC")
+}
+
 // ETypeInfo2Entry tells a client how to derive its key for one enctype.
 // S2KParams nil means absent (the enctype's default iteration count).
 type ETypeInfo2Entry struct {
@@ -116,6 +126,15 @@ func (info *ETypeInfo2) Marshal() ([]byte, error) { return marshal(info, 64), ni
 
 // Unmarshal decodes DER.
 func (info *ETypeInfo2) Unmarshal(b []byte) error { return unmarshal(b, info, "ETYPE-INFO2") }
+
+// AppendMarshal appends the DER encoding to dst. Unlike Marshal, it
+// makes no allocation of its own when dst has room.
+func (info *ETypeInfo2) AppendMarshal(dst []byte) []byte {
+	var e der.Encoder
+	e.Reset(dst)
+	info.encode(&e)
+	return e.Bytes()
+}
 
 // PAData wraps the value as PA-ETYPE-INFO2.
 func (info ETypeInfo2) PAData() PAData {

@@ -45,6 +45,11 @@ func unmarshalAliasing(b []byte, v codec, typ string) error {
 	if err := v.decode(&s); err != nil {
 		return err
 	}
+	return trailing(s, typ)
+}
+
+// trailing refuses what is left after a message of type typ.
+func trailing(s cryptobyte.String, typ string) error {
 	if !s.Empty() {
 		return malformed(typ, "trailing data")
 	}
@@ -95,6 +100,13 @@ func (n *PrincipalName) encode(e *der.Encoder) {
 }
 
 func (n *PrincipalName) decode(s *cryptobyte.String) error {
+	// Most names have one or two components: size for two up front so
+	// decoding a name costs one allocation, not a growth sequence.
+	return n.decodeInto(s, make([]string, 0, 2))
+}
+
+// decodeInto is decode appending the components to names[:0].
+func (n *PrincipalName) decodeInto(s *cryptobyte.String, names []string) error {
 	var seq, f cryptobyte.String
 	var t int32
 	if !s.ReadASN1(&seq, der.TagSequence) {
@@ -104,18 +116,16 @@ func (n *PrincipalName) decode(s *cryptobyte.String) error {
 		return malformed("PrincipalName", "name-type")
 	}
 	n.NameType = NameType(t)
-	// Most names have one or two components: size for two up front so
-	// decoding a name costs one allocation, not a growth sequence.
-	n.NameString = make([]string, 0, 2)
+	n.NameString = names[:0]
 	// A plain loop rather than der.SequenceOf: names are decoded on every
 	// request, and the closure would make the reader escape to the heap.
-	var names cryptobyte.String
-	if !der.ReadExplicit(&seq, 1, &f) || !f.ReadASN1(&names, der.TagSequence) || !f.Empty() || !seq.Empty() {
+	var strs cryptobyte.String
+	if !der.ReadExplicit(&seq, 1, &f) || !f.ReadASN1(&strs, der.TagSequence) || !f.Empty() || !seq.Empty() {
 		return malformed("PrincipalName", "name-string")
 	}
-	for !names.Empty() {
+	for !strs.Empty() {
 		var c string
-		if !der.ReadGeneralString(&names, &c) {
+		if !der.ReadGeneralString(&strs, &c) {
 			return malformed("PrincipalName", "name-string")
 		}
 		n.NameString = append(n.NameString, c)
@@ -183,6 +193,17 @@ func (d *EncryptedData) Marshal() ([]byte, error) { return marshal(d, len(d.Ciph
 
 // Unmarshal decodes DER.
 func (d *EncryptedData) Unmarshal(b []byte) error { return unmarshal(b, d, "EncryptedData") }
+
+// UnmarshalAliasing is Unmarshal without copying b: Cipher is a view of
+// it. Decoding one part of a message decoded in place (a PA-DATA value)
+// needs no copy of its own.
+func (d *EncryptedData) UnmarshalAliasing(b []byte) error {
+	s := cryptobyte.String(b)
+	if err := d.decode(&s); err != nil {
+		return err
+	}
+	return trailing(s, "EncryptedData")
+}
 
 // EncryptionKey is a key with its enctype (keytype).
 type EncryptionKey struct {
@@ -382,7 +403,13 @@ func (m *MethodData) decode(s *cryptobyte.String) error {
 	if !s.ReadASN1(&seq, der.TagSequence) {
 		return malformed("METHOD-DATA", "")
 	}
-	*m = make(MethodData, 0, 4)
+	return m.decodeElems(seq, make(MethodData, 0, 4))
+}
+
+// decodeElems decodes the elements of the SEQUENCE OF, whose content is
+// seq, appending them to buf[:0].
+func (m *MethodData) decodeElems(seq cryptobyte.String, buf MethodData) error {
+	*m = buf[:0]
 	for !seq.Empty() {
 		var p PAData
 		if err := p.decode(&seq); err != nil {
@@ -558,6 +585,22 @@ type KDCReqBody struct {
 	EncAuthorizationData *EncryptedData
 	AdditionalTickets    []Ticket // nil: absent
 	Raw                  []byte
+	// mem, when set, is where decode puts the names and enctypes
+	// (KDCReq.UnmarshalMem); decode clears it.
+	mem *ReqMem
+}
+
+// ReqMem is memory a KDC-REQ decodes into (KDCReq.UnmarshalMem): its
+// padata list, its names and its enctype list, as large as usual
+// requests need. A server that decodes request after request into the
+// same ReqMem allocates none of these; larger ones spill to the heap.
+// The decoded request points into it, so it must not be reused or
+// cleared while the request is in use.
+type ReqMem struct {
+	padata       [4]PAData
+	cname, sname PrincipalName
+	names        [4]string
+	etypes       [8]EncType
 }
 
 func (b *KDCReqBody) encode(e *der.Encoder) {
@@ -628,6 +671,8 @@ func (b *KDCReqBody) decode(s *cryptobyte.String) error {
 	start := *s
 	var seq, f cryptobyte.String
 	var ok bool
+	var err error
+	mem := b.mem
 	*b = KDCReqBody{}
 	if !s.ReadASN1(&seq, der.TagSequence) {
 		return malformed(typ, "")
@@ -641,8 +686,14 @@ func (b *KDCReqBody) decode(s *cryptobyte.String) error {
 		return malformed(typ, "cname")
 	}
 	if ok {
-		b.CName = new(PrincipalName)
-		if err := b.CName.decode(&f); err != nil {
+		if mem != nil {
+			b.CName = &mem.cname
+			err = b.CName.decodeInto(&f, mem.names[:0:2])
+		} else {
+			b.CName = new(PrincipalName)
+			err = b.CName.decode(&f)
+		}
+		if err != nil {
 			return err
 		}
 		if !f.Empty() {
@@ -656,8 +707,14 @@ func (b *KDCReqBody) decode(s *cryptobyte.String) error {
 		return malformed(typ, "sname")
 	}
 	if ok {
-		b.SName = new(PrincipalName)
-		if err := b.SName.decode(&f); err != nil {
+		if mem != nil {
+			b.SName = &mem.sname
+			err = b.SName.decodeInto(&f, mem.names[2:2:4])
+		} else {
+			b.SName = new(PrincipalName)
+			err = b.SName.decode(&f)
+		}
+		if err != nil {
 			return err
 		}
 		if !f.Empty() {
@@ -676,7 +733,11 @@ func (b *KDCReqBody) decode(s *cryptobyte.String) error {
 	if !der.ReadExplicit(&seq, 7, &f) || !der.ReadUInt32(&f, &b.Nonce) || !f.Empty() {
 		return malformed(typ, "nonce")
 	}
-	b.EType = make([]EncType, 0, 8)
+	if mem != nil {
+		b.EType = mem.etypes[:0]
+	} else {
+		b.EType = make([]EncType, 0, 8)
+	}
 	var ets cryptobyte.String
 	if !der.ReadExplicit(&seq, 8, &f) || !f.ReadASN1(&ets, der.TagSequence) || !f.Empty() {
 		return malformed(typ, "etype")

@@ -163,9 +163,18 @@ func (x *exchange) as() ([]byte, error) {
 	}
 	var padata krb5.MethodData
 	if preauth {
-		padata = krb5.MethodData{krb5.ETypeInfo2{client.etypeInfo(replyKey)}.PAData()}
+		padata = x.replyETypeInfo(client, replyKey)
 	}
 	return x.reply(krb5.MsgASRep, t, replyKey.key(), kcrypto.UsageASRepEncPart, padata)
+}
+
+// replyETypeInfo is the AS-REP's padata after pre-authentication: the
+// PA-ETYPE-INFO2 of the reply key (RFC 4120 5.2.7.5), encoded in the
+// exchange's memory, since it is in every AS-REP.
+func (x *exchange) replyETypeInfo(client *principal, k *principalKey) krb5.MethodData {
+	info := krb5.ETypeInfo2{client.etypeInfo(k)}
+	x.mem.asPAData[0] = krb5.PAData{Type: krb5.PAETypeInfo2, Value: info.AppendMarshal(x.mem.etypeInfo[:0])}
+	return x.mem.asPAData[:]
 }
 
 // firstKey returns the client's key for the first enctype of the
@@ -223,8 +232,9 @@ func (x *exchange) preauthHints(client *principal) (krb5.MethodData, error) {
 // verifyEncTimestamp checks PA-ENC-TIMESTAMP and returns the key it was
 // made with, which becomes the reply key.
 func (x *exchange) verifyEncTimestamp(client *principal, value []byte) (*principalKey, error) {
+	// value is part of the request, decoded in place (AppendHandle).
 	var ed krb5.EncryptedData
-	if err := ed.Unmarshal(value); err != nil {
+	if err := ed.UnmarshalAliasing(value); err != nil {
 		return nil, &krb5.Error{Code: krb5.KDCErrPreauthFailed, Reason: "malformed PA-ENC-TIMESTAMP", Err: err}
 	}
 	key, ok := client.key(ed.EType, 0)
@@ -238,7 +248,7 @@ func (x *exchange) verifyEncTimestamp(client *principal, value []byte) (*princip
 		return nil, errPreauthFailed(x.res.Client)
 	}
 	var ts krb5.PAEncTSEnc
-	if err := ts.Unmarshal(plain); err != nil {
+	if err := ts.UnmarshalAliasing(plain); err != nil {
 		return nil, &krb5.Error{Code: krb5.KDCErrPreauthFailed, Reason: "malformed PA-ENC-TS-ENC", Err: err}
 	}
 	if err := x.checkSkew(ts.Time(), ""); err != nil {

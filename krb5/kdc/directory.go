@@ -467,7 +467,12 @@ func (d *directory) close() {
 // lookup finds the principal a name denotes: "alice", "HTTP/web.example.test",
 // "krbtgt/EXAMPLE.TEST" or, for enterprise names, a UPN.
 func (d *directory) lookup(ctx context.Context, name string) (*principal, error) {
-	key := strings.ToLower(name)
+	return d.lookupLowered(ctx, strings.ToLower(name), name)
+}
+
+// lookupLowered is lookup with the cache key, strings.ToLower(name),
+// given: the KDC keeps the TGS principal's, which every request needs.
+func (d *directory) lookupLowered(ctx context.Context, key, name string) (*principal, error) {
 	d.mu.RLock()
 	p, ok := d.byKey[key]
 	d.mu.RUnlock()

@@ -60,9 +60,10 @@ type KDC struct {
 	cfg   Config // defaults filled in
 	realm string
 	dir   *directory
-	// krbtgtName is "krbtgt/REALM", the lookup key of the TGS principal.
-	krbtgtName string
-	pkinit     *pkinitState // nil: PKINIT off
+	// krbtgtName is "krbtgt/REALM", the name of the TGS principal, and
+	// krbtgtKey its directory key (lookupLowered).
+	krbtgtName, krbtgtKey string
+	pkinit                *pkinitState // nil: PKINIT off
 }
 
 // New returns a KDC over the store's realm. Close releases it.
@@ -96,6 +97,7 @@ func New(cfg Config) (*KDC, error) {
 	}
 	k.realm = dir.realm.Load().Name
 	k.krbtgtName = "krbtgt/" + k.realm
+	k.krbtgtKey = strings.ToLower(k.krbtgtName)
 	return k, nil
 }
 
@@ -179,7 +181,7 @@ func (k *KDC) AppendHandle(ctx context.Context, dst, req []byte) ([]byte, Result
 	m := exchangeMems.Get().(*exchangeMem)
 	defer m.release()
 	r := &m.req
-	if err := r.UnmarshalAliasing(req); err != nil {
+	if err := r.UnmarshalMem(req, &m.reqMem); err != nil {
 		res := Result{Op: opName(t), Code: krb5.KRBErrGeneric, Reason: "malformed request", Detail: err.Error()}
 		return append(dst, k.errorReply(now, &krb5.Error{Code: krb5.KRBErrGeneric, Reason: "malformed request"}, nil, k.tgsName())...), res
 	}
@@ -240,11 +242,27 @@ func (x *exchange) nameInResult() {
 	}
 }
 
+// nameAt is "a/b@REALM", made in one allocation: it names the client and
+// the server of every request in its Result.
 func nameAt(n *krb5.PrincipalName, realm string) string {
 	if n == nil {
 		return ""
 	}
-	return n.String() + "@" + realm
+	size := len(realm) + len(n.NameString) // a '/' or the '@' after each
+	for _, c := range n.NameString {
+		size += len(c)
+	}
+	var b strings.Builder
+	b.Grow(size)
+	for i, c := range n.NameString {
+		if i > 0 {
+			b.WriteByte('/')
+		}
+		b.WriteString(c)
+	}
+	b.WriteByte('@')
+	b.WriteString(realm)
+	return b.String()
 }
 
 func (k *KDC) tgsName() krb5.PrincipalName {
@@ -306,12 +324,18 @@ type exchange struct {
 // the memory before it goes back, so that no request ever sees another's
 // data.
 type exchangeMem struct {
-	req  krb5.KDCReq
-	tkt  ticket
-	part krb5.EncKDCRepPart
-	rep  krb5.KDCRep
+	req krb5.KDCReq
+	// reqMem holds req's padata list, names and enctypes.
+	reqMem krb5.ReqMem
+	tkt    ticket
+	part   krb5.EncKDCRepPart
+	rep    krb5.KDCRep
 	// lastReq backs part.LastReq.
 	lastReq [1]krb5.LastReqEntry
+	// asPAData and etypeInfo back an AS-REP's PA-ETYPE-INFO2
+	// (exchange.replyETypeInfo).
+	asPAData  [1]krb5.PAData
+	etypeInfo [128]byte
 	// tktUsed and partUsed say the ticket and the reply parts are
 	// taken; an exchange that needs a second gets its own.
 	tktUsed, partUsed bool

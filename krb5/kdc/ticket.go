@@ -20,24 +20,31 @@ var farFuture = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
 
 // lookupServer resolves the service a request names.
 func (x *exchange) lookupServer(sname *krb5.PrincipalName) (*principal, error) {
-	name := sname.String()
-	if len(sname.NameString) == 2 && strings.EqualFold(sname.NameString[0], "krbtgt") && !x.k.sameRealm(sname.NameString[1]) {
-		return nil, &krb5.Error{Code: krb5.KDCErrSPrincipalUnknown,
-			Reason: fmt.Sprintf("no trust with realm %s: this KDC serves %s only", sname.NameString[1], x.k.realm),
-			Hint:   "cross-realm trust is not supported"}
+	var p *principal
+	var err error
+	if len(sname.NameString) == 2 && strings.EqualFold(sname.NameString[0], "krbtgt") {
+		if !x.k.sameRealm(sname.NameString[1]) {
+			return nil, &krb5.Error{Code: krb5.KDCErrSPrincipalUnknown,
+				Reason: fmt.Sprintf("no trust with realm %s: this KDC serves %s only", sname.NameString[1], x.k.realm),
+				Hint:   "cross-realm trust is not supported"}
+		}
+		// The TGS, named in every AS-REQ: by its kept key, without
+		// joining and lower-casing the name for each request.
+		p, err = x.k.dir.lookupLowered(x.ctx, x.k.krbtgtKey, x.k.krbtgtName)
+	} else {
+		p, err = x.k.dir.lookup(x.ctx, sname.String())
 	}
-	p, err := x.k.dir.lookup(x.ctx, name)
 	if err != nil {
 		if isNotFound(err) {
-			return nil, errServerUnknown(name + "@" + x.k.realm)
+			return nil, errServerUnknown(sname.String() + "@" + x.k.realm)
 		}
 		return nil, err
 	}
 	if p.acct.Flags&store.FlagDisabled != 0 {
-		return nil, errServiceDisabled(name)
+		return nil, errServiceDisabled(sname.String())
 	}
 	if len(p.keys()) == 0 {
-		return nil, &krb5.Error{Code: krb5.KDCErrNullKey, Reason: "service " + name + " has no keys",
+		return nil, &krb5.Error{Code: krb5.KDCErrNullKey, Reason: "service " + sname.String() + " has no keys",
 			Hint: "set a password or random keys for the account"}
 	}
 	return p, nil
