@@ -561,37 +561,78 @@ var zeroIV [aes.BlockSize]byte
 // Decrypt decrypts and verifies ciphertext for usage u, returning the
 // plaintext without the confounder.
 func (k *Key) Decrypt(u Usage, ciphertext []byte) ([]byte, error) {
-	d := k.derive(u)
 	if k.p == nil {
-		if len(ciphertext) < 16+8 {
-			return nil, integrityError(k.etype, u, "ciphertext too short")
-		}
-		pt, ok := rc4Decrypt(d.ki.bytes(), ciphertext)
-		if !ok {
-			return nil, integrityError(k.etype, u, "checksum mismatch")
-		}
-		return pt, nil
+		return k.decryptRC4(u, ciphertext)
 	}
 	if len(ciphertext) < aes.BlockSize+k.p.macLen {
 		return nil, integrityError(k.etype, u, "ciphertext too short")
 	}
+	plain := make([]byte, len(ciphertext)-k.p.macLen)
+	if err := k.decryptAES(u, plain, ciphertext); err != nil {
+		return nil, err
+	}
+	return plain[aes.BlockSize:], nil
+}
+
+// AppendDecrypt is Decrypt appending the plaintext to dst: a caller
+// with room there (a buffer on its stack, a pooled one) allocates
+// nothing. On failure dst is returned unchanged in length, and nothing
+// decrypted is left in its spare capacity.
+func (k *Key) AppendDecrypt(dst []byte, u Usage, ciphertext []byte) ([]byte, error) {
+	if k.p == nil {
+		pt, err := k.decryptRC4(u, ciphertext)
+		if err != nil {
+			return dst, err
+		}
+		return append(dst, pt...), nil
+	}
+	if len(ciphertext) < aes.BlockSize+k.p.macLen {
+		return dst, integrityError(k.etype, u, "ciphertext too short")
+	}
+	n, m := len(dst), len(ciphertext)-k.p.macLen
+	dst = slices.Grow(dst, m)[:n+m]
+	if err := k.decryptAES(u, dst[n:], ciphertext); err != nil {
+		clear(dst[n:])
+		return dst[:n], err
+	}
+	// Drop the confounder.
+	copy(dst[n:], dst[n+aes.BlockSize:])
+	clear(dst[n+m-aes.BlockSize:])
+	return dst[:n+m-aes.BlockSize], nil
+}
+
+func (k *Key) decryptRC4(u Usage, ciphertext []byte) ([]byte, error) {
+	if len(ciphertext) < 16+8 {
+		return nil, integrityError(k.etype, u, "ciphertext too short")
+	}
+	pt, ok := rc4Decrypt(k.derive(u).ki.bytes(), ciphertext)
+	if !ok {
+		return nil, integrityError(k.etype, u, "checksum mismatch")
+	}
+	return pt, nil
+}
+
+// decryptAES decrypts ciphertext (at least a block and a MAC long) into
+// plain, which is len(ciphertext) less the MAC long, confounder first,
+// and checks the MAC.
+func (k *Key) decryptAES(u Usage, plain, ciphertext []byte) error {
+	d := k.derive(u)
 	body, mac := ciphertext[:len(ciphertext)-k.p.macLen], ciphertext[len(ciphertext)-k.p.macLen:]
 	st := k.p.scratch.get()
 	defer k.p.scratch.put(st)
 	var sum [64]byte
 	if k.p.sha2 {
 		if !hmac.Equal(st.hmac(d.ki.bytes(), sum[:0], zeroIV[:], body)[:k.p.macLen], mac) {
-			return nil, integrityError(k.etype, u, "checksum mismatch")
+			return integrityError(k.etype, u, "checksum mismatch")
 		}
 	}
-	plain := make([]byte, len(body))
 	ctsDecrypt(d.ke, plain, body, &st.cts)
 	if !k.p.sha2 {
 		if !hmac.Equal(st.hmac(d.ki.bytes(), sum[:0], plain, nil)[:k.p.macLen], mac) {
-			return nil, integrityError(k.etype, u, "checksum mismatch")
+			return integrityError(k.etype, u, "checksum mismatch")
 		}
 	}
-	return plain[aes.BlockSize:], nil
+	return nil
 }
 
 // EncryptData encrypts into an EncryptedData carrying this key's enctype.
@@ -623,6 +664,19 @@ func (k *Key) Checksum(u Usage, data []byte) (krb5.Checksum, error) {
 	defer k.p.scratch.put(st)
 	mac := st.hmac(k.checksumKey(u), make([]byte, 0, k.p.scratch.size), data, nil)
 	return krb5.Checksum{CksumType: k.p.cksum, Checksum: mac[:k.p.macLen]}, nil
+}
+
+// AppendChecksum is Checksum appending the checksum bytes to dst; their
+// type is the one ChecksumTypeFor gives for the key's enctype.
+func (k *Key) AppendChecksum(dst []byte, u Usage, data []byte) []byte {
+	if k.p == nil {
+		return append(dst, rc4Checksum(k.key.bytes(), u, data)...)
+	}
+	st := k.p.scratch.get()
+	defer k.p.scratch.put(st)
+	var sum [64]byte
+	mac := st.hmac(k.checksumKey(u), sum[:0], data, nil)
+	return append(dst, mac[:k.p.macLen]...)
 }
 
 // scratchPool holds, per hash, the working state of one MAC or CTS pass:

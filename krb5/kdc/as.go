@@ -241,7 +241,10 @@ func (x *exchange) verifyEncTimestamp(client *principal, value []byte) (*princip
 	if !ok {
 		return nil, errNoCommonEType([]krb5.EncType{ed.EType}, "account "+client.acct.Name, client.keyETypes())
 	}
-	plain, err := key.key().DecryptData(kcrypto.UsageASReqPAEncTimestamp, ed)
+	// client.key matched the enctype; the plaintext (a timestamp) fits
+	// in the exchange's memory (a stack buffer would escape through the
+	// cipher's interface).
+	plain, err := key.key().AppendDecrypt(x.mem.timestamp[:0], kcrypto.UsageASReqPAEncTimestamp, ed.Cipher)
 	if err != nil {
 		x.res.Detail = "wrong password"
 		x.recordFailure(client)

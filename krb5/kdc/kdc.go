@@ -336,6 +336,8 @@ type exchangeMem struct {
 	// (exchange.replyETypeInfo).
 	asPAData  [1]krb5.PAData
 	etypeInfo [128]byte
+	// timestamp holds a decrypted PA-ENC-TIMESTAMP.
+	timestamp [64]byte
 	// tktUsed and partUsed say the ticket and the reply parts are
 	// taken; an exchange that needs a second gets its own.
 	tktUsed, partUsed bool

@@ -118,22 +118,19 @@ func (tp *pacTemplate) fill(encTkt []byte, key *kcrypto.Key, authTime time.Time,
 	binary.LittleEndian.PutUint32(b[tp.attrFlags:], attrs)
 	// MS-PAC 2.8: the server signature over the PAC with both signatures
 	// zero, then the KDC signature over the server signature.
-	c, err := key.Checksum(kcrypto.UsagePACSignature, b)
-	if err != nil {
-		return err
-	}
-	if len(c.Checksum) != tp.sigLen {
+	// The checksum type is the key's (setTGTPAC made tp for it).
+	var sum [64]byte
+	sig := key.AppendChecksum(sum[:0], kcrypto.UsagePACSignature, b)
+	if len(sig) != tp.sigLen {
 		return &krb5.Error{Code: krb5.KDCErrSumTypeNoSupp, Reason: "PAC server signature has an unexpected length"}
 	}
-	copy(b[tp.serverSig:], c.Checksum)
-	c, err = key.Checksum(kcrypto.UsagePACSignature, c.Checksum)
-	if err != nil {
-		return err
-	}
-	if len(c.Checksum) != tp.sigLen {
+	serverSig := b[tp.serverSig : tp.serverSig+tp.sigLen]
+	copy(serverSig, sig)
+	sig = key.AppendChecksum(sum[:0], kcrypto.UsagePACSignature, serverSig)
+	if len(sig) != tp.sigLen {
 		return &krb5.Error{Code: krb5.KDCErrSumTypeNoSupp, Reason: "PAC KDC signature has an unexpected length"}
 	}
-	copy(b[tp.kdcSig:], c.Checksum)
+	copy(b[tp.kdcSig:], sig)
 	return nil
 }
 
