@@ -874,3 +874,26 @@ func RandomKey(e krb5.EncType, rand io.Reader, opt Options) (*Key, error) {
 	}
 	return newKey(e, ek.KeyValue), nil
 }
+
+// Prefetch has the CPU load the cached schedules that decrypting with
+// usage dec and encrypting with usage enc read, and does nothing else:
+// a usage not derived yet is skipped, not derived. A KDC with many
+// accounts finds a client's key in main memory; asking for its pieces
+// together lets their memory latencies overlap, where the exchange would
+// otherwise wait for each in turn, with work in between.
+//
+// scratch, at least aes.BlockSize bytes, is overwritten (a buffer of the
+// caller's, so that the call allocates nothing).
+func (k *Key) Prefetch(scratch []byte, dec, enc Usage) {
+	if k.p == nil || len(scratch) < aes.BlockSize {
+		return
+	}
+	b := scratch[:aes.BlockSize]
+	if d := k.enc.get(dec); d != nil {
+		d.ke.Decrypt(b, b)
+	}
+	if d := k.enc.get(enc); d != nil {
+		d.ke.Encrypt(b, b)
+	}
+	clear(b)
+}

@@ -338,6 +338,10 @@ type exchangeMem struct {
 	etypeInfo [128]byte
 	// timestamp holds a decrypted PA-ENC-TIMESTAMP.
 	timestamp [64]byte
+	// prefetch is prefetchAS's scratch block, and the sum of what it
+	// read (kept, so that the reads are not optimised away).
+	prefetch    [16]byte
+	prefetchSum byte
 	// tktUsed and partUsed say the ticket and the reply parts are
 	// taken; an exchange that needs a second gets its own.
 	tktUsed, partUsed bool
