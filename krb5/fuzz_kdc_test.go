@@ -2,7 +2,10 @@ package krb5
 
 import (
 	"reflect"
+	"strings"
 	"testing"
+	"time"
+	"unsafe"
 )
 
 // Fuzz targets for the core RFC 4120 decoders, seeded from the MIT
@@ -26,10 +29,11 @@ func FuzzKDCReq(f *testing.F) {
 }
 
 // FuzzKDCReqMem asserts that decoding in place into a ReqMem, one used
-// before as a KDC's is, gives what Unmarshal gives, or the same refusal.
+// before as a KDC's is and with Known strings (the MIT vectors' realm and
+// a name of theirs), gives what Unmarshal gives, or the same refusal.
 func FuzzKDCReqMem(f *testing.F) {
 	kdcSeeds(f, "encode_krb5_as_req", "encode_krb5_tgs_req")
-	var mem ReqMem
+	mem := ReqMem{Known: []string{"ATHENA.MIT.EDU", "krbtgt", "hftsai"}}
 	var prev []byte
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if prev != nil {
@@ -128,4 +132,37 @@ func FuzzCoreTypes(f *testing.F) {
 		extFuzzWire(t, b, func() extWire { return new(Checksum) })
 		extFuzzWire(t, b, func() extWire { return new(AuthorizationData) })
 	})
+}
+
+// A realm or name component equal to a Known string is that string, not
+// a copy; others are copies, never views of the request.
+func TestReqMemKnown(t *testing.T) {
+	body := KDCReqBody{
+		CName: &PrincipalName{NameType: NameTypePrincipal, NameString: []string{"alice"}},
+		Realm: "EXAMPLE.TEST",
+		SName: &PrincipalName{NameType: NameTypeSrvInst, NameString: []string{"krbtgt", "EXAMPLE.TEST"}},
+		Till:  time.Date(2037, 1, 1, 0, 0, 0, 0, time.UTC), Nonce: 7, EType: []EncType{ETypeAES256CTSHMACSHA196},
+	}
+	b, err := (&KDCReq{MsgType: MsgASReq, ReqBody: body}).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	realm, tgs := strings.Clone("EXAMPLE.TEST"), strings.Clone("krbtgt")
+	mem := ReqMem{Known: []string{realm, tgs}}
+	var r KDCReq
+	if err := r.UnmarshalMem(b, &mem); err != nil {
+		t.Fatal(err)
+	}
+	same := func(a, b string) bool { return unsafe.StringData(a) == unsafe.StringData(b) }
+	if !same(r.ReqBody.Realm, realm) || !same(r.ReqBody.SName.NameString[0], tgs) || !same(r.ReqBody.SName.NameString[1], realm) {
+		t.Errorf("known strings decoded as copies: %q %v", r.ReqBody.Realm, r.ReqBody.SName.NameString)
+	}
+	alice := r.ReqBody.CName.NameString[0]
+	if alice != "alice" || same(alice, realm) || same(alice, tgs) {
+		t.Errorf("cname = %q", alice)
+	}
+	clear(b)
+	if alice != "alice" {
+		t.Error("an unknown name is a view of the request")
+	}
 }

@@ -135,8 +135,17 @@ func (r *KDCReq) decode(s *cryptobyte.String) error {
 			r.PAData = pa
 		}
 	}
-	if err := kmsgField(&seq, 4, &r.ReqBody, typ, "req-body"); err != nil {
+	// The body directly, not through kmsgField's codec interface, which
+	// would move the field's reader to the heap on every request.
+	var body cryptobyte.String
+	if !der.ReadExplicit(&seq, 4, &body) {
+		return malformed(typ, "req-body")
+	}
+	if err := r.ReqBody.decode(&body); err != nil {
 		return err
+	}
+	if !body.Empty() {
+		return malformed(typ, "req-body")
 	}
 	if !seq.Empty() {
 		return malformed(typ, "trailing fields")
@@ -246,8 +255,12 @@ func (r *KDCRep) Marshal() ([]byte, error) {
 
 // AppendMarshal appends the encoding to dst: a server that reuses its
 // reply buffers encodes straight into them.
-func (r *KDCRep) AppendMarshal(dst []byte) []byte {
-	return appendMarshal(slices.Grow(dst, r.sizeHint()), r)
+func (r *KDCRep) AppendMarshal(dst []byte) []byte { return r.AppendMarshalWith(nil, dst) }
+
+// AppendMarshalWith is AppendMarshal with the encoder e (nil: a new one),
+// which it resets: see appendMarshalWith.
+func (r *KDCRep) AppendMarshalWith(e *der.Encoder, dst []byte) []byte {
+	return appendMarshalWith(e, slices.Grow(dst, r.sizeHint()), r)
 }
 
 func (r *KDCRep) sizeHint() int {
@@ -404,6 +417,12 @@ func (p *EncKDCRepPart) Marshal() ([]byte, error) { return marshal(p, 256), nil 
 
 // AppendMarshal appends the encoding to dst.
 func (p *EncKDCRepPart) AppendMarshal(dst []byte) []byte { return appendMarshal(dst, p) }
+
+// AppendMarshalWith is AppendMarshal with the encoder e (nil: a new one),
+// which it resets.
+func (p *EncKDCRepPart) AppendMarshalWith(e *der.Encoder, dst []byte) []byte {
+	return appendMarshalWith(e, dst, p)
+}
 
 // Unmarshal decodes an EncASRepPart or EncTGSRepPart.
 func (p *EncKDCRepPart) Unmarshal(b []byte) error { return unmarshal(b, p, "EncKDCRepPart") }

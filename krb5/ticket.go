@@ -144,5 +144,11 @@ func (t *EncTicketPart) Marshal() ([]byte, error) {
 // reused buffer what it is about to encrypt.
 func (t *EncTicketPart) AppendMarshal(dst []byte) []byte { return appendMarshal(dst, t) }
 
+// AppendMarshalWith is AppendMarshal with the encoder e (nil: a new one),
+// which it resets.
+func (t *EncTicketPart) AppendMarshalWith(e *der.Encoder, dst []byte) []byte {
+	return appendMarshalWith(e, dst, t)
+}
+
 // Unmarshal decodes DER and keeps the input in Raw.
 func (t *EncTicketPart) Unmarshal(b []byte) error { return unmarshal(b, t, "EncTicketPart") }

@@ -25,10 +25,22 @@ func marshal(v codec, hint int) []byte {
 
 // appendMarshal encodes v after dst's content.
 func appendMarshal(dst []byte, v codec) []byte {
-	var e der.Encoder
+	return appendMarshalWith(nil, dst, v)
+}
+
+// appendMarshalWith is appendMarshal with an encoder of the caller's, or
+// a new one when e is nil. An encoder made here escapes to the heap (the
+// codec interface hides where it goes): a caller that encodes on every
+// request keeps one and saves an allocation per message.
+func appendMarshalWith(e *der.Encoder, dst []byte, v codec) []byte {
+	if e == nil {
+		e = new(der.Encoder)
+	}
 	e.Reset(dst)
-	v.encode(&e)
-	return e.Bytes()
+	v.encode(e)
+	b := e.Bytes()
+	e.Reset(nil) // keep nothing of dst reachable from e
+	return b
 }
 
 // unmarshal decodes exactly one v from b. The input is copied once, so the
@@ -102,11 +114,11 @@ func (n *PrincipalName) encode(e *der.Encoder) {
 func (n *PrincipalName) decode(s *cryptobyte.String) error {
 	// Most names have one or two components: size for two up front so
 	// decoding a name costs one allocation, not a growth sequence.
-	return n.decodeInto(s, make([]string, 0, 2))
+	return n.decodeInto(s, make([]string, 0, 2), nil)
 }
 
 // decodeInto is decode appending the components to names[:0].
-func (n *PrincipalName) decodeInto(s *cryptobyte.String, names []string) error {
+func (n *PrincipalName) decodeInto(s *cryptobyte.String, names, known []string) error {
 	var seq, f cryptobyte.String
 	var t int32
 	if !s.ReadASN1(&seq, der.TagSequence) {
@@ -125,7 +137,7 @@ func (n *PrincipalName) decodeInto(s *cryptobyte.String, names []string) error {
 	}
 	for !strs.Empty() {
 		var c string
-		if !der.ReadGeneralString(&strs, &c) {
+		if !der.ReadGeneralStringKnown(&strs, &c, known) {
 			return malformed("PrincipalName", "name-string")
 		}
 		n.NameString = append(n.NameString, c)
@@ -597,6 +609,11 @@ type KDCReqBody struct {
 // The decoded request points into it, so it must not be reused or
 // cleared while the request is in use.
 type ReqMem struct {
+	// Known are strings that requests usually hold (a KDC's realm name,
+	// "krbtgt"): a realm or name component equal to one of them is that
+	// string rather than a copy. Set by the owner; decoding keeps it.
+	Known []string
+
 	padata       [4]PAData
 	cname, sname PrincipalName
 	names        [4]string
@@ -688,7 +705,7 @@ func (b *KDCReqBody) decode(s *cryptobyte.String) error {
 	if ok {
 		if mem != nil {
 			b.CName = &mem.cname
-			err = b.CName.decodeInto(&f, mem.names[:0:2])
+			err = b.CName.decodeInto(&f, mem.names[:0:2], mem.Known)
 		} else {
 			b.CName = new(PrincipalName)
 			err = b.CName.decode(&f)
@@ -700,7 +717,11 @@ func (b *KDCReqBody) decode(s *cryptobyte.String) error {
 			return malformed(typ, "cname")
 		}
 	}
-	if !der.ReadExplicit(&seq, 2, &f) || !der.ReadGeneralString(&f, &b.Realm) || !f.Empty() {
+	var known []string
+	if mem != nil {
+		known = mem.Known
+	}
+	if !der.ReadExplicit(&seq, 2, &f) || !der.ReadGeneralStringKnown(&f, &b.Realm, known) || !f.Empty() {
 		return malformed(typ, "realm")
 	}
 	if !der.ReadOptionalExplicit(&seq, 3, &f, &ok) {
@@ -709,7 +730,7 @@ func (b *KDCReqBody) decode(s *cryptobyte.String) error {
 	if ok {
 		if mem != nil {
 			b.SName = &mem.sname
-			err = b.SName.decodeInto(&f, mem.names[2:2:4])
+			err = b.SName.decodeInto(&f, mem.names[2:2:4], mem.Known)
 		} else {
 			b.SName = new(PrincipalName)
 			err = b.SName.decode(&f)

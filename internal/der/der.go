@@ -274,6 +274,13 @@ func ReadOctetString(s *cryptobyte.String, out *[]byte) bool {
 // ReadGeneralString reads a KerberosString. Some peers send UTF8String
 // where GeneralString is specified; both are accepted.
 func ReadGeneralString(s *cryptobyte.String, out *string) bool {
+	return ReadGeneralStringKnown(s, out, nil)
+}
+
+// ReadGeneralStringKnown is ReadGeneralString, except that a string equal
+// to one of known is that string, not a copy: a KDC decodes its realm's
+// name and "krbtgt" in nearly every request, and a copy is an allocation.
+func ReadGeneralStringKnown(s *cryptobyte.String, out *string, known []string) bool {
 	var c cryptobyte.String
 	switch {
 	case s.PeekASN1Tag(TagGeneralString):
@@ -286,6 +293,12 @@ func ReadGeneralString(s *cryptobyte.String, out *string) bool {
 		}
 	default:
 		return false
+	}
+	for _, k := range known {
+		if string(c) == k {
+			*out = k
+			return true
+		}
 	}
 	*out = string(c)
 	return true

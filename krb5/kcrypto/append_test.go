@@ -53,3 +53,26 @@ func TestAppendDecryptAndChecksum(t *testing.T) {
 		})
 	}
 }
+
+// RandomEncryptionKeyIn puts the key in buf's memory when it has room,
+// and in memory of its own otherwise; both are fresh random keys.
+func TestRandomEncryptionKeyIn(t *testing.T) {
+	for _, e := range []krb5.EncType{krb5.ETypeAES128CTSHMACSHA196, krb5.ETypeAES256CTSHMACSHA384, krb5.ETypeRC4HMAC} {
+		var mem [32]byte
+		k, err := RandomEncryptionKeyIn(mem[:0], e, rand.Reader, Options{AllowRC4: true})
+		if err != nil || k.KeyType != e || len(k.KeyValue) != KeySize(e) || &k.KeyValue[0] != &mem[0] {
+			t.Fatalf("%v: key %v (%d bytes), %v; in buf: %v", e, k.KeyType, len(k.KeyValue), err, err == nil && &k.KeyValue[0] == &mem[0])
+		}
+		if bytes.Equal(k.KeyValue, make([]byte, KeySize(e))) {
+			t.Fatalf("%v: zero key", e)
+		}
+		small := make([]byte, 0, 4)
+		k2, err := RandomEncryptionKeyIn(small, e, rand.Reader, Options{AllowRC4: true})
+		if err != nil || len(k2.KeyValue) != KeySize(e) || bytes.Equal(k2.KeyValue, k.KeyValue) {
+			t.Fatalf("%v: with a small buf: %x, %v", e, k2.KeyValue, err)
+		}
+	}
+	if _, err := RandomEncryptionKeyIn(nil, krb5.ETypeRC4HMAC, rand.Reader, Options{}); err == nil {
+		t.Error("RC4 without AllowRC4 accepted")
+	}
+}

@@ -856,10 +856,23 @@ func CF2(k1, k2 *Key, pepper1, pepper2 string) (*Key, error) {
 // from rand: what a KDC puts in a ticket as the session key, without the
 // Key (and its derivation caches) it never uses.
 func RandomEncryptionKey(e krb5.EncType, rand io.Reader, opt Options) (krb5.EncryptionKey, error) {
+	return RandomEncryptionKeyIn(nil, e, rand, opt)
+}
+
+// RandomEncryptionKeyIn is RandomEncryptionKey with the key's bytes in
+// buf's memory when its capacity holds them (a KDC keeps a ticket's
+// session key in the exchange's pooled memory, wiped when it ends), else
+// in memory of their own.
+func RandomEncryptionKeyIn(buf []byte, e krb5.EncType, rand io.Reader, opt Options) (krb5.EncryptionKey, error) {
 	if err := checkEType(e, opt); err != nil {
 		return krb5.EncryptionKey{}, err
 	}
-	b := make([]byte, KeySize(e))
+	n := KeySize(e)
+	b := buf[:0]
+	if cap(b) < n {
+		b = make([]byte, n)
+	}
+	b = b[:n]
 	if _, err := io.ReadFull(rand, b); err != nil {
 		return krb5.EncryptionKey{}, fmt.Errorf("kcrypto: reading random key: %w", err)
 	}

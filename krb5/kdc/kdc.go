@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/warden-auth/warden/internal/der"
 	"github.com/warden-auth/warden/krb5"
 	"github.com/warden-auth/warden/krb5/kcrypto"
 	"github.com/warden-auth/warden/store"
@@ -63,7 +64,12 @@ type KDC struct {
 	// krbtgtName is "krbtgt/REALM", the name of the TGS principal, and
 	// krbtgtKey its directory key (lookupLowered).
 	krbtgtName, krbtgtKey string
-	pkinit                *pkinitState // nil: PKINIT off
+	// krbtgtAt is the TGS principal as Results name it, and known the
+	// strings most requests hold (krb5.ReqMem.Known): made once, not per
+	// request.
+	krbtgtAt string
+	known    []string
+	pkinit   *pkinitState // nil: PKINIT off
 }
 
 // New returns a KDC over the store's realm. Close releases it.
@@ -98,6 +104,8 @@ func New(cfg Config) (*KDC, error) {
 	k.realm = dir.realm.Load().Name
 	k.krbtgtName = "krbtgt/" + k.realm
 	k.krbtgtKey = strings.ToLower(k.krbtgtName)
+	k.krbtgtAt = k.krbtgtName + "@" + k.realm
+	k.known = []string{k.realm, krbtgtName}
 	return k, nil
 }
 
@@ -181,6 +189,7 @@ func (k *KDC) AppendHandle(ctx context.Context, dst, req []byte) ([]byte, Result
 	m := exchangeMems.Get().(*exchangeMem)
 	defer m.release()
 	r := &m.req
+	m.reqMem.Known = k.known
 	if err := r.UnmarshalMem(req, &m.reqMem); err != nil {
 		res := Result{Op: opName(t), Code: krb5.KRBErrGeneric, Reason: "malformed request", Detail: err.Error()}
 		return append(dst, k.errorReply(now, &krb5.Error{Code: krb5.KRBErrGeneric, Reason: "malformed request"}, nil, k.tgsName())...), res
@@ -236,7 +245,12 @@ func opName(t krb5.MsgType) string {
 // in the Result; a FAST request's inner body renames them (fast.go).
 func (x *exchange) nameInResult() {
 	body := &x.req.ReqBody
-	x.res.Server = nameAt(body.SName, body.Realm)
+	if n := body.SName; n != nil && len(n.NameString) == 2 && n.NameString[0] == krbtgtName &&
+		n.NameString[1] == x.k.realm && body.Realm == x.k.realm {
+		x.res.Server = x.k.krbtgtAt
+	} else {
+		x.res.Server = nameAt(body.SName, body.Realm)
+	}
 	if body.CName != nil {
 		x.res.Client = nameAt(body.CName, body.Realm)
 	}
@@ -338,6 +352,8 @@ type exchangeMem struct {
 	etypeInfo [128]byte
 	// timestamp holds a decrypted PA-ENC-TIMESTAMP.
 	timestamp [64]byte
+	// enc encodes the ticket, the reply part and the reply.
+	enc der.Encoder
 	// prefetch is prefetchAS's scratch block, and the sum of what it
 	// read (kept, so that the reads are not optimised away).
 	prefetch    [16]byte

@@ -96,7 +96,8 @@ func (x *exchange) setTGTPAC(t *ticket, client, krbtgt *principal, attrs uint32)
 		t.enc.AuthorizationData = krb5.AuthorizationData{ad}
 		return nil
 	}
-	t.enc.AuthorizationData = krb5.AuthorizationData{{Type: krb5.ADIfRelevant, Data: tp.adData}}
+	t.ad[0] = krb5.ADEntry{Type: krb5.ADIfRelevant, Data: tp.adData}
+	t.enc.AuthorizationData = t.ad[:]
 	t.tgtPACTemplate, x.tgtPACAttrs = tp, attrs
 	return nil
 }

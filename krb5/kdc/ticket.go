@@ -90,6 +90,11 @@ type ticket struct {
 	// (exchange.tgtPACAttrs) and the signatures once the ticket is
 	// encoded (setTGTPAC).
 	tgtPACTemplate *pacTemplate
+	// keyMem holds the session key's bytes and ad the authorization-data
+	// of a TGT made from a template: the ticket lives in the exchange's
+	// pooled memory, which is wiped when the exchange ends.
+	keyMem [32]byte
+	ad     [1]krb5.ADEntry
 }
 
 // newTicket applies the request's options within the realm's limits (and
@@ -164,10 +169,6 @@ func (x *exchange) newTicket(s ticketSpec) (*ticket, error) {
 		}
 	}
 
-	sk, err := kcrypto.RandomEncryptionKey(s.sessEType, x.k.cfg.Rand, x.k.cfg.Crypto)
-	if err != nil {
-		return nil, err
-	}
 	crealm := s.crealm
 	if crealm == "" {
 		crealm = x.k.realm
@@ -176,7 +177,6 @@ func (x *exchange) newTicket(s ticketSpec) (*ticket, error) {
 	*t = ticket{
 		enc: krb5.EncTicketPart{
 			Flags:             flags,
-			Key:               sk,
 			CRealm:            crealm,
 			CName:             s.cname,
 			Transited:         krb5.TransitedEncoding{TRType: 1},
@@ -191,6 +191,10 @@ func (x *exchange) newTicket(s ticketSpec) (*ticket, error) {
 		crealm: body.Realm,
 		srealm: body.Realm,
 		server: s.server,
+	}
+	var err error
+	if t.enc.Key, err = kcrypto.RandomEncryptionKeyIn(t.keyMem[:0], s.sessEType, x.k.cfg.Rand, x.k.cfg.Crypto); err != nil {
+		return nil, err
 	}
 	return t, nil
 }
@@ -230,7 +234,7 @@ func (x *exchange) reply(mt krb5.MsgType, t *ticket, replyKey *kcrypto.Key, usag
 		}
 	}()
 	sk, _ := t.server.ticketKey()
-	buf = t.enc.AppendMarshal(buf)
+	buf = t.enc.AppendMarshalWith(&x.mem.enc, buf)
 	encTkt := buf
 	if tp := t.tgtPACTemplate; tp != nil {
 		if err := tp.fill(encTkt, sk.key(), t.enc.AuthTime, x.tgtPACAttrs); err != nil {
@@ -290,7 +294,7 @@ func (x *exchange) reply(mt krb5.MsgType, t *ticket, replyKey *kcrypto.Key, usag
 		}
 	}
 	start := len(buf)
-	buf = part.AppendMarshal(buf)
+	buf = part.AppendMarshalWith(&x.mem.enc, buf)
 	plainEnd := len(buf)
 	if buf, err = replyKey.AppendEncrypt(buf, x.k.cfg.Rand, usage, buf[start:]); err != nil {
 		return nil, err
@@ -305,7 +309,7 @@ func (x *exchange) reply(mt krb5.MsgType, t *ticket, replyKey *kcrypto.Key, usag
 		EncPart: encPart,
 	}
 	x.appended = true
-	return rep.AppendMarshal(x.out), nil
+	return rep.AppendMarshalWith(&x.mem.enc, x.out), nil
 }
 
 // replyBufs holds the working buffers of reply; maxReplyBuf bounds what
