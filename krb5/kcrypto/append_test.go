@@ -12,6 +12,43 @@ import (
 // after what dst held; a failed decryption leaves dst's length and no
 // plaintext in its spare room.
 func TestAppendDecryptAndChecksum(t *testing.T) {
+	eachRandomKey(t, func(t *testing.T, key *Key) {
+		for _, n := range []int{0, 1, 15, 16, 17, 40, 300} {
+			plain := bytes.Repeat([]byte{0x5a}, n)
+			ct, err := key.Encrypt(rand.Reader, 1, plain)
+			if err != nil {
+				t.Fatal(err)
+			}
+			prefix := []byte("kept")
+			for _, dst := range [][]byte{append([]byte(nil), prefix...), append(make([]byte, 0, 512), prefix...)} {
+				got, err := key.AppendDecrypt(dst, 1, ct)
+				if err != nil || !bytes.Equal(got, append(append([]byte(nil), prefix...), plain...)) {
+					t.Fatalf("%d bytes: AppendDecrypt = %x, %v", n, got, err)
+				}
+			}
+			bad := bytes.Clone(ct)
+			bad[len(bad)-1] ^= 1
+			dst := append(make([]byte, 0, 512), prefix...)
+			got, err := key.AppendDecrypt(dst, 1, bad)
+			if err == nil || !bytes.Equal(got, prefix) {
+				t.Fatalf("%d bytes, tampered: AppendDecrypt = %x, %v", n, got, err)
+			}
+			if spare := dst[len(prefix):cap(dst)]; bytes.Contains(spare, []byte{0x5a, 0x5a}) && n >= 2 {
+				t.Fatalf("%d bytes, tampered: plaintext left in dst's spare capacity", n)
+			}
+			c, err := key.Checksum(17, plain)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := key.AppendChecksum(bytes.Clone(prefix), 17, plain); !bytes.Equal(got, append(bytes.Clone(prefix), c.Checksum...)) {
+				t.Fatalf("%d bytes: AppendChecksum = %x, want %x after the prefix", n, got, c.Checksum)
+			}
+		}
+	})
+}
+
+// eachRandomKey runs f as a subtest with a random key of each enctype.
+func eachRandomKey(t *testing.T, f func(t *testing.T, key *Key)) {
 	for _, e := range []krb5.EncType{krb5.ETypeAES128CTSHMACSHA196, krb5.ETypeAES256CTSHMACSHA196,
 		krb5.ETypeAES128CTSHMACSHA256, krb5.ETypeAES256CTSHMACSHA384, krb5.ETypeRC4HMAC} {
 		t.Run(e.String(), func(t *testing.T) {
@@ -19,37 +56,7 @@ func TestAppendDecryptAndChecksum(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, n := range []int{0, 1, 15, 16, 17, 40, 300} {
-				plain := bytes.Repeat([]byte{0x5a}, n)
-				ct, err := key.Encrypt(rand.Reader, 1, plain)
-				if err != nil {
-					t.Fatal(err)
-				}
-				prefix := []byte("kept")
-				for _, dst := range [][]byte{append([]byte(nil), prefix...), append(make([]byte, 0, 512), prefix...)} {
-					got, err := key.AppendDecrypt(dst, 1, ct)
-					if err != nil || !bytes.Equal(got, append(append([]byte(nil), prefix...), plain...)) {
-						t.Fatalf("%d bytes: AppendDecrypt = %x, %v", n, got, err)
-					}
-				}
-				bad := bytes.Clone(ct)
-				bad[len(bad)-1] ^= 1
-				dst := append(make([]byte, 0, 512), prefix...)
-				got, err := key.AppendDecrypt(dst, 1, bad)
-				if err == nil || !bytes.Equal(got, prefix) {
-					t.Fatalf("%d bytes, tampered: AppendDecrypt = %x, %v", n, got, err)
-				}
-				if spare := dst[len(prefix):cap(dst)]; bytes.Contains(spare, []byte{0x5a, 0x5a}) && n >= 2 {
-					t.Fatalf("%d bytes, tampered: plaintext left in dst's spare capacity", n)
-				}
-				c, err := key.Checksum(17, plain)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if got := key.AppendChecksum(bytes.Clone(prefix), 17, plain); !bytes.Equal(got, append(bytes.Clone(prefix), c.Checksum...)) {
-					t.Fatalf("%d bytes: AppendChecksum = %x, want %x after the prefix", n, got, c.Checksum)
-				}
-			}
+			f(t, key)
 		})
 	}
 }
