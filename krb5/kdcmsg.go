@@ -94,7 +94,11 @@ func (r *KDCReq) encode(e *der.Encoder) {
 	e.Close(app)
 }
 
-func (r *KDCReq) decode(s *cryptobyte.String) error {
+func (r *KDCReq) decode(s *cryptobyte.String) error { return r.decodeMem(s, nil) }
+
+// decodeMem is decode putting the padata list, names and enctypes in mem
+// when it is not nil (UnmarshalMem).
+func (r *KDCReq) decodeMem(s *cryptobyte.String, mem *ReqMem) error {
 	const typ = "KDC-REQ"
 	start := *s
 	t, ok := MessageType(*s)
@@ -114,7 +118,7 @@ func (r *KDCReq) decode(s *cryptobyte.String) error {
 	}
 	r.MsgType = t
 	r.PAData = nil
-	if mem := r.ReqBody.mem; mem != nil {
+	if mem != nil {
 		// The padata into mem, without kmsgOptField's interface call
 		// (which would move a MethodData to the heap).
 		var f, pas cryptobyte.String
@@ -141,7 +145,7 @@ func (r *KDCReq) decode(s *cryptobyte.String) error {
 	if !der.ReadExplicit(&seq, 4, &body) {
 		return malformed(typ, "req-body")
 	}
-	if err := r.ReqBody.decode(&body); err != nil {
+	if err := r.ReqBody.decodeMem(&body, mem); err != nil {
 		return err
 	}
 	if !body.Empty() {
@@ -170,10 +174,7 @@ func (r *KDCReq) UnmarshalMem(b []byte, m *ReqMem) error {
 	// A direct call, not unmarshalAliasing's through the codec
 	// interface, keeps s off the heap.
 	s := cryptobyte.String(b)
-	r.ReqBody.mem = m
-	err := r.decode(&s)
-	r.ReqBody.mem = nil
-	if err != nil {
+	if err := r.decodeMem(&s, m); err != nil {
 		return err
 	}
 	return trailing(s, "KDC-REQ")

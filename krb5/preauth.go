@@ -55,7 +55,9 @@ func (p *PAEncTSEnc) Marshal() ([]byte, error) { return marshal(p, 32), nil }
 func (p *PAEncTSEnc) Unmarshal(b []byte) error { return unmarshal(b, p, "PA-ENC-TS-ENC") }
 
 // UnmarshalAliasing is Unmarshal without copying b, which the result
-// does not point into anyway: a decrypted timestamp needs no copy.
+// does not point into anyway: a decrypted timestamp needs no copy. (It
+// calls decode directly rather than through unmarshalAliasing, whose
+// codec interface would move the reader to the heap.)
 func (p *PAEncTSEnc) UnmarshalAliasing(b []byte) error {
 	s := cryptobyte.String(b)
 	if err := p.decode(&s); err != nil {
@@ -128,7 +130,9 @@ func (info *ETypeInfo2) Marshal() ([]byte, error) { return marshal(info, 64), ni
 func (info *ETypeInfo2) Unmarshal(b []byte) error { return unmarshal(b, info, "ETYPE-INFO2") }
 
 // AppendMarshal appends the DER encoding to dst. Unlike Marshal, it
-// makes no allocation of its own when dst has room.
+// makes no allocation of its own when dst has room: it calls encode
+// directly, not through appendMarshal's codec interface, so the encoder
+// stays on the stack.
 func (info *ETypeInfo2) AppendMarshal(dst []byte) []byte {
 	var e der.Encoder
 	e.Reset(dst)

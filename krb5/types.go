@@ -208,7 +208,8 @@ func (d *EncryptedData) Unmarshal(b []byte) error { return unmarshal(b, d, "Encr
 
 // UnmarshalAliasing is Unmarshal without copying b: Cipher is a view of
 // it. Decoding one part of a message decoded in place (a PA-DATA value)
-// needs no copy of its own.
+// needs no copy of its own. (A direct decode, as in
+// PAEncTSEnc.UnmarshalAliasing, keeps the reader off the heap.)
 func (d *EncryptedData) UnmarshalAliasing(b []byte) error {
 	s := cryptobyte.String(b)
 	if err := d.decode(&s); err != nil {
@@ -597,9 +598,6 @@ type KDCReqBody struct {
 	EncAuthorizationData *EncryptedData
 	AdditionalTickets    []Ticket // nil: absent
 	Raw                  []byte
-	// mem, when set, is where decode puts the names and enctypes
-	// (KDCReq.UnmarshalMem); decode clears it.
-	mem *ReqMem
 }
 
 // ReqMem is memory a KDC-REQ decodes into (KDCReq.UnmarshalMem): its
@@ -683,13 +681,16 @@ func (b *KDCReqBody) encode(e *der.Encoder) {
 	e.Close(seq)
 }
 
-func (b *KDCReqBody) decode(s *cryptobyte.String) error {
+func (b *KDCReqBody) decode(s *cryptobyte.String) error { return b.decodeMem(s, nil) }
+
+// decodeMem is decode putting the names and enctypes in mem when it is
+// not nil (KDCReq.UnmarshalMem).
+func (b *KDCReqBody) decodeMem(s *cryptobyte.String, mem *ReqMem) error {
 	const typ = "KDC-REQ-BODY"
 	start := *s
 	var seq, f cryptobyte.String
 	var ok bool
 	var err error
-	mem := b.mem
 	*b = KDCReqBody{}
 	if !s.ReadASN1(&seq, der.TagSequence) {
 		return malformed(typ, "")

@@ -657,19 +657,20 @@ func (k *Key) DecryptData(u Usage, ed krb5.EncryptedData) ([]byte, error) {
 
 // Checksum computes the enctype's mandatory keyed checksum for usage u.
 func (k *Key) Checksum(u Usage, data []byte) (krb5.Checksum, error) {
-	if k.p == nil {
-		return krb5.Checksum{CksumType: krb5.CksumHMACMD5, Checksum: rc4Checksum(k.key.bytes(), u, data)}, nil
+	t := krb5.CksumHMACMD5
+	if k.p != nil {
+		t = k.p.cksum
 	}
-	st := k.p.scratch.get()
-	defer k.p.scratch.put(st)
-	mac := st.hmac(k.checksumKey(u), make([]byte, 0, k.p.scratch.size), data, nil)
-	return krb5.Checksum{CksumType: k.p.cksum, Checksum: mac[:k.p.macLen]}, nil
+	return krb5.Checksum{CksumType: t, Checksum: k.AppendChecksum(nil, u, data)}, nil
 }
 
 // AppendChecksum is Checksum appending the checksum bytes to dst; their
 // type is the one ChecksumTypeFor gives for the key's enctype.
 func (k *Key) AppendChecksum(dst []byte, u Usage, data []byte) []byte {
 	if k.p == nil {
+		if dst == nil {
+			return rc4Checksum(k.key.bytes(), u, data)
+		}
 		return append(dst, rc4Checksum(k.key.bytes(), u, data)...)
 	}
 	st := k.p.scratch.get()
